@@ -1,0 +1,120 @@
+/* The fault driver interface. One driver per fault kind, one file each
+ * (agent/engine/faults/NAME.c), one entry in the table in faults/registry.c.
+ *
+ * Lifecycle, called by the engine (run.c) in this order:
+ *   keys/validate  offline: the key table parses [fault "NAME"]; validate
+ *                  does cross-field checks (e.g. reorder needs delay).
+ *   plan           resolve targets and check guards and kernel features,
+ *                  with no side effects. Fills f->targets (what plan/report
+ *                  show) and f->state (all a revert will need, e.g. the
+ *                  previous root qdisc, the PIDs about to be stopped). The
+ *                  engine writes f->state to the journal and fsyncs it
+ *                  BEFORE inject is called.
+ *   inject         act. May add to f->state; if it does, it must call
+ *                  fault_journal_update() before acting on the new part.
+ *   revert         undo, from the journal state alone (f->rt may be NULL
+ *                  after a restart). Idempotent: safe twice, safe after a
+ *                  partial inject, safe after a restart. Never removes what
+ *                  the driver did not create.
+ *   release        free f->rt; called once, after revert or on teardown.
+ */
+#ifndef FL_FAULT_H
+#define FL_FAULT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "common.h"
+#include "diag.h"
+#include "keys.h"
+
+struct loop;
+struct agent_config;
+struct fault;
+
+/* What a driver may use while planning, injecting and reverting. The
+ * engine owns it; it outlives every call of a run. */
+struct fault_ctx {
+	struct loop *loop;               /* NULL in offline plan/recover */
+	const struct agent_config *cfg;  /* guards; never NULL */
+	const pid_t *protect_pids;       /* the agent, its ancestors, the client */
+	size_t nprotect;
+	uint64_t duration_ms;            /* how long faults stay injected */
+	uint64_t seed;                   /* experiment seed, or random per run */
+	int dry_run;                     /* plan only (faultctl plan) */
+	/* Record a run event (shows in the live progress and the report). */
+	void (*event)(struct fault_ctx *ctx, const char *type, const char *detail);
+	/* Persist f->state again (fsync) before acting on what was added. */
+	int (*journal_update)(struct fault_ctx *ctx, struct fault *f);
+	void *engine;                    /* the engine's own, opaque to drivers */
+};
+
+static inline int
+fault_journal_update(struct fault_ctx *ctx, struct fault *f)
+{
+	return ctx->journal_update ? ctx->journal_update(ctx, f) : 0;
+}
+
+struct fault_ops {
+	const char *type;                /* "process-kill", "netem", ... */
+	const struct keydef *keys;       /* without "type", added by the engine */
+	size_t cfg_size;                 /* sizeof the struct keys fill */
+	/* Linux capabilities this kind needs (CAP_KILL, CAP_NET_ADMIN, ...),
+	 * terminated by -1; the agent keeps the union of all drivers'. */
+	const int *caps;
+
+	/* Cross-field checks, offline. Report through fault_diag(). */
+	void (*validate)(struct fault *f, struct diag *d);
+	/* Can this kernel/host run this kind? 1 yes, 0 no with why filled. */
+	int (*supported)(char *why, size_t len);
+	int (*plan)(struct fault *f, struct fault_ctx *ctx, struct fl_err *e);
+	int (*inject)(struct fault *f, struct fault_ctx *ctx, struct fl_err *e);
+	/* f is the live fault, or a shell with only type/name/state set when
+	 * reverting from the journal after a restart (f->cfg and f->rt NULL). */
+	int (*revert)(struct fault *f, struct fault_ctx *ctx, struct fl_err *e);
+	void (*release)(struct fault *f);
+};
+
+enum revert_status { REVERT_PENDING, REVERT_OK, REVERT_FAILED, REVERT_NOT_NEEDED };
+
+struct fault {
+	char *name;                      /* from [fault "NAME"], owned */
+	const struct fault_ops *ops;
+	const char *file;                /* experiment file name (not owned) */
+	int line;                        /* line of the section header */
+	void *cfg;                       /* ops->cfg_size bytes, filled by ops->keys */
+	struct keyset ks;
+	void *rt;                        /* driver runtime, owned by the driver */
+
+	/* Set by the driver during plan/inject/revert. Owned (json refcount). */
+	json_t *targets;                 /* array of strings, e.g. "pid 123 (api)" */
+	json_t *state;                   /* object; journaled; revert reads it */
+	/* Set by the driver in revert: REVERT_NOT_NEEDED when nothing needs
+	 * undoing (a kill, a pod delete); default REVERT_OK on success. */
+	enum revert_status revert;
+
+	/* Filled by the engine. */
+	uint64_t injected_at, reverted_at;  /* wall ms, 0 = never */
+	char *error;                        /* first error, owned */
+};
+
+/* All drivers, NULL-terminated, in faults/registry.c. */
+extern const struct fault_ops *const fault_drivers[];
+const struct fault_ops *fault_driver(const char *type);
+
+/* Cross-field error at the line of key (or the section line). */
+void fault_diag(struct diag *d, const struct fault *f, const char *key,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int fault_has(const struct fault *f, const char *key);
+
+/* Is pid one the engine must never signal (PID 1, kernel threads, the
+ * agent, its ancestors, the client, protect_process)? why names the rule. */
+int fault_pid_protected(const struct fault_ctx *ctx, pid_t pid,
+    char *why, size_t len);
+
+/* Seeded choice: shuffle idx[0..n) with a PRNG seeded from seed and name, so
+ * the same seed picks the same victims. */
+void fault_shuffle(uint64_t seed, const char *name, size_t *idx, size_t n);
+
+#endif

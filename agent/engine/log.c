@@ -1,0 +1,81 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "log.h"
+
+static int log_stderr = 1;
+static int log_verbose;
+
+void
+log_init(int to_stderr, int verbose, const char *ident)
+{
+	log_stderr = to_stderr;
+	log_verbose = verbose;
+	if (!to_stderr)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+static void
+vlog(int pri, const char *fmt, va_list ap, const char *suffix)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_stderr) {
+		if (suffix != NULL)
+			fprintf(stderr, "%s: %s\n", msg, suffix);
+		else
+			fprintf(stderr, "%s\n", msg);
+		fflush(stderr);
+	} else if (suffix != NULL)
+		syslog(pri, "%s: %s", msg, suffix);
+	else
+		syslog(pri, "%s", msg);
+}
+
+#define LOGFN(fn, pri, errsuffix, cond)			\
+void								\
+fn(const char *fmt, ...)					\
+{								\
+	va_list ap;						\
+	int saved = errno;					\
+								\
+	if (!(cond))						\
+		return;						\
+	va_start(ap, fmt);					\
+	vlog(pri, fmt, ap, errsuffix ? strerror(saved) : NULL);	\
+	va_end(ap);						\
+	errno = saved;						\
+}
+
+LOGFN(log_warn, LOG_WARNING, 1, 1)
+LOGFN(log_warnx, LOG_WARNING, 0, 1)
+LOGFN(log_info, LOG_INFO, 0, 1)
+LOGFN(log_debug, LOG_DEBUG, 0, log_verbose)
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, strerror(saved));
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, NULL);
+	va_end(ap);
+	exit(1);
+}

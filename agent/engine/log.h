@@ -1,0 +1,14 @@
+/* Logging in the style of OpenBSD daemons: log_warn appends strerror(errno),
+ * log_warnx does not; fatal/fatalx exit and belong only in main programs. */
+#ifndef FL_LOG_H
+#define FL_LOG_H
+
+void log_init(int to_stderr, int verbose, const char *ident);
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif
