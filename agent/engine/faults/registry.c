@@ -5,6 +5,7 @@
 #include "fault.h"
 
 const struct fault_ops *const fault_drivers[] = {
+	&process_kill_ops,
 	NULL,
 };
 

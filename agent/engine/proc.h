@@ -1,0 +1,39 @@
+/* Reading processes from /proc: what process-kill, pod-kill's container
+ * mode and the guards need. Nothing here signals anything. */
+#ifndef FL_PROC_H
+#define FL_PROC_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common.h"
+
+struct proc_info {
+	pid_t pid;
+	pid_t ppid;
+	uid_t uid;                 /* real uid */
+	uint64_t starttime;        /* field 22 of /proc/PID/stat, clock ticks */
+	char comm[64];             /* /proc/PID/comm, no newline */
+	char state;                /* R S D T Z ... */
+	int kthread;               /* kernel thread (PF_KTHREAD or ppid 2) */
+};
+
+/* Fill info for pid; -1 with errno ESRCH if it is gone. */
+int proc_read(pid_t pid, struct proc_info *info);
+/* /proc/PID/cmdline with NULs turned to spaces, into buf. */
+int proc_cmdline(pid_t pid, char *buf, size_t len);
+/* Every process, into a new array (caller frees). */
+int proc_list(struct proc_info **out, size_t *n);
+/* PIDs whose cgroup (v2 unified path, or any v1 hierarchy path) is path
+ * or below it; path is relative to the cgroup root ("/kubepods/...") or
+ * an absolute path under /sys/fs/cgroup. New array, caller frees. */
+int proc_in_cgroup(const char *path, pid_t **out, size_t *n);
+/* PIDs holding a listening TCP/UDP socket (v4 or v6) on port. */
+int proc_listening_on(uint16_t port, pid_t **out, size_t *n);
+/* Is ancestor an ancestor of pid (or pid itself)? */
+int proc_is_ancestor(pid_t ancestor, pid_t pid);
+/* The chain self, parent, grandparent... up to and including PID 1, into
+ * out (at most max). Returns the count. */
+size_t proc_ancestors(pid_t self, pid_t *out, size_t max);
+
+#endif
