@@ -1,0 +1,26 @@
+#!/bin/sh
+# Runs inside the VM (chrooted into the host root) or directly with
+# VM_DIRECT=1: every tests/vm/tests/NN-*.sh in order, each bounded by a
+# timeout, logs and an "ok NAME" / "FAIL NAME" line per test in $OUT.
+# Env: BUILD TOP OUT MODE TESTS.
+export BUILD TOP OUT
+cd /tmp || exit 1
+if [ "$MODE" = --bench ]; then
+	sh "$TOP/bench/netem.sh" >"$OUT/bench.txt" 2>&1
+	exit 0
+fi
+: >"$OUT/results"
+for t in "$TOP"/tests/vm/tests/[0-9][0-9]-*.sh; do
+	n=$(basename "$t" .sh)
+	if [ -n "${TESTS:-}" ]; then
+		case " $TESTS " in *" ${n%%-*} "*) ;; *) continue ;; esac
+	fi
+	if timeout 240 sh "$t" >"$OUT/$n.log" 2>&1; then
+		echo "ok $n" >>"$OUT/results"
+	elif [ $? -eq 77 ]; then
+		echo "skip $n" >>"$OUT/results"
+	else
+		echo "FAIL $n" >>"$OUT/results"
+	fi
+done
+echo done >>"$OUT/results"
