@@ -201,7 +201,7 @@ set_outcome(struct run *r, enum fl_status st, const char *fmt, ...)
 
 		snprintf(prev, sizeof(prev), "%s", r->reason);
 		r->status = FL_ERROR;
-		snprintf(r->reason, sizeof(r->reason), "%s (after: %s)", msg, prev);
+		snprintf(r->reason, sizeof(r->reason), "%.250s (after: %.240s)", msg, prev);
 	}
 }
 
@@ -390,7 +390,7 @@ plan_faults(struct experiment *x, struct fault_ctx *ctx, struct fl_err *e)
 			char msg[sizeof(e->msg)];
 
 			snprintf(msg, sizeof(msg), "%s", e->msg);
-			snprintf(e->msg, sizeof(e->msg), "fault %s: %s", f->name, msg);
+			snprintf(e->msg, sizeof(e->msg), "fault %.64s: %.430s", f->name, msg);
 			return -1;
 		}
 	}
