@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
@@ -280,6 +281,25 @@ main(int argc, char *argv[])
 	if (loop_run(agent.loop) == -1)
 		log_warn("loop");
 
+	/* Let clients following the last run read its end (bounded). */
+	pthread_mutex_lock(&agent.lock);
+	for (int i = 0; i < 50; i++) {
+		struct agent_run *ar;
+		struct timespec ts;
+
+		for (ar = agent.runs; ar != NULL && ar->refs == 0; ar = ar->next)
+			;
+		if (ar == NULL)
+			break;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&agent.changed, &agent.lock, &ts);
+	}
+	pthread_mutex_unlock(&agent.lock);
 	api_stop(&agent);
 	unlink(agent.cfg->socket_path);
 	pthread_mutex_lock(&agent.lock);

@@ -147,17 +147,19 @@ connect_agent(int fallback_ok)
 	    opt.cacert ? opt.cacert : getenv("FAULTLINE_CACERT"), &e)) == NULL)
 		die(FL_INVALID, "%s", e.msg);
 	if (client_request(c, "GET", "/v1/info", NULL, 0, NULL, &status, &reply,
-	    &e) == 0 && status == 200) {
+	    &e) == 0) {
 		json_decref(reply);
-		return c;
+		if (status == 200)
+			return c;
+		client_free(c);
+		if (status == 403)
+			die(FL_REFUSED, "%s: permission denied (root or the faultline "
+			    "group is needed)", url);
+		die(FL_ERROR, "agent %s answered HTTP %ld", url, status);
 	}
-	json_decref(reply);
 	client_free(c);
 	if (client_unreachable(&e) && fallback_ok && !explicit)
 		return NULL;
-	if (status == 403)
-		die(FL_REFUSED, "%s: permission denied (root or the faultline group "
-		    "is needed)", url);
 	die(FL_ERROR, "agent %s unreachable: %s", url, e.msg);
 }
 
@@ -454,6 +456,7 @@ struct follow {
 	int ended;
 	int injected;
 	int detach;
+	json_t *report;             /* from the "end" event */
 };
 
 static int
@@ -466,8 +469,11 @@ follow_line(void *arg, json_t *ev)
 	f->next = (size_t)json_integer_value(json_object_get(ev, "seq")) + 1;
 	if (!f->detach)
 		progress(ev);
-	if (type != NULL && strcmp(type, "end") == 0)
+	if (type != NULL && strcmp(type, "end") == 0) {
 		f->ended = 1;
+		json_decref(f->report);
+		f->report = json_incref(json_object_get(ev, "report"));
+	}
 	if (phase != NULL && strcmp(phase, "observe") == 0)
 		f->injected = 1;
 	return f->ended || (f->detach && f->injected);
@@ -518,10 +524,12 @@ run_agent(struct fl_client *c, const char *path)
 			interrupted = 0;
 		}
 	}
-	snprintf(p, sizeof(p), "/v1/runs/%s", rid);
-	rep = request(c, "GET", p, NULL, 0, NULL, &status);
-	if (status != 200)
-		die_reply(rep, status);
+	if ((rep = f.report) == NULL) {
+		snprintf(p, sizeof(p), "/v1/runs/%s", rid);
+		rep = request(c, "GET", p, NULL, 0, NULL, &status);
+		if (status != 200)
+			die_reply(rep, status);
+	}
 	if (opt.detach && !f.ended) {
 		printf("%s\n", rid);
 		json_decref(rep);

@@ -135,21 +135,14 @@ probe_health(struct run *r)
 	return h;
 }
 
+/* Append a stream event; extra (stolen, may be NULL) is merged into it. */
 static void
-add_event(struct run *r, const char *type, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-add_event(struct run *r, const char *type, const char *fmt, ...)
+push_event(struct run *r, const char *type, const char *detail, json_t *extra)
 {
-	char detail[1024], at[40];
+	char at[40];
 	uint64_t now = fl_mono_ms(), elapsed, remaining = 0;
-	va_list ap;
 	json_t *ev;
 
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
 	elapsed = now - r->started_mono;
 	if (r->phase == PHASE_OBSERVE && r->observe_mono != 0 &&
 	    now - r->observe_mono < r->x->duration_ms)
@@ -162,12 +155,34 @@ add_event(struct run *r, const char *type, const char *fmt, ...)
 	    "elapsed_ms", (json_int_t)elapsed,
 	    "remaining_ms", (json_int_t)remaining,
 	    "probes", probe_health(r));
-	if (ev == NULL)
+	if (ev == NULL) {
+		json_decref(extra);
 		return;
+	}
+	if (extra != NULL) {
+		json_object_update(ev, extra);
+		json_decref(extra);
+	}
 	json_array_append_new(r->events, ev);
 	log_debug("run %s: %s: %s", r->id, type, detail);
 	if (r->o.on_event != NULL)
 		r->o.on_event(r, ev, r->o.arg);
+}
+
+static void
+add_event(struct run *r, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+add_event(struct run *r, const char *type, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	push_event(r, type, detail, NULL);
 }
 
 static void
@@ -1011,9 +1026,18 @@ finish(struct run *r)
 	r->phase = PHASE_DONE;
 	r->ended_wall = fl_wall_ms();
 	r->finished = 1;
-	add_event(r, "end", "%s%s%s", fl_status_verdict(r->status),
-	    r->reason[0] ? ": " : "", r->reason);
 	save_report(r);
+	{
+		/* The last event carries the report, so a client following the
+		 * stream has it even if the agent exits right after (SIGTERM). */
+		char detail[600];
+
+		snprintf(detail, sizeof(detail), "%s%s%.500s",
+		    fl_status_verdict(r->status), r->reason[0] ? ": " : "",
+		    r->reason);
+		push_event(r, "end", detail, json_pack("{s:o}", "report",
+		    run_report(r)));
+	}
 	if (r->o.on_done != NULL)
 		r->o.on_done(r, r->o.arg);
 }
