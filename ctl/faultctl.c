@@ -41,6 +41,7 @@ static struct {
 	const char *output;
 	int json;
 	int detach;
+	int local;                  /* --local: never ask an agent */
 } opt;
 
 static volatile sig_atomic_t interrupted;
@@ -49,7 +50,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: faultctl [--agent URL] [--config FILE] [--cert F --key F --cacert F] COMMAND\n"
+	    "usage: faultctl [--agent URL | --local] [--config FILE] [--cert F --key F --cacert F] COMMAND\n"
 	    "  validate FILE...      check experiments offline\n"
 	    "  plan FILE [--json]    show what would be done; injects nothing\n"
 	    "  run FILE [--detach] [--json] [--format text|json|junit|html] [--output PATH]\n"
@@ -128,6 +129,12 @@ read_file(const char *path, size_t *len)
 
 /* --- talking to the agent ------------------------------------------------ */
 
+static const char *
+why_local(void)
+{
+	return opt.local ? "--local" : "no agent on " DEFAULT_AGENT;
+}
+
 /* Connect to the agent. Returns NULL when it is unreachable and falling
  * back to in-process work is allowed (default socket only). */
 static struct fl_client *
@@ -140,6 +147,11 @@ connect_agent(int fallback_ok)
 	long status = 0;
 	int explicit = url != NULL;
 
+	if (opt.local) {
+		if (!fallback_ok)
+			die(FL_INVALID, "--local: this command needs an agent");
+		return NULL;
+	}
 	if (url == NULL)
 		url = DEFAULT_AGENT;
 	if ((c = client_new(url, opt.cert ? opt.cert : getenv("FAULTLINE_CERT"),
@@ -399,8 +411,7 @@ run_local(const char *path)
 
 	if (opt.detach)
 		die(FL_INVALID, "--detach needs a running faultlined");
-	fprintf(stderr, "faultctl: no agent on %s; running in-process\n",
-	    DEFAULT_AGENT + 5);
+	fprintf(stderr, "faultctl: %s; running in-process\n", why_local());
 	lockfd = lock_state(cfg);
 	if ((j = journal_open(cfg->state_dir, &e)) == NULL)
 		die(FL_ERROR, "%s", e.msg);
@@ -610,8 +621,7 @@ cmd_plan(int argc, char **argv)
 		struct fl_err e;
 		pid_t protect[64];
 
-		fprintf(stderr, "faultctl: no agent on %s; planning in-process\n",
-		    DEFAULT_AGENT + 5);
+		fprintf(stderr, "faultctl: %s; planning in-process\n", why_local());
 		plan = run_plan(x, cfg, protect, self_protect(protect, 64), &e);
 		experiment_free(x);
 		agentcfg_free(cfg);
@@ -639,8 +649,7 @@ cmd_recover(void)
 		struct fl_err e;
 		int lockfd;
 
-		fprintf(stderr, "faultctl: no agent on %s; recovering in-process\n",
-		    DEFAULT_AGENT + 5);
+		fprintf(stderr, "faultctl: %s; recovering in-process\n", why_local());
 		lockfd = lock_state(cfg);
 		if ((j = journal_open(cfg->state_dir, &e)) == NULL)
 			die(FL_ERROR, "%s", e.msg);
@@ -678,8 +687,7 @@ cmd_info(void)
 	if (c == NULL) {
 		struct agent_config *cfg = load_config();
 
-		fprintf(stderr, "faultctl: no agent on %s; showing this host\n",
-		    DEFAULT_AGENT + 5);
+		fprintf(stderr, "faultctl: %s; showing this host\n", why_local());
 		info = engine_info(cfg);
 		agentcfg_free(cfg);
 	} else {
@@ -910,6 +918,7 @@ static const struct option longopts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "detach", no_argument, NULL, 'd' },
+	{ "local", no_argument, NULL, 'L' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -930,6 +939,7 @@ parse_opts(int argc, char **argv, const char *shortopts)
 		case 'o': opt.output = optarg; break;
 		case 'j': opt.json = 1; break;
 		case 'd': opt.detach = 1; break;
+		case 'L': opt.local = 1; break;
 		default: usage();
 		}
 	}

@@ -90,7 +90,7 @@ stop_agent() {
 }
 
 ctl() { "$FAULTCTL" --agent "unix:$T/agent.sock" "$@"; }
-ctl_local() { "$FAULTCTL" --config "$T/agent.ini" "$@"; }
+ctl_local() { "$FAULTCTL" --local --config "$T/agent.ini" "$@"; }
 
 # json_get FILE KEY... (jq is not a dependency: python3 is)
 json_get() {
