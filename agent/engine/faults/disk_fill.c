@@ -117,6 +117,8 @@ static const char *const df_pseudo_types[] = {
 	"devtmpfs", "proc", "sysfs", "cgroup", "cgroup2", "ramfs", "rootfs", NULL
 };
 
+static const char *const df_system_trees[] = { "/proc", "/sys", "/dev", NULL };
+
 static struct df_cfg *
 df_cfg(const struct fault *f)
 {
@@ -343,6 +345,15 @@ df_resolve(struct fault *f, const struct fault_ctx *ctx, struct df_fs *fs,
 			return df_err(f, e, FL_REFUSED, "path",
 			    "%s is on a pseudo filesystem (%s), refusing to fill it",
 			    fs->real, fs->type);
+	/* Kernel interface trees are refused whatever is mounted there (a
+	 * tmpfs on /sys/fs/cgroup is plumbing, not storage); /dev/shm is a
+	 * real tmpfs that applications use, so it stays allowed. */
+	for (size_t i = 0; df_system_trees[i] != NULL; i++)
+		if (df_under(fs->real, df_system_trees[i]) &&
+		    !df_under(fs->real, "/dev/shm"))
+			return df_err(f, e, FL_REFUSED, "path",
+			    "%s is under %s (kernel interfaces), refusing to fill it",
+			    fs->real, df_system_trees[i]);
 	if (statvfs(fs->dir, &sv) == -1)
 		return df_err(f, e, FL_REFUSED, "path", "%s: statvfs: %s", fs->dir, strerror(errno));
 	if (sv.f_flag & ST_RDONLY)
