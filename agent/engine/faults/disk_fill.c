@@ -677,6 +677,11 @@ df_inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	if (fstat(fd, &st) == 0)
 		json_object_set_new(f->state, "allocated",
 		    json_integer((json_int_t)st.st_blocks * 512));
+	if (f->targets == NULL)
+		f->targets = json_array();
+	json_array_append_new(f->targets, json_sprintf("took %s (%" PRIu64
+	    " bytes) by %s: %.1f%% -> %.2f%%", fmt_size(rt->bytes, b1, sizeof(b1)),
+	    rt->bytes, method, before, landed));
 	if (strcmp(method, "write") == 0)
 		json_array_append_new(f->targets, json_string(
 		    "fallocate not supported here: filled by writing 8 MiB blocks"));
