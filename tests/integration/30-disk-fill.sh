@@ -17,6 +17,7 @@ H=$BUILD/tests/lib/disk_fill_hold
 W=$(mktemp -d /tmp/fl-it-df.XXXXXX)
 HOLDER=
 cleanup() {
+	set +e
 	[ -n "$HOLDER" ] && kill -9 "$HOLDER" 2>/dev/null && wait "$HOLDER" 2>/dev/null
 	for m in "$W"/m-*; do
 		[ -d "$m" ] || continue
