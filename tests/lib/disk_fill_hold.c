@@ -94,7 +94,8 @@ main(int argc, char **argv)
 	if (d.n > 0) {
 		diag_print(&d, stderr);
 		diag_free(&d);
-		return 2;
+		rc = 2;
+		goto out;
 	}
 
 	memset(&ctx, 0, sizeof(ctx));
