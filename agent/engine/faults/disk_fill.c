@@ -71,6 +71,7 @@ static const struct keydef df_keys[] = {
 /* Runtime, owned by the driver: the filler's descriptor. */
 struct df_rt {
 	int fd;             /* -1 when closed */
+	int released;       /* revert closed a filler that held space */
 	uint64_t bytes;     /* file size we set */
 };
 
@@ -719,9 +720,10 @@ df_revert(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		/* Closing the last reference frees the blocks at once. */
 		close(rt->fd);
 		rt->fd = -1;
-		f->revert = REVERT_OK;
-	} else if (f->revert == REVERT_PENDING)
-		f->revert = REVERT_NOT_NEEDED;   /* nothing was held */
+		rt->released = 1;
+	}
+	/* Safe twice: a second call reports what the first did. */
+	f->revert = rt->released ? REVERT_OK : REVERT_NOT_NEEDED;
 	return 0;
 }
 
