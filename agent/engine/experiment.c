@@ -277,16 +277,24 @@ struct pctx {
 	struct diag *d;
 	int oom;
 	int seen[NKINDS];       /* line of the singleton section, 0: not yet */
+	int tried[NKINDS];      /* a header of this kind appeared, even refused */
 };
 
-/* Feed every entry of s to keys_set. */
-static void
+/* Feed every entry of s to keys_set; returns how many were refused. A
+ * section with a refused key (unknown, repeated or a bad value) skips its
+ * cross-field checks: they would reason about a value the operator did
+ * not mean and add noise to the one real problem. */
+static int
 set_all(struct pctx *c, const struct ini_section *s, const struct keydef *defs,
     void *obj, struct keyset *ks)
 {
+	int bad = 0;
+
 	for (size_t i = 0; i < s->n; i++)
-		keys_set(defs, obj, ks, c->file, s->e[i].line, s->e[i].key,
-		    s->e[i].value, c->d);
+		if (keys_set(defs, obj, ks, c->file, s->e[i].line, s->e[i].key,
+		    s->e[i].value, c->d) == -1)
+			bad++;
+	return bad;
 }
 
 static int
@@ -304,10 +312,12 @@ check_experiment(struct pctx *c, const struct ini_section *s)
 	struct experiment *x = c->x;
 	const struct keydef *k = experiment_keys;
 
-	set_all(c, s, k, x, &x->ks);
+	int bad = set_all(c, s, k, x, &x->ks);
+
 	keys_check_required(k, &x->ks, c->file, s->line, "experiment", c->d);
 	x->has_rto = keys_has(k, &x->ks, "rto");
 	x->has_seed = keys_has(k, &x->ks, "seed");
+	(void)bad;  /* every check below looks at one key alone */
 	if (keys_has(k, &x->ks, "name") && !inidoc_name_ok(x->name, "-"))
 		diag_add(c->d, c->file, keys_line(k, &x->ks, "name", s->line),
 		    "name", "invalid name '%s' (lower-case letters, digits "
@@ -474,6 +484,15 @@ url_ok(const char *u)
 	return 1;
 }
 
+/* Given at all, even with a refused value (so not also "missing"). */
+static int
+given(const struct keydef *k, const struct keyset *ks, const char *name)
+{
+	int i = keys_index(k, name);
+
+	return i >= 0 && ((ks->present | ks->invalid) & (1ULL << i)) != 0;
+}
+
 static void
 check_probe(struct pctx *c, const struct ini_section *s,
     struct probe_cfg *p)
@@ -481,13 +500,14 @@ check_probe(struct pctx *c, const struct ini_section *s,
 	const struct keydef *k = probe_keys;
 	struct keyset *ks = &p->ks;
 	const char *file = c->file;
+	int bad;
 
 	p->line = s->line;
 	p->status_lo = 200;
 	p->status_hi = 399;
 	p->interval_ms = 1000;
 	p->timeout_ms = 2000;
-	set_all(c, s, k, p, ks);
+	bad = set_all(c, s, k, p, ks);
 	keys_check_required(k, ks, file, s->line, s->header, c->d);
 	if (!keys_has(k, ks, "type"))
 		return;  /* nothing more can be said without the type */
@@ -503,11 +523,9 @@ check_probe(struct pctx *c, const struct ini_section *s,
 			    probe_types[p->type],
 			    probe_types[probe_key_type[i].type]);
 	}
-	if (ks->invalid != 0)
-		return;  /* cross-field checks on refused values only mislead */
 	switch (p->type) {
 	case PROBE_HTTP:
-		if (!keys_has(k, ks, "url"))
+		if (!given(k, ks, "url"))
 			diag_add(c->d, file, s->line, "url",
 			    "required key missing in [%s]", s->header);
 		else if (!url_ok(p->url))
@@ -539,7 +557,7 @@ check_probe(struct pctx *c, const struct ini_section *s,
 				diag_add(c->d, file,
 				    keys_line(k, ks, "max_latency", 0),
 				    "max_latency", "must be greater than zero");
-			else if (p->max_latency_ms > p->timeout_ms)
+			else if (!bad && p->max_latency_ms > p->timeout_ms)
 				diag_add(c->d, file,
 				    keys_line(k, ks, "max_latency", 0),
 				    "max_latency", "exceeds timeout (%llums); a "
@@ -548,7 +566,7 @@ check_probe(struct pctx *c, const struct ini_section *s,
 		}
 		break;
 	case PROBE_TCP:
-		if (!keys_has(k, ks, "address"))
+		if (!given(k, ks, "address"))
 			diag_add(c->d, file, s->line, "address",
 			    "required key missing in [%s]", s->header);
 		else if (!address_ok(p->address))
@@ -559,7 +577,7 @@ check_probe(struct pctx *c, const struct ini_section *s,
 	case PROBE_EXEC: {
 		char err[256];
 
-		if (!keys_has(k, ks, "command"))
+		if (!given(k, ks, "command"))
 			diag_add(c->d, file, s->line, "command",
 			    "required key missing in [%s]", s->header);
 		else if (parse_command_line(NULL, p->command, err,
@@ -584,6 +602,7 @@ check_fault(struct pctx *c, const struct ini_section *s, struct fault *f)
 	const struct ini_entry *type = NULL;
 	struct diag local = { 0 };
 	size_t ndrv = 0;
+	int bad = 0;
 
 	f->file = c->file;
 	f->line = s->line;
@@ -630,12 +649,13 @@ check_fault(struct pctx *c, const struct ini_section *s, struct fault *f)
 		return;
 	}
 	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->e[i].key, "type") != 0)
-			keys_set(ops->keys, f->cfg, &f->ks, c->file,
-			    s->e[i].line, s->e[i].key, s->e[i].value, c->d);
+		if (strcmp(s->e[i].key, "type") != 0 &&
+		    keys_set(ops->keys, f->cfg, &f->ks, c->file, s->e[i].line,
+		    s->e[i].key, s->e[i].value, c->d) == -1)
+			bad++;
 	keys_check_required(ops->keys, &f->ks, c->file, s->line, s->header,
 	    c->d);
-	if (f->ks.invalid == 0 && ops->validate != NULL) {
+	if (bad == 0 && ops->validate != NULL) {
 		ops->validate(f, &local);
 		/* Drivers key section-level problems with NULL; we name the
 		 * section, as for every other section-level problem. */
@@ -656,11 +676,12 @@ check_links(struct pctx *c)
 	int pl = keys_line(hk, &x->hyp.ks, "probes", x->hyp.line);
 	const char **pnames;
 
-	if (!c->seen[0])
+	/* Missing sections, unless one was there and already refused. */
+	if (!c->tried[0])
 		diag_add(c->d, c->file, 0, "experiment",
 		    "missing [experiment] section (name and duration are "
 		    "required)");
-	if (x->nfaults == 0 && !c->oom)
+	if (!c->tried[3])
 		diag_add(c->d, c->file, 0, "fault", "no [fault \"NAME\"] "
 		    "section; an experiment injects at least one fault");
 	if (x->hyp.ks.invalid & (1ULL << keys_index(hk, "probes")))
@@ -743,6 +764,7 @@ parse_sections(struct pctx *c, const struct ini_doc *doc)
 			    near ? "'?" : "");
 			continue;
 		}
+		c->tried[ki] = 1;
 		if (strcmp(s->kind, "probe") == 0 ||
 		    strcmp(s->kind, "fault") == 0) {
 			int dup = 0;

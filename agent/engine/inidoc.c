@@ -98,7 +98,7 @@ bad:
 }
 
 static struct ini_section *
-add_section(struct rd *r, const char *header, int line)
+add_section(struct rd *r, const char *header, int line, int malformed)
 {
 	struct ini_doc *doc = r->doc;
 	struct ini_section *nv, *s;
@@ -113,6 +113,8 @@ add_section(struct rd *r, const char *header, int line)
 	if ((s->header = strdup(header)) == NULL)
 		return NULL;
 	doc->n++;
+	if (malformed)
+		return s;
 	if (split_header(header, &s->kind, &s->name, err, sizeof(err)) == -1) {
 		if (err[0] == '\0')
 			return NULL;
@@ -202,12 +204,8 @@ rd_line(char *str, int num, void *stream)
 			    "section header without closing ']'");
 			/* Keys below belong to no known section; they are
 			 * dropped without more noise. */
-			if ((r->cur = add_section(r, "", r->lineno)) == NULL)
+			if ((r->cur = add_section(r, "", r->lineno, 1)) == NULL)
 				r->oom = 1;
-			else {
-				free(r->cur->kind);
-				r->cur->kind = NULL;
-			}
 			return str;
 		}
 		while (hs < he && is_blank(*hs))
@@ -227,7 +225,7 @@ rd_line(char *str, int num, void *stream)
 				break;
 			}
 		}
-		if ((r->cur = add_section(r, hdr, r->lineno)) == NULL)
+		if ((r->cur = add_section(r, hdr, r->lineno, 0)) == NULL)
 			r->oom = 1;
 		return str;
 	}
