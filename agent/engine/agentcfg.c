@@ -313,8 +313,6 @@ check_agent(struct cctx *x, const struct ini_section *s)
 	const char *tls[] = { "tls_cert", "tls_key", "tls_client_ca" };
 
 	set_all(x, s, defs, c, ks);
-	if (ks->invalid)
-		return;
 	if (keys_has(defs, ks, "environment") &&
 	    !inidoc_name_ok(c->environment, "-_"))
 		BAD("environment", "invalid environment name '%s' (lower-case "
@@ -366,8 +364,6 @@ check_guard(struct cctx *x, const struct ini_section *s)
 	if (!strlist_has(&c->guard.protect_namespace, "kube-system") &&
 	    strlist_add(&c->guard.protect_namespace, "kube-system") == -1)
 		x->oom = 1;
-	if (ks->invalid)
-		return;
 	for (size_t i = 0; i < c->guard.allow_path.n; i++)
 		if (c->guard.allow_path.v[i][0] != '/') {
 			BAD("allow_path", "'%s' is not an absolute path",
@@ -385,8 +381,6 @@ check_window(struct cctx *x, const struct ini_section *s, struct window_cfg *w)
 	w->line = s->line;
 	set_all(x, s, defs, w, ks);
 	keys_check_required(defs, ks, x->file, s->line, s->header, x->d);
-	if (ks->invalid)
-		return;
 	if (keys_has(defs, ks, "days") && !days_ok(w->days))
 		BAD("days", "invalid days '%s' (expected mon..sun, ranges "
 		    "and lists: mon-fri, sat,sun)", w->days);
@@ -412,8 +406,6 @@ check_blackout(struct cctx *x, const struct ini_section *s,
 	b->line = s->line;
 	set_all(x, s, defs, b, ks);
 	keys_check_required(defs, ks, x->file, s->line, s->header, x->d);
-	if (ks->invalid)
-		return;
 	if (keys_has(defs, ks, "from") && !(fok = date_ok(b->from)))
 		BAD("from", "invalid date '%s' (expected YYYY-MM-DD or RFC "
 		    "3339)", b->from);
@@ -436,8 +428,6 @@ check_gameday(struct cctx *x, const struct ini_section *s,
 	g->line = s->line;
 	set_all(x, s, defs, g, ks);
 	keys_check_required(defs, ks, x->file, s->line, s->header, x->d);
-	if (ks->invalid)
-		return;
 	if (keys_has(defs, ks, "schedule") && !cron_ok(g->schedule))
 		BAD("schedule", "invalid schedule '%s' (expected 5 cron "
 		    "fields: minute hour day month weekday)", g->schedule);
