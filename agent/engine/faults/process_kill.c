@@ -353,6 +353,10 @@ consider(struct fault *f, struct fault_ctx *ctx, pid_t pid, int explicit,
 			    (int)pid, pi.comm);
 		return 0;
 	}
+	/* Kernel threads are never candidates; with a wide selector (cgroup
+	 * "/") there are hundreds, not worth an event each. */
+	if (pi.kthread && !explicit)
+		return 0;
 	if (fault_pid_protected(ctx, pid, why, sizeof(why))) {
 		if (explicit)
 			return fl_refuse(e, "pid %d (%s) is protected: %s",
