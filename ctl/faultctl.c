@@ -593,6 +593,8 @@ print_plan(json_t *plan)
 		json_array_foreach(json_object_get(f, "targets"), k, t)
 			printf("    %s\n", json_string_value(t));
 	}
+	json_array_foreach(json_object_get(plan, "notes"), i, t)
+		printf("  note: %s\n", json_string_value(json_object_get(t, "detail")));
 	printf("nothing was injected\n");
 }
 

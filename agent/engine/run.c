@@ -420,21 +420,40 @@ release_all(struct experiment *x)
 			x->faults[i]->ops->release(x->faults[i]);
 }
 
+/* Events during a plan (e.g. "protected process dropped") become notes. */
+static void
+plan_event(struct fault_ctx *ctx, const char *type, const char *detail)
+{
+	json_array_append_new(ctx->engine, json_pack("{s:s, s:s}", "type", type,
+	    "detail", detail));
+}
+
+/* Events while recovering from the journal go to the log. */
+static void
+recover_event(struct fault_ctx *ctx, const char *type, const char *detail)
+{
+	(void)ctx;
+	log_info("recover: %s: %s", type, detail);
+}
+
 json_t *
 run_plan(struct experiment *x, const struct agent_config *cfg,
     const pid_t *protect, size_t nprotect, struct fl_err *e)
 {
 	struct fault_ctx ctx;
-	json_t *plan, *faults, *probes;
+	json_t *plan, *faults, *probes, *notes;
 	int rc;
 
 	if (check_gates(x, cfg, e) == -1)
 		return NULL;
 	init_ctx(&ctx, cfg, NULL, protect, nprotect, x);
 	ctx.dry_run = 1;
+	ctx.event = plan_event;
+	ctx.engine = notes = json_array();
 	rc = plan_faults(x, &ctx, e);
 	if (rc == -1) {
 		release_all(x);
+		json_decref(notes);
 		return NULL;
 	}
 	faults = json_array();
@@ -450,11 +469,12 @@ run_plan(struct experiment *x, const struct agent_config *cfg,
 		    "name", x->probes[i].name,
 		    "type", x->probes[i].type == PROBE_HTTP ? "http" :
 		    x->probes[i].type == PROBE_TCP ? "tcp" : "exec"));
-	plan = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:I}",
+	plan = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:I, s:o}",
 	    "experiment", x->name, "file", x->file, "hash", x->hash,
 	    "duration_ms", (json_int_t)x->duration_ms,
 	    "environment", cfg->environment, "faults", faults,
-	    "probes", probes, "hooks", (json_int_t)x->cleanup.hooks.n);
+	    "probes", probes, "hooks", (json_int_t)x->cleanup.hooks.n,
+	    "notes", notes);
 	release_all(x);
 	return plan;
 }
@@ -1057,6 +1077,7 @@ run_recover(struct journal *j, const struct agent_config *cfg, int *failed,
 		return NULL;
 	out = json_array();
 	init_ctx(&ctx, cfg, NULL, NULL, 0, NULL);
+	ctx.event = recover_event;
 	for (i = json_array_size(pending); i-- > 0;) {
 		const char *run = json_string_value(json_object_get(
 		    it = json_array_get(pending, i), "run"));
