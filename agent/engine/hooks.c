@@ -346,8 +346,19 @@ start_next(struct loop *l, void *arg)
 			not_run(h, "empty command");
 			continue;
 		}
+		op[0] = op[1] = -1;
 		if ((h->buf = malloc(HOOK_OUTPUT_MAX + 64)) == NULL ||
-		    pipe2(op, O_CLOEXEC | O_NONBLOCK) == -1) {
+		    pipe2(op, O_CLOEXEC) == -1 ||
+		    /* Only our end: the hook must see an ordinary blocking
+		     * stdout, or a full pipe fails its writes with EAGAIN. */
+		    fcntl(op[0], F_SETFL, O_NONBLOCK) == -1) {
+			int err = errno;
+
+			if (op[0] != -1) {
+				close(op[0]);
+				close(op[1]);
+			}
+			errno = err;
 			argv_free(av);
 			free(h->buf);
 			h->buf = NULL;
