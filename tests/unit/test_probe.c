@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -574,6 +575,98 @@ t_exec_no_caps(void **state)
 	assert_true(c.s[0].ok);
 }
 
+/* Sampling costs next to no CPU: the loop sleeps between samples. */
+static void
+t_idle_cpu(void **state)
+{
+	struct cfgbuf b;
+	struct collect c;
+	struct rusage r0, r1;
+	double used;
+
+	(void)state;
+	http_cfg(&b, "/");
+	b.c.interval_ms = 400;
+	getrusage(RUSAGE_SELF, &r0);
+	sample(&b.c, &c, 6, 10000);     /* about 2 s */
+	getrusage(RUSAGE_SELF, &r1);
+	used = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) * 1000 +
+	    (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1000 +
+	    (double)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1000 +
+	    (double)(r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1000;
+	print_message("6 http samples over 2 s used %.1f ms CPU\n", used);
+	assert_true(used < 400);
+}
+
+/* fl-demo-service: health answered by workers, a killed worker replaced,
+ * SIGTERM to the master ends everything and removes the pidfile. */
+static void
+t_demo_service(void **state)
+{
+	const char *bd = getenv("FL_BUILD");
+	char bin[512], pidf[160], buf[32], path[64], comm[32];
+	struct cfgbuf b;
+	struct collect c;
+	pid_t master, worker = 0;
+	int p[2], st;
+	ssize_t n;
+	FILE *f;
+
+	(void)state;
+	snprintf(bin, sizeof(bin), "%s/tests/lib/fl-demo-service",
+	    bd ? bd : "build");
+	snprintf(pidf, sizeof(pidf), "%s/demo.pid", tmpdir);
+	assert_int_equal(pipe(p), 0);
+	if ((master = fork()) == 0) {
+		dup2(p[1], 1);
+		execl(bin, bin, "--port", "0", "--workers", "2", "--pidfile",
+		    pidf, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	http_cfg(&b, "/health");
+	snprintf(b.url, sizeof(b.url), "http://127.0.0.1:%d/health", atoi(buf));
+	b.c.expect_body = "\"status\":\"ok\"";
+	sample(&b.c, &c, 1, 5000);
+	assert_true(c.s[0].ok);
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)master);
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(fgets(comm, sizeof(comm), f));
+	fclose(f);
+	assert_string_equal(comm, "demo-master\n");
+	/* Find a worker: a child of the master named demo-worker. */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)master,
+	    (int)master);
+	assert_non_null(f = fopen(path, "r"));
+	assert_int_equal(fscanf(f, "%d", &worker), 1);
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)worker);
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(fgets(comm, sizeof(comm), f));
+	fclose(f);
+	assert_string_equal(comm, "demo-worker\n");
+	assert_int_equal(kill(worker, SIGKILL), 0);
+	usleep(200 * 1000);
+	/* The other worker and the replacement still answer. */
+	b.c.interval_ms = 50;
+	sample(&b.c, &c, 4, 5000);
+	for (size_t i = 0; i < 4; i++)
+		assert_true(c.s[i].ok);
+	assert_int_equal(access(pidf, F_OK), 0);
+	kill(master, SIGTERM);
+	assert_int_equal(waitpid(master, &st, 0), master);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(access(pidf, F_OK), -1);
+	/* The port is closed now. */
+	sample(&b.c, &c, 1, 5000);
+	assert_string_equal(c.s[0].detail, "connect refused");
+}
+
 int
 main(void)
 {
@@ -591,6 +684,8 @@ main(void)
 		cmocka_unit_test_setup(t_exec, reset),
 		cmocka_unit_test_setup(t_exec_timeout_kills_group, reset),
 		cmocka_unit_test_setup(t_exec_no_caps, reset),
+		cmocka_unit_test_setup(t_idle_cpu, reset),
+		cmocka_unit_test_setup(t_demo_service, reset),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
