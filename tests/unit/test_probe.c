@@ -87,8 +87,14 @@ group_teardown(void **state)
 	unlink(status_path);
 	unlink(delay_path);
 	unlink(log_path);
-	snprintf(cmd, sizeof(cmd), "%s", tmpdir);
-	rmdir(cmd);
+	/* Left behind by a test that failed half-way. */
+	snprintf(cmd, sizeof(cmd), "%s/slow.sh", tmpdir);
+	unlink(cmd);
+	snprintf(cmd, sizeof(cmd), "%s/sh.pid", tmpdir);
+	unlink(cmd);
+	snprintf(cmd, sizeof(cmd), "%s/demo.pid", tmpdir);
+	unlink(cmd);
+	rmdir(tmpdir);
 	return 0;
 }
 
