@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,6 +57,7 @@ group_setup(void **state)
 	snprintf(log_path, sizeof(log_path), "%s/log", tmpdir);
 	if ((server_pid = fork()) == 0) {
 		dup2(p[1], 1);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);  /* even if a test aborts */
 		execl(bin, bin, "--port", "0", "--status-file", status_path,
 		    "--delay-file", delay_path, "--log-file", log_path,
 		    (char *)NULL);
@@ -625,6 +627,7 @@ t_demo_service(void **state)
 	assert_int_equal(pipe(p), 0);
 	if ((master = fork()) == 0) {
 		dup2(p[1], 1);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execl(bin, bin, "--port", "0", "--workers", "2", "--pidfile",
 		    pidf, (char *)NULL);
 		_exit(127);
