@@ -40,16 +40,41 @@ put_file(const char *path, const char *s)
 	fclose(f);
 }
 
+/* The build tree: $FL_BUILD, else the tree this binary was built in
+ * (BUILD/tests/unit/test_probe), else "build". */
+static const char *
+build_dir(void)
+{
+	static char dir[512];
+	const char *e = getenv("FL_BUILD");
+	char *cut;
+	ssize_t n;
+
+	if (e != NULL && *e != '\0')
+		return e;
+	if (dir[0] != '\0')
+		return dir;
+	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	if (n > 0) {
+		dir[n] = '\0';
+		if ((cut = strstr(dir, "/tests/unit/")) != NULL) {
+			*cut = '\0';
+			return dir;
+		}
+	}
+	snprintf(dir, sizeof(dir), "build");
+	return dir;
+}
+
 static int
 group_setup(void **state)
 {
-	const char *b = getenv("FL_BUILD");
-	char bin[512], buf[32];
+	char bin[600], buf[32];
 	int p[2];
 	ssize_t n;
 
 	(void)state;
-	snprintf(bin, sizeof(bin), "%s/tests/lib/fl-testhttpd", b ? b : "build");
+	snprintf(bin, sizeof(bin), "%s/tests/lib/fl-testhttpd", build_dir());
 	if (mkdtemp(tmpdir) == NULL || pipe(p) == -1)
 		return -1;
 	snprintf(status_path, sizeof(status_path), "%s/status", tmpdir);
@@ -611,8 +636,7 @@ t_idle_cpu(void **state)
 static void
 t_demo_service(void **state)
 {
-	const char *bd = getenv("FL_BUILD");
-	char bin[512], pidf[160], buf[32], path[64], comm[32];
+	char bin[600], pidf[160], buf[32], path[64], comm[32];
 	struct cfgbuf b;
 	struct collect c;
 	pid_t master, worker = 0;
@@ -622,7 +646,7 @@ t_demo_service(void **state)
 
 	(void)state;
 	snprintf(bin, sizeof(bin), "%s/tests/lib/fl-demo-service",
-	    bd ? bd : "build");
+	    build_dir());
 	snprintf(pidf, sizeof(pidf), "%s/demo.pid", tmpdir);
 	assert_int_equal(pipe(p), 0);
 	if ((master = fork()) == 0) {
