@@ -7,6 +7,7 @@
 const struct fault_ops *const fault_drivers[] = {
 	&process_kill_ops,
 	&netem_ops,
+	&disk_fill_ops,
 	NULL,
 };
 
