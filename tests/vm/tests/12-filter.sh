@@ -1,0 +1,36 @@
+#!/bin/sh
+# Fidelity: a destination filter delays traffic to the matched address and
+# not to another one (prio + u32, the rest flows unaffected).
+. "$(dirname "$0")/lib.sh"
+setup_pair
+write_config
+before=$(qdisc_of)
+experiment filt 20s "delay = 100ms" "destination = 10.77.0.3/32" "destination = fd77::2/128"
+fctl run "$W/filt.ini" >"$W/out" 2>&1 &
+run=$!
+wait_qdisc "prio fa17: root" || { cat "$W/out"; fail "no prio qdisc"; }
+sleep 0.5
+qdisc_of; tc -n "$NA" filter show dev va
+matched=$(rtt 10.77.0.3 10 0.1)
+other=$(rtt 10.77.0.2 10 0.1)
+v6=$(rtt fd77::2 5 0.1)
+echo "to 10.77.0.3 (matched): ${matched}ms; to 10.77.0.2: ${other}ms; to fd77::2 (matched): ${v6}ms"
+fcmp "$matched" 90 '>=' || fail "matched address not delayed: $matched"
+fcmp "$other" 30 '<' || fail "unmatched address delayed: $other"
+fcmp "$v6" 90 '>=' || fail "matched v6 address not delayed: $v6"
+ok "only the destinations are delayed"
+wait "$run" || { cat "$W/out"; fail "run exit"; }
+[ "$(qdisc_of)" = "$before" ] || fail "after: $(qdisc_of)"
+[ -z "$(tc -n "$NA" filter show dev va)" ] || fail "filters left"
+ok "restored"
+
+experiment port 20s "delay = 100ms" "port = 7777" "protocol = udp"
+fctl run "$W/port.ini" >"$W/out2" 2>&1 &
+run=$!
+wait_qdisc "prio fa17: root" || { cat "$W/out2"; fail "no prio qdisc"; }
+n=$(tc -n "$NA" filter show dev va | grep -c 'filter protocol ip.* fh 800::' || true)
+tc -n "$NA" filter show dev va
+other=$(rtt 10.77.0.2 5 0.1)
+fcmp "$other" 30 '<' || fail "icmp delayed by a udp port filter: $other"
+ok "udp port filter leaves icmp alone ($other ms; $n v4 filters)"
+wait "$run" || fail "run exit"
