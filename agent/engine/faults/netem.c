@@ -1495,9 +1495,9 @@ inspect_root(struct nl_sock *sk, int ifindex, const char *ifname,
 		if (tc_dump(sk, RTM_GETTFILTER, ifindex, root->handle, &x, e) < 0)
 			goto out;
 		if (x.n > 0) {
-			fl_refuse(e, "interface %s: root qdisc %s %s has %zu filters "
+			fl_refuse(e, "interface %s: root qdisc %s %s has filters "
 			    "(%s); faultline cannot restore them", ifname, root->kind,
-			    fmt_handle(root->handle, h, sizeof(h)), x.n, x.v[0].kind);
+			    fmt_handle(root->handle, h, sizeof(h)), x.v[0].kind);
 			tclist_free(&x);
 			goto out;
 		}

@@ -9,7 +9,7 @@ base=$(rtt 10.77.0.2 20 0.05)
 echo "baseline avg rtt ${base}ms; qdisc: $before"
 
 experiment delay 15s "delay = 100ms"
-fctl run "$W/delay.ini" >"$W/out1" 2>&1 &
+$FCL run "$W/delay.ini" >"$W/out1" 2>&1 &
 run=$!
 wait_qdisc "netem fa17: root" || { cat "$W/out1"; fail "no netem qdisc appeared"; }
 qdisc_of
@@ -24,7 +24,7 @@ ok "root qdisc restored: $before"
 
 base_mdev=$(mdev 10.77.0.2 30 0.05)
 experiment jitter 15s "delay = 100ms" "jitter = 20ms"
-fctl run "$W/jitter.ini" >"$W/out2" 2>&1 &
+$FCL run "$W/jitter.ini" >"$W/out2" 2>&1 &
 run=$!
 wait_qdisc "netem fa17: root" || { cat "$W/out2"; fail "no netem qdisc"; }
 qdisc_of
@@ -36,7 +36,7 @@ wait "$run" || { cat "$W/out2"; fail "run exit $?"; }
 [ "$(qdisc_of)" = "$before" ] || fail "qdisc after jitter run: $(qdisc_of)"
 
 experiment dist 10s "delay = 50ms" "jitter = 10ms" "correlation = 25%" "distribution = normal" "loss = 1%" "loss_correlation = 10%" "duplicate = 1%" "corrupt = 0.5%" "reorder = 5%" "gap = 3" "rate = 100mbit" "limit = 500"
-fctl run "$W/dist.ini" >"$W/out3" 2>&1 &
+$FCL run "$W/dist.ini" >"$W/out3" 2>&1 &
 run=$!
 wait_qdisc "netem fa17: root" || { cat "$W/out3"; fail "no netem qdisc"; }
 q=$(qdisc_of); echo "$q"

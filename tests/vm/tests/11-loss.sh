@@ -4,7 +4,7 @@
 setup_pair
 write_config
 experiment loss 30s "loss = 50%"
-fctl run "$W/loss.ini" >"$W/out" 2>&1 &
+$FCL run "$W/loss.ini" >"$W/out" 2>&1 &
 run=$!
 wait_qdisc "netem fa17: root" || { cat "$W/out"; fail "no netem qdisc"; }
 qdisc_of
@@ -12,9 +12,9 @@ lost=$(lossp 10.77.0.2 200 0.01)
 echo "loss 50%: ${lost}% of 200 lost"
 fcmp "$lost" 35 '>=' && fcmp "$lost" 65 '<=' || fail "lost ${lost}%"
 ok "loss ${lost}%"
-kill -INT "$run"
+kill -TERM "$run"
 rc=0; wait "$run" || rc=$?
-echo "faultctl after SIGINT: exit $rc"; cat "$W/out"
+echo "faultctl after SIGTERM: exit $rc"; cat "$W/out"
 [ "$rc" -eq 5 ] || fail "aborted run exit $rc, want 5"
 qdisc_of | grep -q fa17 && fail "netem left behind after abort"
 ok "aborted with exit 5, nothing left"

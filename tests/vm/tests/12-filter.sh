@@ -6,7 +6,7 @@ setup_pair
 write_config
 before=$(qdisc_of)
 experiment filt 20s "delay = 100ms" "destination = 10.77.0.3/32" "destination = fd77::2/128"
-fctl run "$W/filt.ini" >"$W/out" 2>&1 &
+$FCL run "$W/filt.ini" >"$W/out" 2>&1 &
 run=$!
 wait_qdisc "prio fa17: root" || { cat "$W/out"; fail "no prio qdisc"; }
 sleep 0.5
@@ -25,7 +25,7 @@ wait "$run" || { cat "$W/out"; fail "run exit"; }
 ok "restored"
 
 experiment port 20s "delay = 100ms" "port = 7777" "protocol = udp"
-fctl run "$W/port.ini" >"$W/out2" 2>&1 &
+$FCL run "$W/port.ini" >"$W/out2" 2>&1 &
 run=$!
 wait_qdisc "prio fa17: root" || { cat "$W/out2"; fail "no prio qdisc"; }
 n=$(tc -n "$NA" filter show dev va | grep -c 'filter protocol ip.* fh 800::' || true)

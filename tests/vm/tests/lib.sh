@@ -62,6 +62,8 @@ experiment() {
 }
 
 fctl() { "$FC" --local --config "$W/agent.ini" "$@"; }
+# For background runs: a plain command, so $! is faultctl itself.
+FCL="$FC --local --config $W/agent.ini"
 
 qdisc_of() { tc -n "$NA" qdisc show dev va | sed 's/ refcnt [0-9]*//'; }
 
