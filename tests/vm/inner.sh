@@ -6,7 +6,7 @@
 export BUILD TOP OUT
 cd /tmp || exit 1
 if [ "$MODE" = --bench ]; then
-	sh "$TOP/bench/netem.sh" >"$OUT/bench.txt" 2>&1
+	FL_BENCH_INSIDE=1 sh "$TOP/bench/netem.sh" >"$OUT/bench.txt" 2>&1
 	exit 0
 fi
 : >"$OUT/results"
