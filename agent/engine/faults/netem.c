@@ -762,6 +762,18 @@ on_ack(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+/* A private copy of sk's callbacks. nl_socket_get_cb() takes a reference
+ * that must be dropped, or the socket's callbacks outlive it. */
+static struct nl_cb *
+cb_clone(struct nl_sock *sk)
+{
+	struct nl_cb *orig = nl_socket_get_cb(sk), *cb;
+
+	cb = nl_cb_clone(orig);
+	nl_cb_put(orig);
+	return cb;
+}
+
 static struct nl_sock *
 nl_open_here(struct fl_err *e)
 {
@@ -789,7 +801,7 @@ static int
 nl_request(struct nl_sock *sk, struct nl_msg *msg, char *ext, size_t extlen)
 {
 	struct nlst st = { 0 };
-	struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(sk));
+	struct nl_cb *cb = cb_clone(sk);
 	int r;
 
 	if (ext && extlen)
@@ -907,7 +919,7 @@ tc_dump(struct nl_sock *sk, int type, int ifindex, uint32_t parent,
 	t.tcm_family = AF_UNSPEC;
 	t.tcm_ifindex = ifindex;
 	t.tcm_parent = parent;
-	cb = nl_cb_clone(nl_socket_get_cb(sk));
+	cb = cb_clone(sk);
 	if (cb == NULL)
 		return fl_fail(e, "netlink: out of memory");
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_tcobj, l);

@@ -8,7 +8,7 @@ before=$(qdisc_of)
 base=$(rtt 10.77.0.2 20 0.05)
 echo "baseline avg rtt ${base}ms; qdisc: $before"
 
-experiment delay 15s "delay = 100ms"
+experiment delay 10s "delay = 100ms"
 $FCL run "$W/delay.ini" >"$W/out1" 2>&1 &
 run=$!
 wait_qdisc "netem fa17: root" || { cat "$W/out1"; fail "no netem qdisc appeared"; }
@@ -23,7 +23,7 @@ wait "$run" || { cat "$W/out1"; fail "run exit $?"; }
 ok "root qdisc restored: $before"
 
 base_mdev=$(mdev 10.77.0.2 30 0.05)
-experiment jitter 15s "delay = 100ms" "jitter = 20ms"
+experiment jitter 10s "delay = 100ms" "jitter = 20ms"
 $FCL run "$W/jitter.ini" >"$W/out2" 2>&1 &
 run=$!
 wait_qdisc "netem fa17: root" || { cat "$W/out2"; fail "no netem qdisc"; }
@@ -35,7 +35,7 @@ ok "jitter 20ms -> mdev ${md}ms"
 wait "$run" || { cat "$W/out2"; fail "run exit $?"; }
 [ "$(qdisc_of)" = "$before" ] || fail "qdisc after jitter run: $(qdisc_of)"
 
-experiment dist 10s "delay = 50ms" "jitter = 10ms" "correlation = 25%" "distribution = normal" "loss = 1%" "loss_correlation = 10%" "duplicate = 1%" "corrupt = 0.5%" "reorder = 5%" "gap = 3" "rate = 100mbit" "limit = 500"
+experiment dist 5s "delay = 50ms" "jitter = 10ms" "correlation = 25%" "distribution = normal" "loss = 1%" "loss_correlation = 10%" "duplicate = 1%" "corrupt = 0.5%" "reorder = 5%" "gap = 3" "rate = 100mbit" "limit = 500"
 $FCL run "$W/dist.ini" >"$W/out3" 2>&1 &
 run=$!
 wait_qdisc "netem fa17: root" || { cat "$W/out3"; fail "no netem qdisc"; }

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 setup_pair
 write_config
-experiment loss 30s "loss = 50%"
+experiment loss 15s "loss = 50%"
 $FCL run "$W/loss.ini" >"$W/out" 2>&1 &
 run=$!
 wait_qdisc "netem fa17: root" || { cat "$W/out"; fail "no netem qdisc"; }

@@ -5,7 +5,7 @@
 setup_pair
 write_config
 before=$(qdisc_of)
-experiment filt 20s "delay = 100ms" "destination = 10.77.0.3/32" "destination = fd77::2/128"
+experiment filt 12s "delay = 100ms" "destination = 10.77.0.3/32" "destination = fd77::2/128"
 $FCL run "$W/filt.ini" >"$W/out" 2>&1 &
 run=$!
 wait_qdisc "prio fa17: root" || { cat "$W/out"; fail "no prio qdisc"; }
@@ -24,7 +24,7 @@ wait "$run" || { cat "$W/out"; fail "run exit"; }
 [ -z "$(tc -n "$NA" filter show dev va)" ] || fail "filters left"
 ok "restored"
 
-experiment port 20s "delay = 100ms" "port = 7777" "protocol = udp"
+experiment port 6s "delay = 100ms" "port = 7777" "protocol = udp"
 $FCL run "$W/port.ini" >"$W/out2" 2>&1 &
 run=$!
 wait_qdisc "prio fa17: root" || { cat "$W/out2"; fail "no prio qdisc"; }
