@@ -1,6 +1,7 @@
 #!/bin/sh
 # Fidelity: delay 100ms raises the mean RTT by 100ms +-10%; jitter 20ms
-# widens the spread; the root qdisc is the kernel default again after.
+# widens the spread; the root qdisc is the kernel default again after an
+# operator abort (SIGTERM, exit 5) and after a normal end.
 . "$(dirname "$0")/lib.sh"
 setup_pair
 write_config
@@ -8,7 +9,7 @@ before=$(qdisc_of)
 base=$(rtt 10.77.0.2 20 0.05)
 echo "baseline avg rtt ${base}ms; qdisc: $before"
 
-experiment delay 10s "delay = 100ms"
+experiment delay 60s "delay = 100ms"
 $FCL run "$W/delay.ini" >"$W/out1" 2>&1 &
 run=$!
 wait_qdisc "netem fa17: root" || { cat "$W/out1"; fail "no netem qdisc appeared"; }
@@ -18,12 +19,12 @@ inc=$(awk -v a="$with" -v b="$base" 'BEGIN { printf "%.2f", a - b }')
 echo "with delay 100ms: avg ${with}ms, increase ${inc}ms"
 fcmp "$inc" 90 '>=' && fcmp "$inc" 110 '<=' || fail "RTT increase $inc not within 10% of 100ms"
 ok "delay 100ms -> +${inc}ms"
-wait "$run" || { cat "$W/out1"; fail "run exit $?"; }
+stop_run "$run" "$W/out1"
 [ "$(qdisc_of)" = "$before" ] || fail "qdisc after run: $(qdisc_of) (before: $before)"
 ok "root qdisc restored: $before"
 
 base_mdev=$(mdev 10.77.0.2 30 0.05)
-experiment jitter 10s "delay = 100ms" "jitter = 20ms"
+experiment jitter 60s "delay = 100ms" "jitter = 20ms"
 $FCL run "$W/jitter.ini" >"$W/out2" 2>&1 &
 run=$!
 wait_qdisc "netem fa17: root" || { cat "$W/out2"; fail "no netem qdisc"; }
@@ -32,7 +33,7 @@ md=$(mdev 10.77.0.2 30 0.1)
 echo "mdev without jitter ${base_mdev}ms, with jitter 20ms ${md}ms"
 fcmp "$md" 5 '>=' || fail "jitter 20ms gave mdev ${md}ms"
 ok "jitter 20ms -> mdev ${md}ms"
-wait "$run" || { cat "$W/out2"; fail "run exit $?"; }
+stop_run "$run" "$W/out2"
 [ "$(qdisc_of)" = "$before" ] || fail "qdisc after jitter run: $(qdisc_of)"
 
 experiment dist 5s "delay = 50ms" "jitter = 10ms" "correlation = 25%" "distribution = normal" "loss = 1%" "loss_correlation = 10%" "duplicate = 1%" "corrupt = 0.5%" "reorder = 5%" "gap = 3" "rate = 100mbit" "limit = 500"

@@ -5,7 +5,7 @@
 setup_pair
 write_config
 before=$(qdisc_of)
-experiment filt 12s "delay = 100ms" "destination = 10.77.0.3/32" "destination = fd77::2/128"
+experiment filt 60s "delay = 100ms" "destination = 10.77.0.3/32" "destination = fd77::2/128"
 $FCL run "$W/filt.ini" >"$W/out" 2>&1 &
 run=$!
 wait_qdisc "prio fa17: root" || { cat "$W/out"; fail "no prio qdisc"; }
@@ -19,12 +19,12 @@ fcmp "$matched" 90 '>=' || fail "matched address not delayed: $matched"
 fcmp "$other" 30 '<' || fail "unmatched address delayed: $other"
 fcmp "$v6" 90 '>=' || fail "matched v6 address not delayed: $v6"
 ok "only the destinations are delayed"
-wait "$run" || { cat "$W/out"; fail "run exit"; }
+stop_run "$run" "$W/out"
 [ "$(qdisc_of)" = "$before" ] || fail "after: $(qdisc_of)"
 [ -z "$(tc -n "$NA" filter show dev va)" ] || fail "filters left"
 ok "restored"
 
-experiment port 6s "delay = 100ms" "port = 7777" "protocol = udp"
+experiment port 60s "delay = 100ms" "port = 7777" "protocol = udp"
 $FCL run "$W/port.ini" >"$W/out2" 2>&1 &
 run=$!
 wait_qdisc "prio fa17: root" || { cat "$W/out2"; fail "no prio qdisc"; }
@@ -33,4 +33,5 @@ tc -n "$NA" filter show dev va
 other=$(rtt 10.77.0.2 5 0.1)
 fcmp "$other" 30 '<' || fail "icmp delayed by a udp port filter: $other"
 ok "udp port filter leaves icmp alone ($other ms; $n v4 filters)"
-wait "$run" || fail "run exit"
+stop_run "$run" "$W/out2"
+[ "$(qdisc_of)" = "$before" ] || fail "after: $(qdisc_of)"

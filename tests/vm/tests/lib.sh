@@ -91,4 +91,11 @@ pingstat() {
 rtt() { pingstat "$NA" "$1" "$2" "$3" | awk '{ print $1 }'; }
 mdev() { pingstat "$NA" "$1" "$2" "$3" | awk '{ print $2 }'; }
 lossp() { pingstat "$NA" "$1" "$2" "$3" | awk '{ print $3 }'; }
+# stop_run PID LOG: abort a background in-process run as an operator
+# would (SIGTERM); it must revert and exit 5.
+stop_run() {
+	kill -TERM "$1"
+	rc=0; wait "$1" || rc=$?
+	[ "$rc" -eq 5 ] || { cat "$2"; fail "aborted run: exit $rc, want 5"; }
+}
 fcmp() { awk -v a="$1" -v b="$2" "BEGIN { exit !(a $3 b) }"; }
