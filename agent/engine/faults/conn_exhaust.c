@@ -486,6 +486,7 @@ set_state(struct fault *f, const struct cx_rt *rt)
 		f->state = json_object();
 	if (f->state == NULL)
 		return;
+	json_object_set_new(f->state, "held", json_integer((json_int_t)rt->held));
 	json_object_set_new(f->state, "held_peak", json_integer((json_int_t)rt->peak));
 	json_object_set_new(f->state, "refused", json_integer((json_int_t)rt->refused));
 	json_object_set_new(f->state, "reopened", json_integer((json_int_t)rt->reopened));
@@ -1030,6 +1031,7 @@ tick(struct loop *l, void *arg)
 	struct cx_rt *rt = arg;
 	const struct cx_cfg *c = rt->f->cfg;
 	uint64_t now = fl_mono_ms(), next = UINT64_MAX, budget;
+	size_t base = rt->cursor;
 	int starved = 0;
 
 	(void)l;
@@ -1049,11 +1051,11 @@ tick(struct loop *l, void *arg)
 		budget = CX_BATCH;
 
 	for (uint64_t k = 0; k < rt->count; k++) {
-		size_t i = (size_t)((rt->cursor + k) % rt->count);
+		size_t i = (size_t)((base + k) % rt->count);
 		struct slot *s = &rt->slots[i];
 
 		if (s->state == S_CONNECTING) {
-			if (now - s->since >= CX_CONNECT_TIMEOUT)
+			if (now >= s->since + CX_CONNECT_TIMEOUT)
 				slot_refused(rt, s, "connect timed out");
 			else if (s->since + CX_CONNECT_TIMEOUT < next)
 				next = s->since + CX_CONNECT_TIMEOUT;
