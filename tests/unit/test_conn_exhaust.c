@@ -20,7 +20,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sys/capability.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 
 #include "agentcfg.h"
 #include "common.h"
@@ -241,16 +242,17 @@ test_fd_limit(void **st)
 		struct fault_ctx *ctx = mkctx(NULL);
 		struct fl_err e = { 0 };
 		struct rlimit rl = { 1024, 1024 };
-		cap_t caps = cap_get_proc();
-		cap_value_t v = CAP_SYS_RESOURCE;
+		struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct data[2];
 
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			_exit(10);
-		if (caps != NULL) {
-			cap_set_flag(caps, CAP_EFFECTIVE, 1, &v, CAP_CLEAR);
-			cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_CLEAR);
-			cap_set_proc(caps);
-			cap_free(caps);
+		/* Drop CAP_SYS_RESOURCE (raw capset: this child only). */
+		if (syscall(SYS_capget, &hdr, data) == 0) {
+			data[0].effective &= ~(1u << CAP_SYS_RESOURCE);
+			data[0].permitted &= ~(1u << CAP_SYS_RESOURCE);
+			if (syscall(SYS_capset, &hdr, data) == -1)
+				_exit(14);
 		}
 		f = mkfault((const char *const[]){ "target = 127.0.0.1:80",
 		    "connections = 5000", NULL }, out, sizeof(out));
@@ -274,6 +276,13 @@ test_fd_limit(void **st)
 	assert_true(pid > 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 10) {
+		/* valgrind keeps descriptors above the limit for itself and
+		 * refuses setrlimit(RLIMIT_NOFILE); the plain and ASan runs
+		 * do test this. */
+		fprintf(stderr, "setrlimit refused here (valgrind?): skipped\n");
+		skip();
+	}
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 

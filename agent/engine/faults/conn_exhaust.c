@@ -119,7 +119,7 @@ struct cx_rt {
 	char host[256];          /* "" when the DSN's own host is used */
 	char hostaddr[INET6_ADDRSTRLEN];
 	char port[16];
-	char display[320];       /* what targets and events show */
+	char display[400];       /* what targets and events show */
 
 	struct slot *slots;      /* count of them, owned */
 	size_t cursor;           /* where the next tick starts scanning */
@@ -586,7 +586,7 @@ cx_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	const struct cx_cfg *c = f->cfg;
 	struct cx_rt *rt;
 	char host[256] = "", port[16] = "", numeric[INET6_ADDRSTRLEN] = "";
-	char err[256], why[256] = "", line[700];
+	char err[256], why[256] = "", line[1200];
 	struct dsn_info di;
 
 	if (f->rt != NULL)
