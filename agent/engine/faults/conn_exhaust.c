@@ -530,8 +530,12 @@ chomp(char *s)
 }
 
 /* leave = N: ask the server how many slots an ordinary user could take
- * now. The one synchronous connection of this driver, in plan, with a short
- * connect_timeout. */
+ * now: max_connections - superuser_reserved_connections - sessions already
+ * connected. The one synchronous connection of this driver, in plan, with
+ * a short connect_timeout. Without pg_read_all_stats an ordinary role sees
+ * other users' rows without backend_type; a row with a database is then
+ * counted as a client (an autovacuum worker may be counted too: we hold one
+ * fewer, the safe side). */
 static int
 pg_slots(struct cx_rt *rt, const struct cx_cfg *c, char *why, size_t wl,
     struct fl_err *e)
@@ -555,8 +559,9 @@ pg_slots(struct cx_rt *rt, const struct cx_cfg *c, char *why, size_t wl,
 	}
 	res = PQexec(pg, "SELECT current_setting('max_connections')::int, "
 	    "current_setting('superuser_reserved_connections')::int, "
-	    "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
-	    "'client backend' AND pid <> pg_backend_pid())::int");
+	    "(SELECT count(*) FROM pg_stat_activity WHERE datid IS NOT NULL "
+	    "AND coalesce(backend_type, 'client backend') = 'client backend' "
+	    "AND pid <> pg_backend_pid())::int");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(pg));
 		chomp(msg);
