@@ -399,10 +399,17 @@ int
 loop_run_once(struct loop *l, int max_wait_ms)
 {
 	struct epoll_event evs[64];
-	int n;
+	int n, timeout;
 
+	/* Timers may be added by another thread holding the lock (which then
+	 * calls loop_wakeup), so the timeout is computed under the lock too. */
+	if (l->lock != NULL)
+		l->lock(l->lock_arg);
 	l->now = fl_mono_ms();
-	n = epoll_wait(l->epfd, evs, 64, next_timeout(l, max_wait_ms));
+	timeout = next_timeout(l, max_wait_ms);
+	if (l->unlock != NULL)
+		l->unlock(l->lock_arg);
+	n = epoll_wait(l->epfd, evs, 64, timeout);
 	if (n == -1 && errno != EINTR)
 		return -1;
 	if (l->lock != NULL)

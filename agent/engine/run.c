@@ -135,21 +135,14 @@ probe_health(struct run *r)
 	return h;
 }
 
+/* Append a stream event; extra (stolen, may be NULL) is merged into it. */
 static void
-add_event(struct run *r, const char *type, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-add_event(struct run *r, const char *type, const char *fmt, ...)
+push_event(struct run *r, const char *type, const char *detail, json_t *extra)
 {
-	char detail[1024], at[40];
+	char at[40];
 	uint64_t now = fl_mono_ms(), elapsed, remaining = 0;
-	va_list ap;
 	json_t *ev;
 
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
 	elapsed = now - r->started_mono;
 	if (r->phase == PHASE_OBSERVE && r->observe_mono != 0 &&
 	    now - r->observe_mono < r->x->duration_ms)
@@ -162,12 +155,34 @@ add_event(struct run *r, const char *type, const char *fmt, ...)
 	    "elapsed_ms", (json_int_t)elapsed,
 	    "remaining_ms", (json_int_t)remaining,
 	    "probes", probe_health(r));
-	if (ev == NULL)
+	if (ev == NULL) {
+		json_decref(extra);
 		return;
+	}
+	if (extra != NULL) {
+		json_object_update(ev, extra);
+		json_decref(extra);
+	}
 	json_array_append_new(r->events, ev);
 	log_debug("run %s: %s: %s", r->id, type, detail);
 	if (r->o.on_event != NULL)
 		r->o.on_event(r, ev, r->o.arg);
+}
+
+static void
+add_event(struct run *r, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+add_event(struct run *r, const char *type, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	push_event(r, type, detail, NULL);
 }
 
 static void
@@ -405,21 +420,40 @@ release_all(struct experiment *x)
 			x->faults[i]->ops->release(x->faults[i]);
 }
 
+/* Events during a plan (e.g. "protected process dropped") become notes. */
+static void
+plan_event(struct fault_ctx *ctx, const char *type, const char *detail)
+{
+	json_array_append_new(ctx->engine, json_pack("{s:s, s:s}", "type", type,
+	    "detail", detail));
+}
+
+/* Events while recovering from the journal go to the log. */
+static void
+recover_event(struct fault_ctx *ctx, const char *type, const char *detail)
+{
+	(void)ctx;
+	log_info("recover: %s: %s", type, detail);
+}
+
 json_t *
 run_plan(struct experiment *x, const struct agent_config *cfg,
     const pid_t *protect, size_t nprotect, struct fl_err *e)
 {
 	struct fault_ctx ctx;
-	json_t *plan, *faults, *probes;
+	json_t *plan, *faults, *probes, *notes;
 	int rc;
 
 	if (check_gates(x, cfg, e) == -1)
 		return NULL;
 	init_ctx(&ctx, cfg, NULL, protect, nprotect, x);
 	ctx.dry_run = 1;
+	ctx.event = plan_event;
+	ctx.engine = notes = json_array();
 	rc = plan_faults(x, &ctx, e);
 	if (rc == -1) {
 		release_all(x);
+		json_decref(notes);
 		return NULL;
 	}
 	faults = json_array();
@@ -435,11 +469,12 @@ run_plan(struct experiment *x, const struct agent_config *cfg,
 		    "name", x->probes[i].name,
 		    "type", x->probes[i].type == PROBE_HTTP ? "http" :
 		    x->probes[i].type == PROBE_TCP ? "tcp" : "exec"));
-	plan = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:I}",
+	plan = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:I, s:o}",
 	    "experiment", x->name, "file", x->file, "hash", x->hash,
 	    "duration_ms", (json_int_t)x->duration_ms,
 	    "environment", cfg->environment, "faults", faults,
-	    "probes", probes, "hooks", (json_int_t)x->cleanup.hooks.n);
+	    "probes", probes, "hooks", (json_int_t)x->cleanup.hooks.n,
+	    "notes", notes);
 	release_all(x);
 	return plan;
 }
@@ -1011,9 +1046,18 @@ finish(struct run *r)
 	r->phase = PHASE_DONE;
 	r->ended_wall = fl_wall_ms();
 	r->finished = 1;
-	add_event(r, "end", "%s%s%s", fl_status_verdict(r->status),
-	    r->reason[0] ? ": " : "", r->reason);
 	save_report(r);
+	{
+		/* The last event carries the report, so a client following the
+		 * stream has it even if the agent exits right after (SIGTERM). */
+		char detail[600];
+
+		snprintf(detail, sizeof(detail), "%s%s%.500s",
+		    fl_status_verdict(r->status), r->reason[0] ? ": " : "",
+		    r->reason);
+		push_event(r, "end", detail, json_pack("{s:o}", "report",
+		    run_report(r)));
+	}
 	if (r->o.on_done != NULL)
 		r->o.on_done(r, r->o.arg);
 }
@@ -1033,6 +1077,7 @@ run_recover(struct journal *j, const struct agent_config *cfg, int *failed,
 		return NULL;
 	out = json_array();
 	init_ctx(&ctx, cfg, NULL, NULL, 0, NULL);
+	ctx.event = recover_event;
 	for (i = json_array_size(pending); i-- > 0;) {
 		const char *run = json_string_value(json_object_get(
 		    it = json_array_get(pending, i), "run"));
