@@ -326,7 +326,7 @@ run_free(struct run *r)
 		prober_free(r->prober);
 	if (r->timer != 0)
 		loop_timer_cancel(r->o.loop, r->timer);
-	hooks_results_free(r->hooks, r->nhooks);
+	hook_results_free(r->hooks, r->nhooks);
 	json_decref(r->events);
 	experiment_free(r->x);
 	free(r->protect);
@@ -593,6 +593,8 @@ start_probes(struct run *r)
 	return 0;
 }
 
+/* May run inside a sample callback: probes may be stopped there, but the
+ * prober is freed only by run_free(), outside any callback. */
 static void
 stop_probes(struct run *r)
 {
@@ -601,9 +603,6 @@ stop_probes(struct run *r)
 			probe_stop(r->ps[i].pr);
 		r->ps[i].pr = NULL;
 	}
-	if (r->prober != NULL)
-		prober_free(r->prober);
-	r->prober = NULL;
 }
 
 /* --- phases -------------------------------------------------------------- */

@@ -341,7 +341,7 @@ t_refuse(void **state)
 	assert_non_null(strstr(e.msg, "refusing to fill it"));
 	freefault(f);
 	{
-		char cg[256];
+		char cg[512];
 
 		if (find_mount_of_type("cgroup", cg, sizeof(cg)) == 0 ||
 		    find_mount_of_type("cgroup2", cg, sizeof(cg)) == 0) {

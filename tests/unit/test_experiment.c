@@ -125,7 +125,7 @@ test_http_defaults(void **state)
 	    "[experiment]\nname = h\nduration = 1s\n"
 	    "[hypothesis]\nprobes = p\n"
 	    "[probe \"p\"]\nurl = http://127.0.0.1:8080/\ntype = http\n"
-	    "[fault \"k\"]\ntype = process-kill\npid = 1\n";
+	    "[fault \"k\"]\ntype = process-kill\npid = 4242\n";
 	struct diag d = { 0 };
 	struct experiment *x = parse(t, &d);
 	const struct probe_cfg *p;
