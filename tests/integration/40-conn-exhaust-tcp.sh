@@ -34,7 +34,7 @@ run_fault() { # NAME DUR KEY=VALUE... (in the background)
 		write_ini "$@"
 		printf '[agent]\nstate_dir = %s/state\n' "$W" > "$W/agent.ini"
 		mkdir -p "$W/state"
-		FAULTLINE_AGENT="unix:$W/no-agent.sock" "$BUILD/faultctl" --config "$W/agent.ini" \
+		"$BUILD/faultctl" --local --config "$W/agent.ini" \
 			run --json "$W/$name.ini" >"$W/$name.json" 2>"$W/$name.err" &
 	else
 		shift 2

@@ -56,7 +56,7 @@ run_fault() { # NAME DUR KEY=VALUE...
 		} > "$W/$name.ini"
 		printf '[agent]\nstate_dir = %s/state\n' "$W" > "$W/agent.ini"
 		mkdir -p "$W/state"
-		FAULTLINE_AGENT="unix:$W/no-agent.sock" "$BUILD/faultctl" --config "$W/agent.ini" \
+		"$BUILD/faultctl" --local --config "$W/agent.ini" \
 			run --json "$W/$name.ini" >"$W/$name.json" 2>"$W/$name.err" &
 	else
 		"$BUILD/tests/lib/conn-exhaust-hold" -t "$dur" "$@" >"$W/$name.json" 2>"$W/$name.err" &
