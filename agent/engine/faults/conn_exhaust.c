@@ -690,8 +690,15 @@ cx_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		    why[0] ? ")" : "");
 	if (c->ramp.n != 0) {
 		size_t n = strlen(line);
-		snprintf(line + n, sizeof(line) - n, ", ramp %llu per %llu ms",
-		    (unsigned long long)c->ramp.n, (unsigned long long)c->ramp.per_ms);
+		uint64_t per = c->ramp.per_ms;
+
+		if (per == 1000 || per == 60000 || per == 3600000)
+			snprintf(line + n, sizeof(line) - n, ", ramp %llu/%s",
+			    (unsigned long long)c->ramp.n,
+			    per == 1000 ? "s" : per == 60000 ? "m" : "h");
+		else
+			snprintf(line + n, sizeof(line) - n, ", ramp %llu/%llums",
+			    (unsigned long long)c->ramp.n, (unsigned long long)per);
 	}
 	json_decref(f->targets);
 	f->targets = json_array();
