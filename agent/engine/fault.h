@@ -105,6 +105,7 @@ extern const struct fault_ops *const fault_drivers[];
 extern const struct fault_ops process_kill_ops;
 extern const struct fault_ops netem_ops;
 extern const struct fault_ops disk_fill_ops;
+extern const struct fault_ops conn_exhaust_ops;
 const struct fault_ops *fault_driver(const char *type);
 
 /* Cross-field error at the line of key (or the section line). */

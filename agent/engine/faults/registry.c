@@ -8,6 +8,7 @@ const struct fault_ops *const fault_drivers[] = {
 	&process_kill_ops,
 	&netem_ops,
 	&disk_fill_ops,
+	&conn_exhaust_ops,
 	NULL,
 };
 
