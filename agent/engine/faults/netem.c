@@ -1564,8 +1564,18 @@ describe(const struct fault *f, char *buf, size_t len)
 		ADD(" corrupt %g%%", c->corrupt);
 	if (fault_has(f, "reorder"))
 		ADD(" reorder %g%% gap %" PRIu64, c->reorder, c->gap ? c->gap : 1);
-	if (fault_has(f, "rate"))
-		ADD(" rate %" PRIu64 "bit", c->rate * 8);
+	if (fault_has(f, "rate")) {
+		uint64_t bits = c->rate * 8;
+
+		if (bits % 1000000000 == 0)
+			ADD(" rate %" PRIu64 "gbit", bits / 1000000000);
+		else if (bits % 1000000 == 0)
+			ADD(" rate %" PRIu64 "mbit", bits / 1000000);
+		else if (bits % 1000 == 0)
+			ADD(" rate %" PRIu64 "kbit", bits / 1000);
+		else
+			ADD(" rate %" PRIu64 "bit", bits);
+	}
 	if (fault_has(f, "limit"))
 		ADD(" limit %" PRIu64, c->limit);
 	for (size_t i = 0; i < c->destination.n; i++)
@@ -1668,12 +1678,15 @@ netem_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		free(hex);
 	}
 	describe(f, desc, sizeof(desc));
-	snprintf(tgt, sizeof(tgt), "%s%s%s: %s; root qdisc %s%s%s%s", c->interface,
-	    c->netns ? " in netns " : "", c->netns ? c->netns : "", desc,
-	    ri.is_default ? "is the kernel default" : "",
-	    ri.is_default ? "" : ri.kind, ri.is_default ? "" : " ",
-	    ri.is_default ? " (restored by removing ours)" :
-	    strcat(fmt_handle(ri.handle, h, sizeof(h) - 16), " (restored after)"));
+	if (ri.is_default)
+		snprintf(tgt, sizeof(tgt), "%s%s%s: %s; root qdisc is the kernel "
+		    "default (restored by removing ours)", c->interface,
+		    c->netns ? " in netns " : "", c->netns ? c->netns : "", desc);
+	else
+		snprintf(tgt, sizeof(tgt), "%s%s%s: %s; root qdisc %s %s "
+		    "(restored after)", c->interface, c->netns ? " in netns " : "",
+		    c->netns ? c->netns : "", desc, ri.kind,
+		    fmt_handle(ri.handle, h, sizeof(h)));
 	json_decref(f->targets);
 	f->targets = json_pack("[s]", tgt);
 	if (f->targets == NULL) {
