@@ -7,6 +7,7 @@ export BUILD TOP OUT
 cd /tmp || exit 1
 if [ "$MODE" = --bench ]; then
 	FL_BENCH_INSIDE=1 sh "$TOP/bench/netem.sh" >"$OUT/bench.txt" 2>&1
+	echo $? >"$OUT/bench.rc"
 	exit 0
 fi
 : >"$OUT/results"
