@@ -16,12 +16,13 @@ for t in "$TOP"/tests/vm/tests/[0-9][0-9]-*.sh; do
 	if [ -n "${TESTS:-}" ]; then
 		case " $TESTS " in *" ${n%%-*} "*) ;; *) continue ;; esac
 	fi
-	if timeout 240 sh "$t" >"$OUT/$n.log" 2>&1; then
-		echo "ok $n" >>"$OUT/results"
-	elif [ $? -eq 77 ]; then
-		echo "skip $n" >>"$OUT/results"
-	else
-		echo "FAIL $n" >>"$OUT/results"
-	fi
+	t0=$(date +%s)
+	rc=0; timeout 240 sh "$t" >"$OUT/$n.log" 2>&1 || rc=$?
+	s=$(( $(date +%s) - t0 ))s
+	case $rc in
+	0) echo "ok $n $s" >>"$OUT/results" ;;
+	77) echo "skip $n $s" >>"$OUT/results" ;;
+	*) echo "FAIL $n $s" >>"$OUT/results" ;;
+	esac
 done
 echo done >>"$OUT/results"
