@@ -46,6 +46,10 @@ struct keydef {
 struct keyset {
 	uint64_t present;       /* bit i: defs[i] was given */
 	int line[KEYS_MAX];     /* line of the (last) occurrence of defs[i] */
+	/* bit i: defs[i] was given but its value was refused (not in present;
+	 * keys_check_required does not call it missing; callers skip
+	 * cross-field checks of a section with any such bit). */
+	uint64_t invalid;
 };
 
 /* Parse one key=value into obj. On an unknown key, a bad value or a repeat

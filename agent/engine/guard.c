@@ -1,0 +1,114 @@
+/* The process guard (DESIGN.md 1, principle 4): which PIDs the engine must
+ * never signal, whatever an experiment says. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agentcfg.h"
+#include "fault.h"
+#include "proc.h"
+
+/* comm is truncated by the kernel to 15 bytes (TASK_COMM_LEN - 1), so a
+ * guard entry such as "systemd-journald" must match comm
+ * "systemd-journal". */
+#define COMM_MAX 15
+
+static int
+comm_matches(const char *comm, const char *name)
+{
+	if (strlen(name) >= COMM_MAX)
+		return strncmp(comm, name, COMM_MAX) == 0 &&
+		    strlen(comm) == COMM_MAX;
+	return strcmp(comm, name) == 0;
+}
+
+/* Thread group (process) id of pid: an explicit TID signals its whole
+ * process, so the guard must judge the process. Returns pid itself when
+ * status cannot be read. */
+static pid_t
+tgid_of(pid_t pid)
+{
+	char path[64], line[256];
+	pid_t tgid = pid;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return pid;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, "Tgid:", 5) == 0) {
+			tgid = (pid_t)strtol(line + 5, NULL, 10);
+			break;
+		}
+	fclose(fp);
+	return tgid > 0 ? tgid : pid;
+}
+
+static int
+protected_one(const struct fault_ctx *ctx, pid_t pid, char *why, size_t len)
+{
+	struct proc_info pi;
+	pid_t self[64];
+	size_t nself;
+
+	if (pid <= 1) {
+		snprintf(why, len, "PID 1 (init) is never signalled");
+		return 1;
+	}
+	if (proc_read(pid, &pi) == -1) {
+		/* Fail safe: what we cannot inspect we do not signal. */
+		snprintf(why, len, "cannot read /proc/%d: %s", (int)pid,
+		    errno == ESRCH ? "no such process" : strerror(errno));
+		return 1;
+	}
+	if (pi.kthread) {
+		snprintf(why, len, "kernel thread");
+		return 1;
+	}
+	for (size_t i = 0; ctx != NULL && i < ctx->nprotect; i++)
+		if (ctx->protect_pids[i] == pid) {
+			snprintf(why, len, "the agent, one of its ancestors or "
+			    "its client");
+			return 1;
+		}
+	/* Whatever the engine passed, this process and its ancestors are the
+	 * one running the experiment (the agent, or faultctl in-process). */
+	nself = proc_ancestors(getpid(), self, sizeof(self) / sizeof(self[0]));
+	for (size_t i = 0; i < nself; i++)
+		if (self[i] == pid) {
+			snprintf(why, len, i == 0 ? "the agent itself" :
+			    "an ancestor of the agent");
+			return 1;
+		}
+	if (ctx != NULL && ctx->cfg != NULL)
+		for (size_t i = 0; i < ctx->cfg->guard.protect_process.n; i++) {
+			const char *name = ctx->cfg->guard.protect_process.v[i];
+
+			if (comm_matches(pi.comm, name)) {
+				snprintf(why, len, "protect_process %s", name);
+				return 1;
+			}
+		}
+	return 0;
+}
+
+int
+fault_pid_protected(const struct fault_ctx *ctx, pid_t pid, char *why,
+    size_t len)
+{
+	char dummy[8];
+	pid_t tgid;
+
+	if (why == NULL || len == 0) {
+		why = dummy;
+		len = sizeof(dummy);
+	}
+	why[0] = '\0';
+	if (protected_one(ctx, pid, why, len))
+		return 1;
+	if ((tgid = tgid_of(pid)) != pid)
+		return protected_one(ctx, tgid, why, len);
+	return 0;
+}
