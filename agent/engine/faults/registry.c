@@ -6,6 +6,7 @@
 
 const struct fault_ops *const fault_drivers[] = {
 	&process_kill_ops,
+	&pod_kill_ops,
 	NULL,
 };
 
