@@ -57,7 +57,7 @@ $(BUILD)/tests/lib/%: $(BUILD)/tests/lib/%.o $(ENGINE_LIB)
 deps:
 	scripts/install-deps
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(TOOL_BIN)
 	tests/run-unit $(BUILD)
 
 integration: all $(TOOL_BIN)
@@ -90,6 +90,9 @@ demo:
 
 bench: all $(TOOL_BIN)
 	bench/run $(BUILD)
+
+deb: all
+	packaging/deb/build $(BUILD) $(VERSION)
 
 install: all
 	install -D -m 0755 $(BUILD)/faultlined $(DESTDIR)$(PREFIX)/sbin/faultlined

@@ -104,6 +104,8 @@ extern const struct fault_ops *const fault_drivers[];
 /* One extern per driver; each is defined in faults/NAME.c. */
 extern const struct fault_ops process_kill_ops;
 extern const struct fault_ops pod_kill_ops;
+extern const struct fault_ops disk_fill_ops;
+extern const struct fault_ops conn_exhaust_ops;
 const struct fault_ops *fault_driver(const char *type);
 
 /* Cross-field error at the line of key (or the section line). */

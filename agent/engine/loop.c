@@ -46,6 +46,9 @@ struct loop {
 	int wakefd;
 	loop_wake_cb wake_cb;
 	void *wake_arg;
+	void (*lock)(void *);
+	void (*unlock)(void *);
+	void *lock_arg;
 };
 
 struct loop *
@@ -303,6 +306,15 @@ loop_wakeup(struct loop *l)
 		(void)!write(l->wakefd, &one, sizeof(one));
 }
 
+void
+loop_set_lock(struct loop *l, void (*lock)(void *), void (*unlock)(void *),
+    void *arg)
+{
+	l->lock = lock;
+	l->unlock = unlock;
+	l->lock_arg = arg;
+}
+
 uint64_t
 loop_now(struct loop *l)
 {
@@ -387,18 +399,29 @@ int
 loop_run_once(struct loop *l, int max_wait_ms)
 {
 	struct epoll_event evs[64];
-	int n;
+	int n, timeout;
 
+	/* Timers may be added by another thread holding the lock (which then
+	 * calls loop_wakeup), so the timeout is computed under the lock too. */
+	if (l->lock != NULL)
+		l->lock(l->lock_arg);
 	l->now = fl_mono_ms();
-	n = epoll_wait(l->epfd, evs, 64, next_timeout(l, max_wait_ms));
+	timeout = next_timeout(l, max_wait_ms);
+	if (l->unlock != NULL)
+		l->unlock(l->lock_arg);
+	n = epoll_wait(l->epfd, evs, 64, timeout);
 	if (n == -1 && errno != EINTR)
 		return -1;
+	if (l->lock != NULL)
+		l->lock(l->lock_arg);
 	l->now = fl_mono_ms();
 	for (int i = 0; i < n && !l->stop; i++)
 		dispatch(l, evs[i].data.ptr, evs[i].events);
 	flush_graveyard(l);
 	if (!l->stop)
 		run_timers(l);
+	if (l->unlock != NULL)
+		l->unlock(l->lock_arg);
 	return 0;
 }
 

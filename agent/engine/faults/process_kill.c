@@ -353,6 +353,10 @@ consider(struct fault *f, struct fault_ctx *ctx, pid_t pid, int explicit,
 			    (int)pid, pi.comm);
 		return 0;
 	}
+	/* Kernel threads are never candidates; with a wide selector (cgroup
+	 * "/") there are hundreds, not worth an event each. */
+	if (pi.kthread && !explicit)
+		return 0;
 	if (fault_pid_protected(ctx, pid, why, sizeof(why))) {
 		if (explicit)
 			return fl_refuse(e, "pid %d (%s) is protected: %s",
@@ -689,24 +693,47 @@ state_victims(const json_t *state, struct pk_list *l)
 
 /* ---- ops -------------------------------------------------------------- */
 
+/* Of the keys names[0..n) that are given (and, for "all", true), keep the
+ * first in the file and report every later one as exclusive with it. */
+static int
+exclusive(struct fault *f, struct diag *d, const char *const *names,
+    size_t n, const char *what)
+{
+	const struct pk_cfg *c = f->cfg;
+	const char *first = NULL;
+	int first_line = 0, cnt = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int line;
+
+		if (!fault_has(f, names[i]) ||
+		    (strcmp(names[i], "all") == 0 && !c->all))
+			continue;  /* "all = no" chooses nothing */
+		line = keys_line(f->ops->keys, &f->ks, names[i], f->line);
+		if (first == NULL || line < first_line) {
+			first = names[i];
+			first_line = line;
+		}
+		cnt++;
+	}
+	for (size_t i = 0; cnt > 1 && i < n; i++) {
+		if (!fault_has(f, names[i]) || names[i] == first ||
+		    (strcmp(names[i], "all") == 0 && !c->all))
+			continue;
+		fault_diag(d, f, names[i], "%s (%s is already set)", what, first);
+	}
+	return cnt;
+}
+
 static void
 pk_validate(struct fault *f, struct diag *d)
 {
 	const struct pk_cfg *c = f->cfg;
-	const char *first = NULL;
-	int nsel = 0, signo, nmode = 0;
+	int nsel, signo;
 	char name[32];
 
-	for (size_t i = 0; i < NSELECTORS; i++) {
-		if (!fault_has(f, pk_selectors[i]))
-			continue;
-		if (nsel++ == 0)
-			first = pk_selectors[i];
-		else
-			fault_diag(d, f, pk_selectors[i], "only one of process, "
-			    "cmdline, pid, pidfile, cgroup or port may be given "
-			    "(%s is already set)", first);
-	}
+	nsel = exclusive(f, d, pk_selectors, NSELECTORS, "only one of "
+	    "process, cmdline, pid, pidfile, cgroup or port may be given");
 	if (nsel == 0)
 		fault_diag(d, f, NULL, "one of process, cmdline, pid, pidfile, "
 		    "cgroup or port is required");
@@ -755,19 +782,9 @@ pk_validate(struct fault *f, struct diag *d)
 	/* count, percent and all = yes choose how many: one of them. */
 	{
 		static const char *const modes[] = { "count", "percent", "all" };
-		const char *mfirst = NULL;
 
-		for (size_t i = 0; i < 3; i++) {
-			/* "all = no" chooses nothing: the default count. */
-			if (!fault_has(f, modes[i]) || (i == 2 && !c->all))
-				continue;
-			if (nmode++ == 0)
-				mfirst = modes[i];
-			else
-				fault_diag(d, f, modes[i], "count, percent and "
-				    "all are mutually exclusive (%s is already "
-				    "set)", mfirst);
-		}
+		exclusive(f, d, modes, 3, "count, percent and all are mutually "
+		    "exclusive");
 	}
 	if (fault_has(f, "count") && c->count == 0)
 		fault_diag(d, f, "count", "must be at least 1");

@@ -1,0 +1,588 @@
+/* The agent config (DESIGN.md 4). Windows, blackouts and gamedays are only
+ * checked for syntax here; their calendar meaning is the scheduler's. */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agentcfg.h"
+#include "inidoc.h"
+#include "units.h"
+
+#define AGENTCFG_MAX_BYTES (1024 * 1024)
+
+static const char *const on_failure_choices[] = { "stop", "continue", NULL };
+
+static const struct keydef agent_keys[] = {
+	{ "environment", KEY_STRING, offsetof(struct agent_config, environment), 0, NULL, 0, NULL },
+	{ "node_name", KEY_STRING, offsetof(struct agent_config, node_name), 0, NULL, 0, NULL },
+	{ "socket", KEY_STRING, offsetof(struct agent_config, socket_path), 0, NULL, 0, NULL },
+	{ "state_dir", KEY_STRING, offsetof(struct agent_config, state_dir), 0, NULL, 0, NULL },
+	{ "max_duration", KEY_DURATION, offsetof(struct agent_config, max_duration_ms), 0, NULL, 0, NULL },
+	{ "listen", KEY_STRING, offsetof(struct agent_config, listen), 0, NULL, 0, NULL },
+	{ "tls_cert", KEY_STRING, offsetof(struct agent_config, tls_cert), 0, NULL, 0, NULL },
+	{ "tls_key", KEY_STRING, offsetof(struct agent_config, tls_key), 0, NULL, 0, NULL },
+	{ "tls_client_ca", KEY_STRING, offsetof(struct agent_config, tls_client_ca), 0, NULL, 0, NULL },
+	{ "promotion_source", KEY_LIST, offsetof(struct agent_config, promotion_source), KEY_REPEAT, NULL, 0, NULL },
+	{ NULL, 0, 0, 0, NULL, 0, NULL },
+};
+
+static const struct keydef guard_keys[] = {
+	{ "protect_process", KEY_LIST, offsetof(struct agent_config, guard.protect_process), KEY_REPEAT, NULL, 0, NULL },
+	{ "allow_interface", KEY_LIST, offsetof(struct agent_config, guard.allow_interface), KEY_REPEAT, NULL, 0, NULL },
+	{ "allow_path", KEY_LIST, offsetof(struct agent_config, guard.allow_path), KEY_REPEAT, NULL, 0, NULL },
+	{ "max_fill", KEY_PERCENT, offsetof(struct agent_config, guard.max_fill), 0, NULL, 0, NULL },
+	{ "max_kill_percent", KEY_PERCENT, offsetof(struct agent_config, guard.max_kill_percent), 0, NULL, 0, NULL },
+	{ "protect_namespace", KEY_LIST, offsetof(struct agent_config, guard.protect_namespace), KEY_REPEAT, NULL, 0, NULL },
+	{ "require_pod_opt_in", KEY_BOOL, offsetof(struct agent_config, guard.require_pod_opt_in), 0, NULL, 0, NULL },
+	{ NULL, 0, 0, 0, NULL, 0, NULL },
+};
+
+static const struct keydef window_keys[] = {
+	{ "days", KEY_STRING, offsetof(struct window_cfg, days), KEY_REQUIRED, NULL, 0, NULL },
+	{ "time", KEY_STRING, offsetof(struct window_cfg, time), KEY_REQUIRED, NULL, 0, NULL },
+	{ "timezone", KEY_STRING, offsetof(struct window_cfg, timezone), 0, NULL, 0, NULL },
+	{ NULL, 0, 0, 0, NULL, 0, NULL },
+};
+
+static const struct keydef blackout_keys[] = {
+	{ "from", KEY_STRING, offsetof(struct blackout_cfg, from), KEY_REQUIRED, NULL, 0, NULL },
+	{ "to", KEY_STRING, offsetof(struct blackout_cfg, to), KEY_REQUIRED, NULL, 0, NULL },
+	{ NULL, 0, 0, 0, NULL, 0, NULL },
+};
+
+static const struct keydef gameday_keys[] = {
+	{ "schedule", KEY_STRING, offsetof(struct gameday_cfg, schedule), KEY_REQUIRED, NULL, 0, NULL },
+	{ "experiments", KEY_LIST, offsetof(struct gameday_cfg, experiments), KEY_REQUIRED | KEY_REPEAT, NULL, 0, NULL },
+	{ "on_failure", KEY_ENUM, offsetof(struct gameday_cfg, on_failure), 0, on_failure_choices, 0, NULL },
+	{ NULL, 0, 0, 0, NULL, 0, NULL },
+};
+
+static const char *const cfg_kinds[] = {
+	"agent", "guard", "window", "blackout", "gameday",
+};
+#define NCFGKINDS (sizeof(cfg_kinds) / sizeof(cfg_kinds[0]))
+
+int
+glob_list_match(const struct strlist *globs, const char *s)
+{
+	for (size_t i = 0; i < globs->n; i++)
+		if (fnmatch(globs->v[i], s, 0) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+set_defaults(struct agent_config *c)
+{
+	const char *nn = getenv("NODE_NAME");
+	char host[256];
+
+	if (nn == NULL || nn[0] == '\0') {
+		if (gethostname(host, sizeof(host)) == -1)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		nn = host;
+	}
+	c->max_duration_ms = 3600000;
+	c->guard.max_fill = 98;
+	c->guard.max_kill_percent = 100;
+	c->guard.require_pod_opt_in = 1;
+	if ((c->environment = strdup("default")) == NULL ||
+	    (c->node_name = strdup(nn)) == NULL ||
+	    (c->socket_path = strdup("/run/faultline/agent.sock")) == NULL ||
+	    (c->state_dir = strdup("/var/lib/faultline")) == NULL ||
+	    strlist_add(&c->guard.protect_namespace, "kube-system") == -1)
+		return -1;
+	return 0;
+}
+
+struct agent_config *
+agentcfg_default(void)
+{
+	struct agent_config *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	if (set_defaults(c) == -1) {
+		agentcfg_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+agentcfg_free(struct agent_config *c)
+{
+	if (c == NULL)
+		return;
+	keys_free(agent_keys, c);
+	keys_free(guard_keys, c);
+	for (size_t i = 0; i < c->nwindows; i++) {
+		keys_free(window_keys, &c->windows[i]);
+		free(c->windows[i].name);
+	}
+	for (size_t i = 0; i < c->nblackouts; i++) {
+		keys_free(blackout_keys, &c->blackouts[i]);
+		free(c->blackouts[i].name);
+	}
+	for (size_t i = 0; i < c->ngamedays; i++) {
+		keys_free(gameday_keys, &c->gamedays[i]);
+		free(c->gamedays[i].name);
+	}
+	free(c->windows);
+	free(c->blackouts);
+	free(c->gamedays);
+	free(c->file);
+	free(c);
+}
+
+/* ---- syntax checks ------------------------------------------------ */
+
+static int
+day_index(const char *s, size_t n)
+{
+	static const char *const days[] = {
+		"mon", "tue", "wed", "thu", "fri", "sat", "sun"
+	};
+
+	for (int i = 0; i < 7; i++)
+		if (n == 3 && strncmp(s, days[i], 3) == 0)
+			return i;
+	return -1;
+}
+
+/* "mon-fri", "sat,sun", "mon,wed-fri". */
+static int
+days_ok(const char *s)
+{
+	const char *p = s;
+
+	for (;;) {
+		const char *e = p;
+		const char *dash;
+		size_t n;
+
+		while (*e != '\0' && *e != ',')
+			e++;
+		while (*p == ' ')
+			p++;
+		n = (size_t)(e - p);
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		dash = memchr(p, '-', n);
+		if (dash != NULL) {
+			if (day_index(p, (size_t)(dash - p)) < 0 ||
+			    day_index(dash + 1, (size_t)(p + n - dash - 1)) < 0)
+				return 0;
+		} else if (day_index(p, n) < 0)
+			return 0;
+		if (*e == '\0')
+			return 1;
+		p = e + 1;
+	}
+}
+
+static int
+hhmm_ok(const char *s)
+{
+	return s[0] >= '0' && s[0] <= '2' && s[1] >= '0' && s[1] <= '9' &&
+	    s[2] == ':' && s[3] >= '0' && s[3] <= '5' && s[4] >= '0' &&
+	    s[4] <= '9' && (s[0] - '0') * 10 + (s[1] - '0') <= 23;
+}
+
+/* "14:00-16:00"; may cross midnight ("22:00-02:00"), but not be empty. */
+static int
+time_range_ok(const char *s)
+{
+	return strlen(s) == 11 && hhmm_ok(s) && s[5] == '-' &&
+	    hhmm_ok(s + 6) && strncmp(s, s + 6, 5) != 0;
+}
+
+static int
+date_ok(const char *s)
+{
+	int y, m, d;
+	char tail;
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (strlen(s) < 10 || s[4] != '-' || s[7] != '-')
+		return 0;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return 0;
+	if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) < 3)
+		return 0;
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return 0;
+	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 0;
+	if (s[10] == '\0')
+		return 1;
+	/* RFC 3339: THH:MM:SS then Z or +HH:MM; fraction allowed. */
+	if (s[10] != 'T' || !hhmm_ok(s + 11) || s[16] != ':' ||
+	    s[17] < '0' || s[17] > '5' || s[18] < '0' || s[18] > '9')
+		return 0;
+	s += 19;
+	if (*s == '.') {
+		s++;
+		if (*s < '0' || *s > '9')
+			return 0;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (strcmp(s, "Z") == 0)
+		return 1;
+	return (*s == '+' || *s == '-') && strlen(s) == 6 && hhmm_ok(s + 1);
+}
+
+static int
+timezone_ok(const char *s)
+{
+	if (strcmp(s, "UTC") == 0 || strcmp(s, "local") == 0)
+		return 1;
+	if (s[0] == '/' || strstr(s, "..") != NULL)
+		return 0;
+	for (const char *p = s; *p != '\0'; p++)
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789_+-/", *p) == NULL)
+			return 0;
+	return 1;
+}
+
+/* Five blank-separated cron fields of digits, names, * , - /. */
+static int
+cron_ok(const char *s)
+{
+	int fields = 0, in = 0;
+
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p == ' ' || *p == '\t') {
+			in = 0;
+			continue;
+		}
+		if (!in) {
+			fields++;
+			in = 1;
+		}
+		if (strchr("0123456789*,-/abcdefghijklmnopqrstuvwxyz", *p) == NULL)
+			return 0;
+	}
+	return fields == 5;
+}
+
+static int
+hostport_ok(const char *a)
+{
+	const char *colon = strrchr(a, ':');
+	uint64_t port;
+
+	if (colon == NULL || colon == a)
+		return 0;
+	return parse_uint(colon + 1, 65535, &port) == 0 && port > 0;
+}
+
+/* ---- sections ----------------------------------------------------- */
+
+struct cctx {
+	struct agent_config *c;
+	const char *file;
+	struct diag *d;
+	int oom;
+};
+
+static void
+set_all(struct cctx *x, const struct ini_section *s, const struct keydef *defs,
+    void *obj, struct keyset *ks)
+{
+	for (size_t i = 0; i < s->n; i++)
+		keys_set(defs, obj, ks, x->file, s->e[i].line, s->e[i].key,
+		    s->e[i].value, x->d);
+}
+
+#define BAD(key, ...) diag_add(x->d, x->file, \
+    keys_line(defs, ks, key, s->line), key, __VA_ARGS__)
+
+static void
+check_agent(struct cctx *x, const struct ini_section *s)
+{
+	struct agent_config *c = x->c;
+	const struct keydef *defs = agent_keys;
+	struct keyset *ks = &c->ks;
+	const char *tls[] = { "tls_cert", "tls_key", "tls_client_ca" };
+
+	set_all(x, s, defs, c, ks);
+	if (keys_has(defs, ks, "environment") &&
+	    !inidoc_name_ok(c->environment, "-_"))
+		BAD("environment", "invalid environment name '%s' (lower-case "
+		    "letters, digits, '-' and '_')", c->environment);
+	if (keys_has(defs, ks, "socket") && c->socket_path[0] != '/')
+		BAD("socket", "must be an absolute path");
+	if (keys_has(defs, ks, "state_dir") && c->state_dir[0] != '/')
+		BAD("state_dir", "must be an absolute path");
+	if (keys_has(defs, ks, "max_duration") && c->max_duration_ms == 0)
+		BAD("max_duration", "must be greater than zero");
+	if (keys_has(defs, ks, "listen")) {
+		if (!hostport_ok(c->listen))
+			BAD("listen", "invalid address '%s' (expected "
+			    "HOST:PORT, e.g. 0.0.0.0:7433)", c->listen);
+		/* The remote API is TLS with client certificates or
+		 * nothing: a root agent must not listen in clear. */
+		for (size_t i = 0; i < 3; i++)
+			if (!keys_has(defs, ks, tls[i]))
+				BAD("listen", "needs %s (the remote API "
+				    "requires TLS with client certificates)",
+				    tls[i]);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		const char *vals[] = { c->tls_cert, c->tls_key, c->tls_client_ca };
+		const char *v = vals[i];
+
+		if (v != NULL && v[0] != '/')
+			BAD(tls[i], "must be an absolute path");
+	}
+	for (size_t i = 0; i < c->promotion_source.n; i++)
+		if (strncmp(c->promotion_source.v[i], "https://", 8) != 0 &&
+		    strncmp(c->promotion_source.v[i], "unix:/", 6) != 0) {
+			BAD("promotion_source", "invalid agent '%s' (expected "
+			    "https://HOST:PORT or unix:/PATH)",
+			    c->promotion_source.v[i]);
+			break;
+		}
+}
+
+static void
+check_guard(struct cctx *x, const struct ini_section *s)
+{
+	struct agent_config *c = x->c;
+	const struct keydef *defs = guard_keys;
+	struct keyset *ks = &c->guard.ks;
+
+	/* kube-system stays protected whatever the file lists. */
+	set_all(x, s, defs, c, ks);
+	if (!strlist_has(&c->guard.protect_namespace, "kube-system") &&
+	    strlist_add(&c->guard.protect_namespace, "kube-system") == -1)
+		x->oom = 1;
+	for (size_t i = 0; i < c->guard.allow_path.n; i++)
+		if (c->guard.allow_path.v[i][0] != '/') {
+			BAD("allow_path", "'%s' is not an absolute path",
+			    c->guard.allow_path.v[i]);
+			break;
+		}
+}
+
+static void
+check_window(struct cctx *x, const struct ini_section *s, struct window_cfg *w)
+{
+	const struct keydef *defs = window_keys;
+	struct keyset *ks = &w->ks;
+
+	w->line = s->line;
+	set_all(x, s, defs, w, ks);
+	keys_check_required(defs, ks, x->file, s->line, s->header, x->d);
+	if (keys_has(defs, ks, "days") && !days_ok(w->days))
+		BAD("days", "invalid days '%s' (expected mon..sun, ranges "
+		    "and lists: mon-fri, sat,sun)", w->days);
+	if (keys_has(defs, ks, "time") && !time_range_ok(w->time))
+		BAD("time", "invalid time range '%s' (expected HH:MM-HH:MM, "
+		    "24-hour, e.g. 14:00-16:00)", w->time);
+	if (!keys_has(defs, ks, "timezone")) {
+		if ((w->timezone = strdup("local")) == NULL)
+			x->oom = 1;
+	} else if (!timezone_ok(w->timezone))
+		BAD("timezone", "invalid timezone '%s' (UTC, local or an IANA "
+		    "name such as Europe/Berlin)", w->timezone);
+}
+
+static void
+check_blackout(struct cctx *x, const struct ini_section *s,
+    struct blackout_cfg *b)
+{
+	const struct keydef *defs = blackout_keys;
+	struct keyset *ks = &b->ks;
+	int fok = 0, tok = 0;
+
+	b->line = s->line;
+	set_all(x, s, defs, b, ks);
+	keys_check_required(defs, ks, x->file, s->line, s->header, x->d);
+	if (keys_has(defs, ks, "from") && !(fok = date_ok(b->from)))
+		BAD("from", "invalid date '%s' (expected YYYY-MM-DD or RFC "
+		    "3339)", b->from);
+	if (keys_has(defs, ks, "to") && !(tok = date_ok(b->to)))
+		BAD("to", "invalid date '%s' (expected YYYY-MM-DD or RFC "
+		    "3339)", b->to);
+	/* Same-format dates compare as strings. */
+	if (fok && tok && strlen(b->from) == 10 && strlen(b->to) == 10 &&
+	    strcmp(b->from, b->to) > 0)
+		BAD("to", "ends before it starts (from %s)", b->from);
+}
+
+static void
+check_gameday(struct cctx *x, const struct ini_section *s,
+    struct gameday_cfg *g)
+{
+	const struct keydef *defs = gameday_keys;
+	struct keyset *ks = &g->ks;
+
+	g->line = s->line;
+	set_all(x, s, defs, g, ks);
+	keys_check_required(defs, ks, x->file, s->line, s->header, x->d);
+	if (keys_has(defs, ks, "schedule") && !cron_ok(g->schedule))
+		BAD("schedule", "invalid schedule '%s' (expected 5 cron "
+		    "fields: minute hour day month weekday)", g->schedule);
+	for (size_t i = 0; i < g->experiments.n; i++)
+		if (g->experiments.v[i][0] != '/') {
+			BAD("experiments", "'%s' is not an absolute path",
+			    g->experiments.v[i]);
+			break;
+		}
+}
+
+#undef BAD
+
+static int
+named_dup(struct cctx *x, const struct ini_section *s, const char *prev,
+    int prev_line)
+{
+	if (prev != NULL && strcmp(prev, s->name) == 0) {
+		diag_add(x->d, x->file, s->line, s->header, "duplicate %s name "
+		    "'%s' (first on line %d)", s->kind, s->name, prev_line);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+parse_cfg(struct cctx *x, const struct ini_doc *doc)
+{
+	struct agent_config *c = x->c;
+	int seen[2] = { 0, 0 };
+
+	if ((c->windows = calloc(doc->n + 1, sizeof(*c->windows))) == NULL ||
+	    (c->blackouts = calloc(doc->n + 1, sizeof(*c->blackouts))) == NULL ||
+	    (c->gamedays = calloc(doc->n + 1, sizeof(*c->gamedays))) == NULL) {
+		x->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < doc->n && !x->oom; i++) {
+		const struct ini_section *s = &doc->s[i];
+		int ki = -1, dup = 0;
+
+		if (s->kind == NULL)
+			continue;
+		for (size_t k = 0; k < NCFGKINDS; k++)
+			if (strcmp(cfg_kinds[k], s->kind) == 0)
+				ki = (int)k;
+		if (ki < 0) {
+			const char *near = diag_nearest(s->kind, cfg_kinds,
+			    NCFGKINDS);
+
+			diag_add(x->d, x->file, s->line, s->header,
+			    "unknown section%s%s%s (sections: agent, guard, "
+			    "window, blackout, gameday)",
+			    near ? "; did you mean '" : "", near ? near : "",
+			    near ? "'?" : "");
+			continue;
+		}
+		if (ki < 2) {
+			if (s->name != NULL) {
+				diag_add(x->d, x->file, s->line, s->header,
+				    "[%s] takes no name", s->kind);
+				continue;
+			}
+			if (seen[ki]) {
+				diag_add(x->d, x->file, s->line, s->header,
+				    "repeated section (first on line %d)",
+				    seen[ki]);
+				continue;
+			}
+			seen[ki] = s->line;
+			if (ki == 0)
+				check_agent(x, s);
+			else
+				check_guard(x, s);
+			continue;
+		}
+		if (s->name == NULL || !inidoc_name_ok(s->name, "-_")) {
+			diag_add(x->d, x->file, s->line, s->header,
+			    "needs a name of lower-case letters, digits, '-' "
+			    "and '_': [%s \"NAME\"]", s->kind);
+			continue;
+		}
+		if (ki == 2) {
+			for (size_t j = 0; j < c->nwindows && !dup; j++)
+				dup = named_dup(x, s, c->windows[j].name,
+				    c->windows[j].line);
+			if (dup)
+				continue;
+			if ((c->windows[c->nwindows].name = strdup(s->name)) == NULL)
+				x->oom = 1;
+			else
+				check_window(x, s, &c->windows[c->nwindows]);
+			c->nwindows++;
+		} else if (ki == 3) {
+			for (size_t j = 0; j < c->nblackouts && !dup; j++)
+				dup = named_dup(x, s, c->blackouts[j].name,
+				    c->blackouts[j].line);
+			if (dup)
+				continue;
+			if ((c->blackouts[c->nblackouts].name = strdup(s->name)) == NULL)
+				x->oom = 1;
+			else
+				check_blackout(x, s, &c->blackouts[c->nblackouts]);
+			c->nblackouts++;
+		} else {
+			for (size_t j = 0; j < c->ngamedays && !dup; j++)
+				dup = named_dup(x, s, c->gamedays[j].name,
+				    c->gamedays[j].line);
+			if (dup)
+				continue;
+			if ((c->gamedays[c->ngamedays].name = strdup(s->name)) == NULL)
+				x->oom = 1;
+			else
+				check_gameday(x, s, &c->gamedays[c->ngamedays]);
+			c->ngamedays++;
+		}
+	}
+}
+
+struct agent_config *
+agentcfg_load(const char *path, struct diag *d)
+{
+	struct agent_config *c;
+	struct ini_doc doc;
+	struct cctx x;
+	char err[256], *text;
+	size_t len, before = d->n;
+
+	if (inidoc_read_file(path, AGENTCFG_MAX_BYTES, &text, &len, err,
+	    sizeof(err)) == -1) {
+		diag_add(d, path, 0, NULL, "%s", err);
+		return NULL;
+	}
+	if ((c = agentcfg_default()) == NULL || (c->file = strdup(path)) == NULL) {
+		free(text);
+		agentcfg_free(c);
+		diag_add(d, path, 0, NULL, "out of memory");
+		return NULL;
+	}
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	x.file = c->file;
+	x.d = d;
+	if (inidoc_parse(c->file, text, len, &doc, d) == -1)
+		x.oom = 1;
+	else
+		parse_cfg(&x, &doc);
+	inidoc_free(&doc);
+	free(text);
+	if (x.oom)
+		diag_add(d, path, 0, NULL, "out of memory");
+	diag_sort(d);
+	if (d->n > before) {
+		agentcfg_free(c);
+		return NULL;
+	}
+	return c;
+}

@@ -1,0 +1,1119 @@
+/* The run lifecycle (DESIGN.md 5):
+ *
+ *   plan -> before -> inject -> observe -> revert -> cleanup -> after -> done
+ *
+ * Every transition happens on the engine loop. The invariant that matters:
+ * once a fault's intent is journaled, that fault is reverted on every path
+ * out of this file (end of duration, violation, abort, inject error), and
+ * the hooks run after the reverts. A revert that fails leaves the journal
+ * entry pending so that `faultctl recover` or the next agent start retries.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agentcfg.h"
+#include "experiment.h"
+#include "fault.h"
+#include "hooks.h"
+#include "journal.h"
+#include "log.h"
+#include "loop.h"
+#include "probe.h"
+#include "run.h"
+#include "units.h"
+
+/* Without an rto, after=require waits this long for the service to recover. */
+#define DEFAULT_RECOVERY_WAIT_MS 60000
+
+struct probe_state {
+	const struct probe_cfg *cfg;
+	struct probe *pr;
+	struct run *run;
+	uint64_t samples, failures, consec_fail;
+	int last_ok;                /* -1 no sample yet */
+	int ok_after_revert;        /* an ok sample taken after the reverts */
+	char last_detail[256];
+	double *lat;                /* latencies of every sample, ms */
+	size_t nlat, caplat;
+	json_t *series;             /* [[t_ms, latency_ms, ok], ...] */
+};
+
+struct run {
+	char id[48];
+	struct experiment *x;
+	struct run_opts o;
+	pid_t *protect;
+	enum run_phase phase;
+	enum fl_status status;      /* FL_OK until something goes wrong */
+	char reason[512];
+
+	uint64_t started_wall, ended_wall, started_mono;
+	uint64_t observe_mono;      /* when observe began */
+	uint64_t reverted_mono, reverted_wall;
+	uint64_t recovered_wall;
+	int recovered;
+	int hooks_done;
+
+	struct fault_ctx ctx;
+	size_t ninjected;           /* faults whose intent is journaled */
+	uint64_t timer;
+	int aborting;
+
+	struct prober *prober;
+	struct probe_state *ps;
+	size_t nps;
+
+	struct hook_result *hooks;
+	size_t nhooks;
+
+	json_t *events;             /* stream events (with seq, phase...) */
+	int finished;
+	int violated;
+};
+
+static const char *const phase_names[] = {
+	"plan", "before", "inject", "observe", "revert", "cleanup", "after",
+	"done",
+};
+
+const char *
+run_phase_name(enum run_phase p)
+{
+	return phase_names[p];
+}
+
+const char *
+fl_status_verdict(enum fl_status st)
+{
+	switch (st) {
+	case FL_OK: return "passed";
+	case FL_FAILED: return "failed";
+	case FL_INVALID: return "invalid";
+	case FL_REFUSED: return "refused";
+	case FL_ERROR: return "error";
+	case FL_ABORTED: return "aborted";
+	}
+	return "error";
+}
+
+static void revert_all(struct run *r);
+static void finish(struct run *r);
+static void start_inject(struct run *r);
+
+static char *
+iso(uint64_t ms, char *buf, size_t len)
+{
+	return fl_rfc3339(ms, buf, len);
+}
+
+static json_t *
+iso_or_null(uint64_t ms)
+{
+	char buf[40];
+
+	return ms ? json_string(iso(ms, buf, sizeof(buf))) : json_null();
+}
+
+static json_t *
+probe_health(struct run *r)
+{
+	json_t *h = json_object();
+
+	for (size_t i = 0; i < r->nps; i++) {
+		const char *s = r->ps[i].last_ok < 0 ? "unknown" :
+		    r->ps[i].last_ok ? "ok" : "failing";
+		json_object_set_new(h, r->ps[i].cfg->name, json_string(s));
+	}
+	return h;
+}
+
+/* Append a stream event; extra (stolen, may be NULL) is merged into it. */
+static void
+push_event(struct run *r, const char *type, const char *detail, json_t *extra)
+{
+	char at[40];
+	uint64_t now = fl_mono_ms(), elapsed, remaining = 0;
+	json_t *ev;
+
+	elapsed = now - r->started_mono;
+	if (r->phase == PHASE_OBSERVE && r->observe_mono != 0 &&
+	    now - r->observe_mono < r->x->duration_ms)
+		remaining = r->x->duration_ms - (now - r->observe_mono);
+	ev = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:o}",
+	    "seq", (json_int_t)json_array_size(r->events),
+	    "at", iso(fl_wall_ms(), at, sizeof(at)),
+	    "type", type, "detail", detail,
+	    "phase", phase_names[r->phase],
+	    "elapsed_ms", (json_int_t)elapsed,
+	    "remaining_ms", (json_int_t)remaining,
+	    "probes", probe_health(r));
+	if (ev == NULL) {
+		json_decref(extra);
+		return;
+	}
+	if (extra != NULL) {
+		json_object_update(ev, extra);
+		json_decref(extra);
+	}
+	json_array_append_new(r->events, ev);
+	log_debug("run %s: %s: %s", r->id, type, detail);
+	if (r->o.on_event != NULL)
+		r->o.on_event(r, ev, r->o.arg);
+}
+
+static void
+add_event(struct run *r, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+add_event(struct run *r, const char *type, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	push_event(r, type, detail, NULL);
+}
+
+static void
+set_phase(struct run *r, enum run_phase p)
+{
+	r->phase = p;
+	add_event(r, "phase", "%s", phase_names[p]);
+}
+
+/* The first thing that goes wrong decides the verdict, except that an
+ * error (a failed inject or revert) always wins: it is what the operator
+ * must act on. */
+static void
+set_outcome(struct run *r, enum fl_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_outcome(struct run *r, enum fl_status st, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (r->status == FL_OK) {
+		r->status = st;
+		snprintf(r->reason, sizeof(r->reason), "%s", msg);
+	} else if (st == FL_ERROR && r->status != FL_ERROR) {
+		char prev[512];
+
+		snprintf(prev, sizeof(prev), "%s", r->reason);
+		r->status = FL_ERROR;
+		snprintf(r->reason, sizeof(r->reason), "%.250s (after: %.240s)", msg, prev);
+	}
+}
+
+static void
+ctx_event(struct fault_ctx *ctx, const char *type, const char *detail)
+{
+	add_event(ctx->engine, type, "%s", detail);
+}
+
+static int
+ctx_journal_update(struct fault_ctx *ctx, struct fault *f)
+{
+	struct run *r = ctx->engine;
+	struct fl_err e;
+
+	if (r->o.journal == NULL)
+		return 0;
+	if (journal_update(r->o.journal, r->id, f->name, f->state, &e) == -1) {
+		add_event(r, "error", "%s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+make_id(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	unsigned rnd = 0;
+	int fd;
+
+	gmtime_r(&t, &tm);
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) != -1) {
+		(void)!read(fd, &rnd, sizeof(rnd));
+		close(fd);
+	}
+	snprintf(buf, len, "%04d%02d%02d-%02d%02d%02d-%04x",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, rnd & 0xffff);
+}
+
+static void
+init_ctx(struct fault_ctx *ctx, const struct agent_config *cfg,
+    struct loop *l, const pid_t *protect, size_t nprotect,
+    const struct experiment *x)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->loop = l;
+	ctx->cfg = cfg;
+	ctx->protect_pids = protect;
+	ctx->nprotect = nprotect;
+	ctx->duration_ms = x != NULL ? x->duration_ms : 0;
+	if (x != NULL && x->has_seed)
+		ctx->seed = x->seed;
+	else
+		ctx->seed = fl_wall_ms() ^ ((uint64_t)getpid() << 32);
+}
+
+struct run *
+run_new(struct experiment *x, const struct run_opts *o)
+{
+	struct run *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->x = x;
+	r->o = *o;
+	if (o->nprotect > 0) {
+		r->protect = calloc(o->nprotect, sizeof(pid_t));
+		if (r->protect == NULL) {
+			free(r);
+			return NULL;
+		}
+		memcpy(r->protect, o->protect_pids, o->nprotect * sizeof(pid_t));
+	}
+	make_id(r->id, sizeof(r->id));
+	r->events = json_array();
+	init_ctx(&r->ctx, o->cfg, o->loop, r->protect, o->nprotect, x);
+	r->ctx.event = ctx_event;
+	r->ctx.journal_update = ctx_journal_update;
+	r->ctx.engine = r;
+	r->nps = x->nprobes;
+	r->ps = calloc(r->nps ? r->nps : 1, sizeof(*r->ps));
+	for (size_t i = 0; i < r->nps; i++) {
+		r->ps[i].cfg = &x->probes[i];
+		r->ps[i].run = r;
+		r->ps[i].last_ok = -1;
+		r->ps[i].series = json_array();
+	}
+	return r;
+}
+
+void
+run_free(struct run *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->nps; i++) {
+		if (r->ps[i].pr != NULL)
+			probe_stop(r->ps[i].pr);
+		free(r->ps[i].lat);
+		json_decref(r->ps[i].series);
+	}
+	free(r->ps);
+	if (r->prober != NULL)
+		prober_free(r->prober);
+	if (r->timer != 0)
+		loop_timer_cancel(r->o.loop, r->timer);
+	hook_results_free(r->hooks, r->nhooks);
+	json_decref(r->events);
+	experiment_free(r->x);
+	free(r->protect);
+	free(r);
+}
+
+const char *
+run_id(const struct run *r)
+{
+	return r->id;
+}
+
+int
+run_finished(const struct run *r)
+{
+	return r->finished;
+}
+
+enum run_phase
+run_phase(const struct run *r)
+{
+	return r->phase;
+}
+
+enum fl_status
+run_status(const struct run *r)
+{
+	return r->status;
+}
+
+/* --- gates checked before anything is touched --------------------------- */
+
+static int
+check_gates(const struct experiment *x, const struct agent_config *cfg,
+    struct fl_err *e)
+{
+	char a[32], b[32];
+
+	if (cfg->max_duration_ms != 0 && x->duration_ms > cfg->max_duration_ms)
+		return fl_refuse(e, "duration %s exceeds the agent's max_duration %s",
+		    fmt_duration(x->duration_ms, a, sizeof(a)),
+		    fmt_duration(cfg->max_duration_ms, b, sizeof(b)));
+	if (x->environment.n > 0 &&
+	    !strlist_has(&x->environment, cfg->environment))
+		return fl_refuse(e, "experiment %s is not allowed in environment "
+		    "'%s' (environment = %s%s)", x->name, cfg->environment,
+		    x->environment.v[0], x->environment.n > 1 ? ", ..." : "");
+	if (x->window != NULL) {
+		size_t i;
+
+		for (i = 0; i < cfg->nwindows; i++)
+			if (strcmp(cfg->windows[i].name, x->window) == 0)
+				break;
+		if (i == cfg->nwindows)
+			return fl_refuse(e, "window '%s' is not defined in the agent "
+			    "config", x->window);
+	}
+	return 0;
+}
+
+/* Plan every fault. On failure, faults planned so far are released. */
+static int
+plan_faults(struct experiment *x, struct fault_ctx *ctx, struct fl_err *e)
+{
+	char why[256];
+
+	for (size_t i = 0; i < x->nfaults; i++) {
+		struct fault *f = x->faults[i];
+
+		if (f->ops->supported != NULL &&
+		    !f->ops->supported(why, sizeof(why))) {
+			fl_refuse(e, "fault %s: %s", f->name, why);
+			return -1;
+		}
+		if (f->ops->plan(f, ctx, e) == -1) {
+			char msg[sizeof(e->msg)];
+
+			snprintf(msg, sizeof(msg), "%s", e->msg);
+			snprintf(e->msg, sizeof(e->msg), "fault %.64s: %.430s", f->name, msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+release_all(struct experiment *x)
+{
+	for (size_t i = 0; i < x->nfaults; i++)
+		if (x->faults[i]->ops->release != NULL)
+			x->faults[i]->ops->release(x->faults[i]);
+}
+
+/* Events during a plan (e.g. "protected process dropped") become notes. */
+static void
+plan_event(struct fault_ctx *ctx, const char *type, const char *detail)
+{
+	json_array_append_new(ctx->engine, json_pack("{s:s, s:s}", "type", type,
+	    "detail", detail));
+}
+
+/* Events while recovering from the journal go to the log. */
+static void
+recover_event(struct fault_ctx *ctx, const char *type, const char *detail)
+{
+	(void)ctx;
+	log_info("recover: %s: %s", type, detail);
+}
+
+json_t *
+run_plan(struct experiment *x, const struct agent_config *cfg,
+    const pid_t *protect, size_t nprotect, struct fl_err *e)
+{
+	struct fault_ctx ctx;
+	json_t *plan, *faults, *probes, *notes;
+	int rc;
+
+	if (check_gates(x, cfg, e) == -1)
+		return NULL;
+	init_ctx(&ctx, cfg, NULL, protect, nprotect, x);
+	ctx.dry_run = 1;
+	ctx.event = plan_event;
+	ctx.engine = notes = json_array();
+	rc = plan_faults(x, &ctx, e);
+	if (rc == -1) {
+		release_all(x);
+		json_decref(notes);
+		return NULL;
+	}
+	faults = json_array();
+	for (size_t i = 0; i < x->nfaults; i++) {
+		struct fault *f = x->faults[i];
+
+		json_array_append_new(faults, json_pack("{s:s, s:s, s:O?}",
+		    "name", f->name, "type", f->ops->type, "targets", f->targets));
+	}
+	probes = json_array();
+	for (size_t i = 0; i < x->nprobes; i++)
+		json_array_append_new(probes, json_pack("{s:s, s:s}",
+		    "name", x->probes[i].name,
+		    "type", x->probes[i].type == PROBE_HTTP ? "http" :
+		    x->probes[i].type == PROBE_TCP ? "tcp" : "exec"));
+	plan = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:I, s:o}",
+	    "experiment", x->name, "file", x->file, "hash", x->hash,
+	    "duration_ms", (json_int_t)x->duration_ms,
+	    "environment", cfg->environment, "faults", faults,
+	    "probes", probes, "hooks", (json_int_t)x->cleanup.hooks.n,
+	    "notes", notes);
+	release_all(x);
+	return plan;
+}
+
+/* --- probes -------------------------------------------------------------- */
+
+static int
+all_probes(struct run *r, int after_revert)
+{
+	for (size_t i = 0; i < r->nps; i++) {
+		if (after_revert ? !r->ps[i].ok_after_revert : r->ps[i].last_ok != 1)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+check_recovered(struct run *r)
+{
+	if (r->recovered || r->reverted_wall == 0 || !all_probes(r, 1))
+		return;
+	r->recovered = 1;
+	r->recovered_wall = fl_wall_ms();
+	add_event(r, "info", "recovered %.1fs after the reverts",
+	    (double)(fl_mono_ms() - r->reverted_mono) / 1000.0);
+	if (r->phase == PHASE_AFTER)
+		finish(r);
+}
+
+static void
+on_sample(void *arg, const struct probe_cfg *cfg, const struct probe_sample *s)
+{
+	struct probe_state *ps = arg;
+	struct run *r = ps->run;
+	uint64_t tol = r->x->hyp.tolerance ? r->x->hyp.tolerance : 3;
+
+	(void)cfg;
+	if (r->finished)
+		return;
+	ps->samples++;
+	if (ps->nlat == ps->caplat) {
+		size_t nc = ps->caplat ? ps->caplat * 2 : 64;
+		double *nl = realloc(ps->lat, nc * sizeof(*nl));
+		if (nl != NULL) {
+			ps->lat = nl;
+			ps->caplat = nc;
+		}
+	}
+	if (ps->nlat < ps->caplat)
+		ps->lat[ps->nlat++] = s->latency_ms;
+	json_array_append_new(ps->series, json_pack("[I, f, i]",
+	    (json_int_t)(s->at_ms > r->started_wall ? s->at_ms - r->started_wall : 0),
+	    s->latency_ms, s->ok ? 1 : 0));
+	if (s->ok) {
+		if (ps->last_ok == 0)
+			add_event(r, "probe", "%s healthy again", cfg->name);
+		ps->consec_fail = 0;
+		ps->last_ok = 1;
+		if (r->reverted_wall != 0 && s->at_ms >= r->reverted_wall)
+			ps->ok_after_revert = 1;
+	} else {
+		ps->failures++;
+		ps->consec_fail++;
+		if (ps->last_ok != 0)
+			add_event(r, "probe", "%s failing: %s", cfg->name, s->detail);
+		ps->last_ok = 0;
+		ps->ok_after_revert = 0;
+		snprintf(ps->last_detail, sizeof(ps->last_detail), "%s", s->detail);
+	}
+
+	switch (r->phase) {
+	case PHASE_BEFORE:
+		if (ps->consec_fail >= tol) {
+			set_outcome(r, FL_REFUSED, "hypothesis does not hold before "
+			    "injection: probe %s: %s", cfg->name, s->detail);
+			finish(r);
+		} else if (all_probes(r, 0)) {
+			start_inject(r);
+		}
+		break;
+	case PHASE_INJECT:
+	case PHASE_OBSERVE:
+		if (ps->consec_fail == tol) {
+			r->violated = 1;
+			add_event(r, "violation", "probe %s failed %ju consecutive "
+			    "samples: %s", cfg->name, (uintmax_t)tol, s->detail);
+			set_outcome(r, FL_FAILED, "hypothesis violated during the "
+			    "fault: probe %s failed %ju consecutive samples (%s)",
+			    cfg->name, (uintmax_t)tol, s->detail);
+			if (r->x->hyp.during == DURING_ABORT && r->phase == PHASE_OBSERVE)
+				revert_all(r);
+		}
+		break;
+	case PHASE_REVERT:
+	case PHASE_CLEANUP:
+	case PHASE_AFTER:
+		check_recovered(r);
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+start_probes(struct run *r)
+{
+	if (r->nps == 0)
+		return 0;
+	if ((r->prober = prober_new(r->o.loop)) == NULL)
+		return -1;
+	for (size_t i = 0; i < r->nps; i++) {
+		r->ps[i].pr = probe_start(r->prober, r->ps[i].cfg, on_sample, &r->ps[i]);
+		if (r->ps[i].pr == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/* May run inside a sample callback: probes may be stopped there, but the
+ * prober is freed only by run_free(), outside any callback. */
+static void
+stop_probes(struct run *r)
+{
+	for (size_t i = 0; i < r->nps; i++) {
+		if (r->ps[i].pr != NULL)
+			probe_stop(r->ps[i].pr);
+		r->ps[i].pr = NULL;
+	}
+}
+
+/* --- phases -------------------------------------------------------------- */
+
+static void
+before_timeout(struct loop *l, void *arg)
+{
+	struct run *r = arg;
+
+	(void)l;
+	r->timer = 0;
+	for (size_t i = 0; i < r->nps; i++) {
+		if (r->ps[i].last_ok != 1) {
+			set_outcome(r, FL_REFUSED, "hypothesis does not hold before "
+			    "injection: probe %s: %s", r->ps[i].cfg->name,
+			    r->ps[i].last_ok < 0 ? "no answer" : r->ps[i].last_detail);
+			break;
+		}
+	}
+	finish(r);
+}
+
+void
+run_start(struct run *r)
+{
+	struct fl_err e;
+	uint64_t wait = 0;
+
+	r->started_wall = fl_wall_ms();
+	r->started_mono = fl_mono_ms();
+	set_phase(r, PHASE_PLAN);
+	add_event(r, "info", "experiment %s (%s), %zu fault(s), duration %s",
+	    r->x->name, r->x->file, r->x->nfaults,
+	    fmt_duration(r->x->duration_ms, e.msg, sizeof(e.msg)));
+	if (check_gates(r->x, r->o.cfg, &e) == -1 ||
+	    plan_faults(r->x, &r->ctx, &e) == -1) {
+		set_outcome(r, e.status, "%s", e.msg);
+		release_all(r->x);
+		finish(r);
+		return;
+	}
+	for (size_t i = 0; i < r->x->nfaults; i++) {
+		struct fault *f = r->x->faults[i];
+		char *t = json_dumps(f->targets, JSON_COMPACT);
+
+		add_event(r, "info", "plan %s (%s): %s", f->name, f->ops->type,
+		    t != NULL ? t : "[]");
+		free(t);
+	}
+	if (start_probes(r) == -1) {
+		set_outcome(r, FL_ERROR, "cannot start probes");
+		release_all(r->x);
+		finish(r);
+		return;
+	}
+	if (r->nps == 0 || r->x->hyp.before == BEFORE_SKIP) {
+		start_inject(r);
+		return;
+	}
+	set_phase(r, PHASE_BEFORE);
+	/* Enough time for `tolerance` samples of the slowest probe. */
+	for (size_t i = 0; i < r->nps; i++) {
+		uint64_t w = r->ps[i].cfg->interval_ms *
+		    (r->x->hyp.tolerance ? r->x->hyp.tolerance : 3) +
+		    r->ps[i].cfg->timeout_ms + 1000;
+		if (w > wait)
+			wait = w;
+	}
+	r->timer = loop_timer(r->o.loop, wait, before_timeout, r);
+}
+
+static void
+observe_done(struct loop *l, void *arg)
+{
+	struct run *r = arg;
+
+	(void)l;
+	r->timer = 0;
+	add_event(r, "info", "duration elapsed");
+	revert_all(r);
+}
+
+static void
+start_inject(struct run *r)
+{
+	struct fl_err e;
+
+	if (r->timer != 0)
+		loop_timer_cancel(r->o.loop, r->timer);
+	r->timer = 0;
+	set_phase(r, PHASE_INJECT);
+	for (size_t i = 0; i < r->x->nfaults; i++) {
+		struct fault *f = r->x->faults[i];
+
+		/* Intent first, fsynced: a crash from here on is recoverable. */
+		if (r->o.journal != NULL && journal_intent(r->o.journal, r->id,
+		    f->name, f->ops->type, f->state, &e) == -1) {
+			set_outcome(r, FL_ERROR, "cannot journal %s: %s", f->name,
+			    e.msg);
+			revert_all(r);
+			return;
+		}
+		r->ninjected = i + 1;
+		if (f->ops->inject(f, &r->ctx, &e) == -1) {
+			free(f->error);
+			f->error = strdup(e.msg);
+			add_event(r, "error", "inject %s: %s", f->name, e.msg);
+			set_outcome(r, e.status == FL_REFUSED ? FL_REFUSED : FL_ERROR,
+			    "inject %s failed: %s", f->name, e.msg);
+			revert_all(r);
+			return;
+		}
+		f->injected_at = fl_wall_ms();
+		add_event(r, "inject", "%s (%s) injected", f->name, f->ops->type);
+	}
+	r->observe_mono = fl_mono_ms();
+	set_phase(r, PHASE_OBSERVE);
+	if (r->aborting) {
+		revert_all(r);
+		return;
+	}
+	/* A violation seen while injecting counts now. */
+	if (r->violated && r->x->hyp.during == DURING_ABORT) {
+		revert_all(r);
+		return;
+	}
+	r->timer = loop_timer(r->o.loop, r->x->duration_ms, observe_done, r);
+}
+
+static void
+after_timeout(struct loop *l, void *arg)
+{
+	struct run *r = arg;
+	char a[32];
+
+	(void)l;
+	r->timer = 0;
+	if (!r->recovered) {
+		for (size_t i = 0; i < r->nps; i++) {
+			if (!r->ps[i].ok_after_revert) {
+				set_outcome(r, FL_FAILED, "did not recover within %s%s: "
+				    "probe %s: %s", fmt_duration(r->x->has_rto ?
+				    r->x->rto_ms : DEFAULT_RECOVERY_WAIT_MS, a, sizeof(a)),
+				    r->x->has_rto ? " (rto)" : "", r->ps[i].cfg->name,
+				    r->ps[i].last_ok < 0 ? "no answer" :
+				    r->ps[i].last_detail[0] ? r->ps[i].last_detail :
+				    "no healthy sample yet");
+				break;
+			}
+		}
+	}
+	finish(r);
+}
+
+static void
+hooks_done(void *arg, struct hook_result *res, size_t n)
+{
+	struct run *r = arg;
+	uint64_t wait, spent;
+
+	r->hooks = res;
+	r->nhooks = n;
+	r->hooks_done = 1;
+	for (size_t i = 0; i < n; i++)
+		add_event(r, "hook", "%s: %s%s (%jums)", res[i].command,
+		    res[i].timed_out ? "timed out" : res[i].exit_code == 0 ?
+		    "exit 0" : "failed", res[i].error ? res[i].error : "",
+		    (uintmax_t)res[i].duration_ms);
+	if (r->nps == 0 || r->x->hyp.after == AFTER_SKIP || r->aborting) {
+		finish(r);
+		return;
+	}
+	set_phase(r, PHASE_AFTER);
+	if (r->recovered) {
+		finish(r);
+		return;
+	}
+	wait = r->x->has_rto ? r->x->rto_ms : DEFAULT_RECOVERY_WAIT_MS;
+	spent = fl_mono_ms() - r->reverted_mono;
+	r->timer = loop_timer(r->o.loop, spent >= wait ? 0 : wait - spent,
+	    after_timeout, r);
+}
+
+static void
+revert_all(struct run *r)
+{
+	struct fl_err e;
+
+	if (r->phase >= PHASE_REVERT)
+		return;
+	if (r->timer != 0)
+		loop_timer_cancel(r->o.loop, r->timer);
+	r->timer = 0;
+	set_phase(r, PHASE_REVERT);
+	/* Reverse order; faults whose intent was journaled, injected or not
+	 * (a partial inject must be undone too; revert is idempotent). */
+	for (size_t i = r->ninjected; i-- > 0;) {
+		struct fault *f = r->x->faults[i];
+
+		f->revert = REVERT_OK;
+		if (f->ops->revert(f, &r->ctx, &e) == -1) {
+			f->revert = REVERT_FAILED;
+			if (f->error == NULL)
+				f->error = strdup(e.msg);
+			add_event(r, "error", "revert %s failed: %s", f->name, e.msg);
+			set_outcome(r, FL_ERROR, "revert of %s failed: %s; the journal "
+			    "keeps it: run `faultctl recover`", f->name, e.msg);
+			continue;
+		}
+		f->reverted_at = fl_wall_ms();
+		if (r->o.journal != NULL &&
+		    journal_reverted(r->o.journal, r->id, f->name, &e) == -1)
+			add_event(r, "error", "%s", e.msg);
+		add_event(r, "revert", "%s (%s) %s", f->name, f->ops->type,
+		    f->revert == REVERT_NOT_NEEDED ? "needs no revert" : "reverted");
+	}
+	release_all(r->x);
+	r->reverted_mono = fl_mono_ms();
+	r->reverted_wall = fl_wall_ms();
+	set_phase(r, PHASE_CLEANUP);
+	if (r->x->cleanup.hooks.n == 0) {
+		hooks_done(r, NULL, 0);
+		return;
+	}
+	if (hooks_run(r->o.loop, &r->x->cleanup.hooks, r->x->cleanup.timeout_ms,
+	    hooks_done, r) == -1) {
+		add_event(r, "error", "cannot run cleanup hooks");
+		set_outcome(r, FL_ERROR, "cannot run cleanup hooks");
+		hooks_done(r, NULL, 0);
+	}
+}
+
+void
+run_abort(struct run *r, const char *reason)
+{
+	if (r->finished || r->aborting)
+		return;
+	r->aborting = 1;
+	add_event(r, "abort", "%s", reason);
+	set_outcome(r, FL_ABORTED, "aborted: %s", reason);
+	switch (r->phase) {
+	case PHASE_PLAN:
+	case PHASE_BEFORE:
+		/* Nothing injected yet: nothing to revert, no hooks. */
+		release_all(r->x);
+		finish(r);
+		break;
+	case PHASE_INJECT:
+		/* start_inject checks r->aborting when it is done. */
+		break;
+	case PHASE_OBSERVE:
+		revert_all(r);
+		break;
+	case PHASE_REVERT:
+	case PHASE_CLEANUP:
+		/* Already on the way out; hooks_done skips the after wait. */
+		break;
+	case PHASE_AFTER:
+		finish(r);
+		break;
+	case PHASE_DONE:
+		break;
+	}
+}
+
+/* --- the report ---------------------------------------------------------- */
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static json_t *
+percentile(const double *sorted, size_t n, double p)
+{
+	size_t rank;
+
+	if (n == 0)
+		return json_null();
+	/* Nearest-rank percentile. */
+	rank = (size_t)ceil(p / 100.0 * (double)n);
+	if (rank < 1)
+		rank = 1;
+	return json_real(round(sorted[rank - 1] * 10.0) / 10.0);
+}
+
+static const char *
+revert_name(enum revert_status s)
+{
+	switch (s) {
+	case REVERT_OK: return "ok";
+	case REVERT_FAILED: return "failed";
+	case REVERT_NOT_NEEDED: return "not-needed";
+	default: return "pending";
+	}
+}
+
+json_t *
+run_report(struct run *r)
+{
+	json_t *rep, *faults, *probes, *hooks, *events;
+	size_t i;
+	json_t *ev;
+	uint64_t end = r->ended_wall ? r->ended_wall : fl_wall_ms();
+
+	faults = json_array();
+	for (i = 0; i < r->x->nfaults; i++) {
+		struct fault *f = r->x->faults[i];
+		const char *rv = i >= r->ninjected ? "not-needed" :
+		    revert_name(f->revert);
+
+		json_array_append_new(faults, json_pack(
+		    "{s:s, s:s, s:O?, s:o, s:o, s:s, s:s?, s:O?}",
+		    "name", f->name, "type", f->ops->type,
+		    "targets", f->targets ? f->targets : NULL,
+		    "injected_at", iso_or_null(f->injected_at),
+		    "reverted_at", iso_or_null(f->reverted_at),
+		    "revert", rv, "error", f->error, "state", f->state));
+	}
+	probes = json_array();
+	for (i = 0; i < r->nps; i++) {
+		struct probe_state *ps = &r->ps[i];
+		double *sorted = NULL;
+
+		if (ps->nlat > 0 && (sorted = malloc(ps->nlat * sizeof(double)))) {
+			memcpy(sorted, ps->lat, ps->nlat * sizeof(double));
+			qsort(sorted, ps->nlat, sizeof(double), cmp_double);
+		}
+		json_array_append_new(probes, json_pack(
+		    "{s:s, s:s, s:I, s:I, s:o, s:o, s:O}",
+		    "name", ps->cfg->name,
+		    "type", ps->cfg->type == PROBE_HTTP ? "http" :
+		    ps->cfg->type == PROBE_TCP ? "tcp" : "exec",
+		    "samples", (json_int_t)ps->samples,
+		    "failures", (json_int_t)ps->failures,
+		    "p50_ms", percentile(sorted, sorted ? ps->nlat : 0, 50),
+		    "p95_ms", percentile(sorted, sorted ? ps->nlat : 0, 95),
+		    "series", ps->series));
+		free(sorted);
+	}
+	hooks = json_array();
+	for (i = 0; i < r->nhooks; i++) {
+		struct hook_result *h = &r->hooks[i];
+
+		json_array_append_new(hooks, json_pack(
+		    "{s:s, s:i, s:I, s:b, s:s, s:s?}",
+		    "command", h->command, "exit_code", h->exit_code,
+		    "duration_ms", (json_int_t)h->duration_ms,
+		    "timed_out", h->timed_out, "output", h->output ? h->output : "",
+		    "error", h->error));
+	}
+	events = json_array();
+	json_array_foreach(r->events, i, ev)
+		json_array_append_new(events, json_pack("{s:O, s:O, s:O}",
+		    "at", json_object_get(ev, "at"),
+		    "type", json_object_get(ev, "type"),
+		    "detail", json_object_get(ev, "detail")));
+	rep = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o,"
+	    " s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "id", r->id, "experiment", r->x->name, "file", r->x->file,
+	    "hash", r->x->hash, "environment", r->o.cfg->environment,
+	    "node", r->o.cfg->node_name ? r->o.cfg->node_name : "",
+	    "phase", phase_names[r->phase],
+	    "verdict", r->finished ? fl_status_verdict(r->status) : "running",
+	    "reason", r->reason,
+	    "started_at", iso_or_null(r->started_wall),
+	    "ended_at", iso_or_null(r->ended_wall),
+	    "duration_ms", (json_int_t)(r->started_wall ? end - r->started_wall : 0),
+	    "rto_seconds", r->x->has_rto ?
+		json_real((double)r->x->rto_ms / 1000.0) : json_null(),
+	    "recovery_seconds", r->recovered ?
+		json_real(round((double)(r->recovered_wall - r->reverted_wall) /
+		100.0) / 10.0) : json_null(),
+	    "recovered_at", iso_or_null(r->recovered ? r->recovered_wall : 0),
+	    "faults", faults, "probes", probes, "hooks", hooks,
+	    "events", events);
+	return rep;
+}
+
+json_t *
+run_events_from(struct run *r, size_t from)
+{
+	json_t *out = json_array();
+
+	for (size_t i = from; i < json_array_size(r->events); i++)
+		json_array_append(out, json_array_get(r->events, i));
+	return out;
+}
+
+static void
+save_report(struct run *r)
+{
+	char *dir = NULL, *path = NULL, *tmp = NULL;
+	json_t *rep;
+	int fd = -1;
+
+	if (r->o.cfg->state_dir == NULL ||
+	    asprintf(&dir, "%s/runs", r->o.cfg->state_dir) == -1)
+		return;
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
+		log_warn("%s", dir);
+		goto out;
+	}
+	if (asprintf(&path, "%s/%s.json", dir, r->id) == -1 ||
+	    asprintf(&tmp, "%s/.%s.json.tmp", dir, r->id) == -1)
+		goto out;
+	rep = run_report(r);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) == -1 ||
+	    json_dumpfd(rep, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == -1 ||
+	    fsync(fd) == -1 || rename(tmp, path) == -1) {
+		log_warn("saving report %s", path);
+		unlink(tmp);
+	}
+	json_decref(rep);
+out:
+	if (fd != -1)
+		close(fd);
+	free(dir);
+	free(path);
+	free(tmp);
+}
+
+static void
+finish(struct run *r)
+{
+	struct fl_err e;
+
+	if (r->finished)
+		return;
+	if (r->timer != 0)
+		loop_timer_cancel(r->o.loop, r->timer);
+	r->timer = 0;
+	stop_probes(r);
+	if (r->o.journal != NULL && r->ninjected > 0 &&
+	    journal_end(r->o.journal, r->id, &e) == -1)
+		add_event(r, "error", "%s", e.msg);
+	r->phase = PHASE_DONE;
+	r->ended_wall = fl_wall_ms();
+	r->finished = 1;
+	save_report(r);
+	{
+		/* The last event carries the report, so a client following the
+		 * stream has it even if the agent exits right after (SIGTERM). */
+		char detail[600];
+
+		snprintf(detail, sizeof(detail), "%s%s%.500s",
+		    fl_status_verdict(r->status), r->reason[0] ? ": " : "",
+		    r->reason);
+		push_event(r, "end", detail, json_pack("{s:o}", "report",
+		    run_report(r)));
+	}
+	if (r->o.on_done != NULL)
+		r->o.on_done(r, r->o.arg);
+}
+
+/* --- recovery from the journal ----------------------------------------- */
+
+json_t *
+run_recover(struct journal *j, const struct agent_config *cfg, int *failed,
+    struct fl_err *e)
+{
+	json_t *pending, *out, *it;
+	struct fault_ctx ctx;
+	size_t i;
+
+	*failed = 0;
+	if ((pending = journal_pending(j, e)) == NULL)
+		return NULL;
+	out = json_array();
+	init_ctx(&ctx, cfg, NULL, NULL, 0, NULL);
+	ctx.event = recover_event;
+	for (i = json_array_size(pending); i-- > 0;) {
+		const char *run = json_string_value(json_object_get(
+		    it = json_array_get(pending, i), "run"));
+		const char *name = json_string_value(json_object_get(it, "fault"));
+		const char *type = json_string_value(json_object_get(it, "type"));
+		struct fault f;
+		struct fl_err fe;
+		const char *result = "ok";
+
+		memset(&f, 0, sizeof(f));
+		f.name = (char *)(uintptr_t)name;
+		f.ops = fault_driver(type);
+		f.state = json_object_get(it, "state");
+		f.revert = REVERT_OK;
+		fe.msg[0] = '\0';
+		if (f.ops == NULL) {
+			snprintf(fe.msg, sizeof(fe.msg), "unknown fault type %s", type);
+			result = "failed";
+		} else if (f.ops->revert(&f, &ctx, &fe) == -1) {
+			result = "failed";
+		} else if (journal_reverted(j, run, name, &fe) == -1) {
+			result = "failed";
+		} else if (f.revert == REVERT_NOT_NEEDED) {
+			result = "not-needed";
+		}
+		if (strcmp(result, "failed") == 0)
+			(*failed)++;
+		log_info("recover: run %s fault %s (%s): %s%s%s", run, name, type,
+		    result, fe.msg[0] ? ": " : "", fe.msg);
+		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s?}",
+		    "run", run, "fault", name, "type", type, "result", result,
+		    "error", fe.msg[0] ? fe.msg : NULL));
+		if (f.targets != NULL)
+			json_decref(f.targets);
+	}
+	json_decref(pending);
+	if (*failed == 0)
+		journal_compact(j, e);
+	return out;
+}

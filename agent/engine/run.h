@@ -1,0 +1,70 @@
+/* One experiment run: the lifecycle of DESIGN.md 5 as a state machine on the
+ * engine's loop. Used by faultlined and by faultctl's in-process mode. */
+#ifndef FL_RUN_H
+#define FL_RUN_H
+
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "common.h"
+
+struct loop;
+struct journal;
+struct agent_config;
+struct experiment;
+struct run;
+
+enum run_phase {
+	PHASE_PLAN, PHASE_BEFORE, PHASE_INJECT, PHASE_OBSERVE, PHASE_REVERT,
+	PHASE_CLEANUP, PHASE_AFTER, PHASE_DONE,
+};
+
+struct run_opts {
+	const struct agent_config *cfg;
+	struct loop *loop;
+	struct journal *journal;
+	const pid_t *protect_pids;      /* copied */
+	size_t nprotect;
+	/* ev is borrowed: a stream event line (docs/api.md). */
+	void (*on_event)(struct run *r, json_t *ev, void *arg);
+	void (*on_done)(struct run *r, void *arg);
+	void *arg;
+};
+
+/* Takes ownership of x. */
+struct run *run_new(struct experiment *x, const struct run_opts *o);
+void run_free(struct run *r);
+/* Begin: plan, steady state before, inject... all further work happens in
+ * the loop; on_done fires once at the end (possibly before this returns,
+ * when the run is refused at plan time). */
+void run_start(struct run *r);
+/* Operator abort (verdict aborted, everything reverted). status is
+ * FL_ABORTED; reason goes into the report. Idempotent. */
+void run_abort(struct run *r, const char *reason);
+
+const char *run_id(const struct run *r);
+int run_finished(const struct run *r);
+enum run_phase run_phase(const struct run *r);
+const char *run_phase_name(enum run_phase p);
+/* Exit status of the finished run (DESIGN.md 6). */
+enum fl_status run_status(const struct run *r);
+/* The report of DESIGN.md 7 (new reference); valid at any time, complete
+ * once finished. */
+json_t *run_report(struct run *r);
+/* Stream events from sequence number from (new array). */
+json_t *run_events_from(struct run *r, size_t from);
+
+/* Plan only: resolve targets and check guards, inject nothing. Returns a
+ * new plan object or NULL with e filled. */
+json_t *run_plan(struct experiment *x, const struct agent_config *cfg,
+    const pid_t *protect, size_t nprotect, struct fl_err *e);
+
+/* Revert everything the journal says is still applied. Returns a new array
+ * of {"run","fault","type","result","error"}; *failed counts failures. */
+json_t *run_recover(struct journal *j, const struct agent_config *cfg,
+    int *failed, struct fl_err *e);
+
+/* Verdict names. */
+const char *fl_status_verdict(enum fl_status st);
+
+#endif

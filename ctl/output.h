@@ -1,0 +1,51 @@
+/* Rendering of run reports (DESIGN.md 7) and live event lines (docs/api.md)
+ * for faultctl: text for a terminal, JSON, JUnit XML for CI, and one
+ * self-contained HTML file with an inline SVG timeline. Everything taken from
+ * the report is escaped for its target (terminal control characters, XML,
+ * HTML); nothing here trusts the report's strings. */
+#ifndef FL_OUTPUT_H
+#define FL_OUTPUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "common.h"
+
+enum out_format {
+	OUT_INVALID = -1,
+	OUT_TEXT = 0,
+	OUT_JSON,
+	OUT_JUNIT,
+	OUT_HTML,
+};
+
+/* "text", "json", "junit", "html" (case-sensitive) -> the format, anything
+ * else (or NULL) -> OUT_INVALID. */
+enum out_format output_format_parse(const char *s);
+const char *output_format_name(enum out_format fmt);
+
+/* Render report (borrowed) to out. Returns -1 with e filled: FL_INVALID when
+ * report is not an object with a "verdict" (string, or null while a run is
+ * in progress), FL_ERROR when writing to out failed. Missing optional fields
+ * render as "-". */
+int output_report(FILE *out, json_t *report, enum out_format fmt,
+    struct fl_err *e);
+
+/* One live progress line for a foreground run from an event of the stream
+ * (docs/api.md), without a newline, e.g.
+ *   [01:05 -03:55] observe  checkout ok, search FAILING  violation: ...
+ * Control characters of the event's strings become '?'. Always
+ * NUL-terminates buf (truncating); returns the length written. */
+size_t output_progress_format(char *buf, size_t len, const json_t *event);
+/* The same line plus '\n' on out; -1 if the write failed. */
+int output_progress_line(FILE *out, const json_t *event);
+
+/* "mm:ss", or "h:mm:ss" from an hour on; negative values clamp to 0. */
+char *output_clock(long long ms, char *buf, size_t len);
+/* Parse RFC 3339 ("2026-11-21T16:20:00.123Z", offsets +hh:mm accepted) to
+ * milliseconds since the epoch; -1 on a malformed value. */
+int output_parse_time(const char *s, long long *ms);
+
+#endif

@@ -1,0 +1,41 @@
+# SIGKILL of the agent with a STOP fault applied: the victim stays stopped
+# (nothing can run in a killed process); the next start of the agent replays
+# the journal and continues it before it opens its socket.
+. "$TOP/tests/integration/lib.sh"
+V=$(mkvictim fl-victim-kill)
+write_agent_config
+start_agent
+cat >"$T/x.ini" <<EOF2
+[experiment]
+name = sigkill-test
+duration = 5m
+
+[fault "stop-victim"]
+type = process-kill
+process = fl-victim-kill
+signal = STOP
+EOF2
+ctl run "$T/x.ini" --detach >/dev/null || fail detach
+wait_for 10 sh -c "[ \"\$(sed 's/.*) //' /proc/$V/stat | cut -d' ' -f1)\" = T ]" || fail "victim not stopped"
+kill -KILL "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""
+sleep 0.3
+[ "$(proc_state "$V")" = T ] || fail "victim should still be stopped after SIGKILL"
+grep -q '"op":"intent"' "$T/state/journal" || fail "journal lacks intent"
+start_agent
+# The socket exists only after the journal was replayed.
+[ "$(proc_state "$V")" != T ] || fail "restart did not continue the victim"
+grep -q "reverted 1 fault" "$T/agent.log" || fail "agent log lacks recovery line"
+ctl recover | grep -q "nothing to revert" || fail "journal not clean after replay"
+ok "restart after SIGKILL reverted from the journal"
+
+# Same with `faultctl recover` in-process instead of a restart.
+V2=$(mkvictim fl-victim-kill2)
+sed -i "s/fl-victim-kill\$/fl-victim-kill2/" "$T/x.ini"
+ctl run "$T/x.ini" --detach >/dev/null || fail detach2
+wait_for 10 sh -c "[ \"\$(sed 's/.*) //' /proc/$V2/stat | cut -d' ' -f1)\" = T ]" || fail "victim2 not stopped"
+kill -KILL "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""
+[ "$(proc_state "$V2")" = T ] || fail "victim2 should still be stopped"
+ctl_local recover 2>"$T/recover.err" || { cat "$T/recover.err"; fail "recover failed"; }
+grep -q "stop-victim (process-kill): ok" "$T/recover.err" || { cat "$T/recover.err"; fail "recover output"; }
+[ "$(proc_state "$V2")" != T ] || fail "faultctl recover did not continue the victim"
+ok "faultctl recover reverted from the journal"

@@ -1,0 +1,102 @@
+# Shared helpers for integration tests. Sourced by NN-*.sh; needs $BUILD, $TOP.
+# Everything a test starts is recorded and killed by the EXIT trap; nothing
+# outside the test's own temp dir, children and namespaces is touched.
+set -eu
+FAULTCTL="$BUILD/faultctl"
+FAULTLINED="$BUILD/faultlined"
+T=$(mktemp -d /tmp/fl-it.XXXXXX)
+PIDS=""
+AGENT_PID=""
+
+cleanup() {
+	rc=$?
+	for p in $PIDS $AGENT_PID; do
+		kill -CONT "$p" 2>/dev/null || true
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	rm -rf "$T"
+	exit $rc
+}
+trap cleanup EXIT INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+# proc_state PID -> R/S/T/Z... or "gone"
+proc_state() {
+	if [ -r "/proc/$1/stat" ]; then
+		sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1
+	else
+		echo gone
+	fi
+}
+
+# wait_for SECONDS CMD... : poll until CMD succeeds
+wait_for() {
+	_n=$(( $1 * 10 )); shift
+	while [ $_n -gt 0 ]; do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	return 1
+}
+
+# A victim process with a unique command name: a copy of sleep(1).
+# mkvictim NAME -> prints the pid
+mkvictim() {
+	cp "$(command -v sleep)" "$T/$1"
+	"$T/$1" 3600 &
+	_p=$!
+	PIDS="$PIDS $_p"
+	echo "$_p"
+}
+
+# The real HTTP server of the tests, on an ephemeral loopback port.
+# start_httpd -> sets HTTPD_PID and HTTPD_PORT
+start_httpd() {
+	"$BUILD/tests/lib/fl-testhttpd" --port 0 --status-file "$T/status" \
+	    --delay-file "$T/delay" >"$T/httpd.port" 2>"$T/httpd.log" &
+	HTTPD_PID=$!
+	PIDS="$PIDS $HTTPD_PID"
+	wait_for 5 test -s "$T/httpd.port" || fail "fl-testhttpd did not start"
+	HTTPD_PORT=$(head -n1 "$T/httpd.port")
+}
+
+write_agent_config() {
+	cat >"$T/agent.ini" <<EOC
+[agent]
+environment = test
+node_name   = it-node
+socket      = $T/agent.sock
+state_dir   = $T/state
+max_duration = 10m
+$*
+EOC
+}
+
+start_agent() {
+	"$FAULTLINED" -f -v -c "$T/agent.ini" >>"$T/agent.log" 2>&1 &
+	AGENT_PID=$!
+	wait_for 10 test -S "$T/agent.sock" || { cat "$T/agent.log"; fail "agent did not start"; }
+}
+
+stop_agent() {
+	[ -n "$AGENT_PID" ] || return 0
+	kill -TERM "$AGENT_PID" 2>/dev/null || true
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID=""
+}
+
+ctl() { "$FAULTCTL" --agent "unix:$T/agent.sock" "$@"; }
+ctl_local() { "$FAULTCTL" --local --config "$T/agent.ini" "$@"; }
+
+# json_get FILE KEY... (jq is not a dependency: python3 is)
+json_get() {
+	python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+for k in sys.argv[2:]:
+    d=d[int(k)] if isinstance(d,list) else d[k]
+print(d if not isinstance(d,(dict,list)) else json.dumps(d))' "$@"
+}
