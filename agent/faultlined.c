@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/capability.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
@@ -149,8 +150,8 @@ recover_journal(struct agent *a)
 	json_decref(res);
 }
 
-/* The union of the capabilities every driver needs, plus what the agent
- * itself needs after start-up (none: the socket is already open). */
+/* The union of the capabilities every driver needs, plus CAP_SETPCAP to
+ * spawn hooks without any (the socket is already open by now). */
 static void
 keep_capabilities(struct agent *a)
 {
@@ -170,6 +171,9 @@ keep_capabilities(struct agent *a)
 				caps[n++] = *c;
 		}
 	}
+	/* CAP_SETPCAP: hooks and exec probes are spawned with no capabilities
+	 * at all, and clearing a child's bounding set needs it. */
+	caps[n++] = CAP_SETPCAP;
 	caps[n] = -1;
 	if (caps_keep_only(caps, &e) == -1)
 		fatalx("capabilities: %s", e.msg);

@@ -966,7 +966,7 @@ main(int argc, char *argv[])
 	rest[n++] = argv[0];
 	for (int i = optind; i < argc; i++)
 		rest[n++] = argv[i];
-	optind = 1;
+	optind = 0;   /* 0: glibc restarts its scan from scratch */
 	parse_opts(n, rest, "a:c:o:jdh");
 	argc = n - optind;
 	argv = rest + optind;

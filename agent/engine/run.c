@@ -766,11 +766,20 @@ hooks_done(void *arg, struct hook_result *res, size_t n)
 	r->hooks = res;
 	r->nhooks = n;
 	r->hooks_done = 1;
-	for (size_t i = 0; i < n; i++)
-		add_event(r, "hook", "%s: %s%s (%jums)", res[i].command,
-		    res[i].timed_out ? "timed out" : res[i].exit_code == 0 ?
-		    "exit 0" : "failed", res[i].error ? res[i].error : "",
+	/* A failed hook is reported (events, hooks[]) but does not change the
+	 * verdict: the after-phase probes judge whether the system is well. */
+	for (size_t i = 0; i < n; i++) {
+		char what[300];
+
+		if (res[i].timed_out)
+			snprintf(what, sizeof(what), "timed out");
+		else if (res[i].error != NULL)
+			snprintf(what, sizeof(what), "failed: %.280s", res[i].error);
+		else
+			snprintf(what, sizeof(what), "exit %d", res[i].exit_code);
+		add_event(r, "hook", "%s: %s (%jums)", res[i].command, what,
 		    (uintmax_t)res[i].duration_ms);
+	}
 	if (r->nps == 0 || r->x->hyp.after == AFTER_SKIP || r->aborting) {
 		finish(r);
 		return;

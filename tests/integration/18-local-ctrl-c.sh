@@ -1,6 +1,6 @@
 # In-process run (no agent): Ctrl-C (SIGINT) aborts and reverts; exit 5.
 . "$TOP/tests/integration/lib.sh"
-V=$(mkvictim fl-victim-ctrlc)
+mkvictim fl-victim-ctrlc; V=$VICTIM
 write_agent_config
 cat >"$T/x.ini" <<EOF2
 [experiment]

@@ -1,14 +1,14 @@
 # plan lists the exact PIDs and injects nothing; guards refuse (exit 3)
 # before anything is signalled.
 . "$TOP/tests/integration/lib.sh"
-V1=$(mkvictim fl-victim-plan)
-V2=$(mkvictim fl-victim-plan)
+mkvictim fl-victim-plan; V1=$VICTIM
+mkvictim fl-victim-plan; V2=$VICTIM
 write_agent_config "
 [guard]
 protect_process = fl-victim-prot
 max_kill_percent = 50%"
 start_agent
-P=$(mkvictim fl-victim-prot)
+mkvictim fl-victim-prot; P=$VICTIM
 cat >"$T/plan.ini" <<EOF2
 [experiment]
 name = plan-test

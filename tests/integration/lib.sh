@@ -1,4 +1,5 @@
-# Shared helpers for integration tests. Sourced by NN-*.sh; needs $BUILD, $TOP.
+# Shared helpers for integration tests. Sourced by NN-*.sh (run by bash, whose
+# $(...) subshells do not run the EXIT trap); needs $BUILD, $TOP.
 # Everything a test starts is recorded and killed by the EXIT trap; nothing
 # outside the test's own temp dir, children and namespaces is touched.
 set -eu
@@ -19,6 +20,7 @@ cleanup() {
 	exit $rc
 }
 trap cleanup EXIT INT TERM
+[ -n "${KEEP:-}" ] && trap - EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
@@ -44,13 +46,13 @@ wait_for() {
 }
 
 # A victim process with a unique command name: a copy of sleep(1).
-# mkvictim NAME -> prints the pid
+# mkvictim NAME -> sets VICTIM (not printed: a $(...) subshell would lose
+# the PIDS bookkeeping of the cleanup trap).
 mkvictim() {
 	cp "$(command -v sleep)" "$T/$1"
-	"$T/$1" 3600 &
-	_p=$!
-	PIDS="$PIDS $_p"
-	echo "$_p"
+	"$T/$1" 3600 >/dev/null 2>&1 &
+	VICTIM=$!
+	PIDS="$PIDS $VICTIM"
 }
 
 # The real HTTP server of the tests, on an ephemeral loopback port.
