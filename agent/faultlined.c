@@ -262,6 +262,10 @@ main(int argc, char *argv[])
 		return 4;
 	keep_capabilities(&agent);
 
+	/* Started from a shell's background, SIGINT may be ignored; an ignored
+	 * signal never reaches the signalfd. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);

@@ -429,6 +429,10 @@ run_local(const char *path)
 	o.arg = l;
 	if ((r = run_new(x, &o)) == NULL)
 		die(FL_ERROR, "out of memory");
+	/* A shell starts background jobs with SIGINT ignored; an ignored
+	 * signal never reaches a signalfd, and Ctrl-C/SIGINT must abort. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);

@@ -49,7 +49,7 @@ wait_for() {
 # mkvictim NAME -> sets VICTIM (not printed: a $(...) subshell would lose
 # the PIDS bookkeeping of the cleanup trap).
 mkvictim() {
-	cp "$(command -v sleep)" "$T/$1"
+	[ -e "$T/$1" ] || cp "$(command -v sleep)" "$T/$1"
 	"$T/$1" 3600 >/dev/null 2>&1 &
 	VICTIM=$!
 	PIDS="$PIDS $VICTIM"
@@ -79,6 +79,8 @@ EOC
 }
 
 start_agent() {
+	# A killed agent leaves its socket behind; wait for the new one.
+	rm -f "$T/agent.sock"
 	"$FAULTLINED" -f -v -c "$T/agent.ini" >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
 	wait_for 10 test -S "$T/agent.sock" || { cat "$T/agent.log"; fail "agent did not start"; }
