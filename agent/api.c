@@ -17,6 +17,7 @@
 #include "agent.h"
 #include "agentcfg.h"
 #include "experiment.h"
+#include "gameday.h"
 #include "info.h"
 #include "journal.h"
 #include "log.h"
@@ -363,7 +364,7 @@ handle_submit(struct agent *a, struct MHD_Connection *c, struct req *rq,
 	pid_t protect[128];
 	size_t n;
 	json_t *err = NULL;
-	char id[64];
+	char id[64], msg[256];
 
 	if ((x = parse_body(c, rq, &err)) == NULL)
 		return reply_json(c, MHD_HTTP_BAD_REQUEST, err);
@@ -391,10 +392,13 @@ handle_submit(struct agent *a, struct MHD_Connection *c, struct req *rq,
 		    "faultlined is shutting down");
 	}
 	if ((cur = agent_current(a)) != NULL) {
-		char msg[256];
-
 		snprintf(msg, sizeof(msg), "busy: run %s is in progress; one "
 		    "experiment at a time", run_id(cur));
+		pthread_mutex_unlock(&a->lock);
+		experiment_free(x);
+		return reply_error(c, MHD_HTTP_CONFLICT, FL_REFUSED, msg);
+	}
+	if (gameday_busy(a, msg, sizeof(msg))) {
 		pthread_mutex_unlock(&a->lock);
 		experiment_free(x);
 		return reply_error(c, MHD_HTTP_CONFLICT, FL_REFUSED, msg);
@@ -626,6 +630,16 @@ route(struct agent *a, struct MHD_Connection *c, const char *method,
 		return handle_abort(a, c, NULL, who);
 	if (post && strcmp(url, "/v1/recover") == 0)
 		return handle_recover(a, c);
+	if (strncmp(url, "/v1/gamedays", 12) == 0) {
+		json_t *body = NULL;
+		unsigned code;
+
+		pthread_mutex_lock(&a->lock);
+		code = gameday_api(a, method, url, &body);
+		pthread_mutex_unlock(&a->lock);
+		if (code != 0)
+			return reply_json(c, code, body);
+	}
 	if (strncmp(url, "/v1/runs/", 9) == 0) {
 		p = url + 9;
 		size_t l = strcspn(p, "/");

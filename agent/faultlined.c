@@ -29,6 +29,7 @@
 #include "agentcfg.h"
 #include "caps.h"
 #include "fault.h"
+#include "gameday.h"
 #include "journal.h"
 #include "log.h"
 #include "loop.h"
@@ -280,6 +281,12 @@ main(int argc, char *argv[])
 		fatal("signalfd");
 	if (loop_set_wake(agent.loop, NULL, NULL) == -1)
 		fatal("eventfd");
+	{
+		struct fl_err e;
+
+		if (gameday_init(&agent, &e) == -1)
+			fatalx("%s", e.msg);
+	}
 	if (api_start(&agent, lfd) == -1)
 		fatalx("cannot start the API on %s", agent.cfg->socket_path);
 	log_info("faultlined %s ready on %s (environment %s, node %s)",
@@ -309,6 +316,7 @@ main(int argc, char *argv[])
 	}
 	pthread_mutex_unlock(&agent.lock);
 	api_stop(&agent);
+	gameday_shutdown(&agent);
 	unlink(agent.cfg->socket_path);
 	pthread_mutex_lock(&agent.lock);
 	while (agent.runs != NULL) {
