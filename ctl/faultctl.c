@@ -21,6 +21,7 @@
 
 #include "agentcfg.h"
 #include "client.h"
+#include "cmds.h"
 #include "experiment.h"
 #include "info.h"
 #include "journal.h"
@@ -60,6 +61,7 @@ usage(void)
 	    "  report RUN [--format text|json|junit|html] [--output PATH]\n"
 	    "  recover               revert whatever the journal says is still applied\n"
 	    "  info                  agent version, environment, supported fault kinds\n"
+	    "  gameday list | run NAME [--wait] | history | show ID\n"
 	    "exit: 0 passed, 1 failed, 2 invalid, 3 refused, 4 error, 5 aborted\n");
 	exit(FL_INVALID);
 }
@@ -965,6 +967,12 @@ main(int argc, char *argv[])
 	if (optind >= argc)
 		usage();
 	cmd = argv[optind++];
+	if (strcmp(cmd, "gameday") == 0) {
+		struct ctl_globals g = { opt.agent, opt.config, opt.cert, opt.key,
+		    opt.cacert, opt.json, opt.local };
+
+		return cmd_gameday(argc - optind + 1, argv + optind - 1, &g);
+	}
 	if ((rest = calloc((size_t)(argc - optind) + 2, sizeof(char *))) == NULL)
 		die(FL_ERROR, "out of memory");
 	rest[n++] = argv[0];
