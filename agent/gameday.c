@@ -400,11 +400,19 @@ note_result(struct gdrun *g, json_t *entry, int st, const char *reason)
 	json_object_set_new(entry, "reason", json_string(reason ? reason : ""));
 	if (st > g->worst)
 		g->worst = st;
-	if (st != FL_OK && g->reason[0] == '\0')
-		snprintf(g->reason, sizeof(g->reason), "%s: %s%s%.400s",
-		    json_string_value(json_object_get(entry, "file")),
-		    status_verdict(st), reason && *reason ? ": " : "",
-		    reason ? reason : "");
+	/* The gameday's reason is its first failure: "FILE: VERDICT: why"
+	 * (a parse error already starts with the file's name). */
+	if (st != FL_OK && g->reason[0] == '\0') {
+		const char *file = jstr(entry, "file");
+
+		if (reason != NULL && strncmp(reason, file, strlen(file)) == 0)
+			snprintf(g->reason, sizeof(g->reason), "%s: %.450s",
+			    status_verdict(st), reason);
+		else
+			snprintf(g->reason, sizeof(g->reason), "%.200s: %s%s%.300s",
+			    file, status_verdict(st), reason && *reason ? ": " : "",
+			    reason ? reason : "");
+	}
 	if (st != FL_OK && c->on_failure == 0) {
 		char why[128];
 
