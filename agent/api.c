@@ -391,14 +391,14 @@ handle_submit(struct agent *a, struct MHD_Connection *c, struct req *rq,
 		return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, FL_REFUSED,
 		    "faultlined is shutting down");
 	}
-	if ((cur = agent_current(a)) != NULL) {
-		snprintf(msg, sizeof(msg), "busy: run %s is in progress; one "
-		    "experiment at a time", run_id(cur));
+	if (gameday_busy(a, msg, sizeof(msg))) {
 		pthread_mutex_unlock(&a->lock);
 		experiment_free(x);
 		return reply_error(c, MHD_HTTP_CONFLICT, FL_REFUSED, msg);
 	}
-	if (gameday_busy(a, msg, sizeof(msg))) {
+	if ((cur = agent_current(a)) != NULL) {
+		snprintf(msg, sizeof(msg), "busy: run %s is in progress; one "
+		    "experiment at a time", run_id(cur));
 		pthread_mutex_unlock(&a->lock);
 		experiment_free(x);
 		return reply_error(c, MHD_HTTP_CONFLICT, FL_REFUSED, msg);

@@ -502,6 +502,13 @@ advance_cb(struct loop *l, void *arg)
 		    "file", path, "verdict", "running", "reason", "");
 		json_array_append_new(g->runs, entry);
 		if ((x = experiment_load(path, &d)) == NULL) {
+			json_t *diags = json_array();
+
+			/* Every problem, as `faultctl validate` prints them. */
+			for (size_t k = 0; k < d.n; k++)
+				json_array_append_new(diags, json_string(diag_format(
+				    &d.v[k], line, sizeof(line))));
+			json_object_set_new(entry, "diagnostics", diags);
 			note_result(g, entry, FL_INVALID, d.n > 0 ?
 			    diag_format(&d.v[0], line, sizeof(line)) :
 			    "invalid experiment");
@@ -797,11 +804,14 @@ gameday_shutdown(struct agent *a)
 int
 gameday_busy(struct agent *a, char *msg, size_t len)
 {
-	(void)a;
+	struct run *cur;
+
 	if (S.cur == NULL)
 		return 0;
-	snprintf(msg, len, "busy: gameday %s (%s) is in progress; one "
-	    "experiment at a time", S.v[S.cur->gi].cfg->name, S.cur->id);
+	cur = agent_current(a);
+	snprintf(msg, len, "busy: gameday %s (%s) is in progress%s%s%s; one "
+	    "experiment at a time", S.v[S.cur->gi].cfg->name, S.cur->id,
+	    cur ? " (run " : "", cur ? run_id(cur) : "", cur ? ")" : "");
 	return 1;
 }
 
