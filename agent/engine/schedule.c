@@ -352,9 +352,9 @@ parse_days(const char *s, uint8_t *mask, char *err, size_t errlen)
 		} else
 			a = b = day_of(p, n);
 		if (a < 0 || b < 0) {
-			snprintf(err, errlen, "days: invalid day '%.*s' in '%s' "
+			snprintf(err, errlen, "days: invalid day '%.*s' "
 			    "(expected mon..sun, ranges and lists: mon-fri, "
-			    "sat,sun)", (int)(n > 20 ? 20 : n), p, s);
+			    "sat,sun)", (int)(n > 20 ? 20 : n), p);
 			return -1;
 		}
 		for (int d = a;; d = (d + 1) % 7) {
