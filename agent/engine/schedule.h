@@ -27,7 +27,7 @@ struct blackout_cfg;
 
 /* ---- time zones ------------------------------------------------------ */
 
-struct tz;  /* opaque: a loaded zone */
+struct tz;  /* opaque: a loaded zone; a NULL zone means UTC everywhere */
 
 /* "UTC", "local" (TZ from the environment if set, else /etc/localtime, else
  * UTC), an IANA name under /usr/share/zoneinfo ("Europe/Berlin"), or a POSIX
@@ -46,6 +46,10 @@ int tz_to_local(const struct tz *z, time_t t, struct tm *out);
  * does not exist (spring forward) gives the instant the clock would show if
  * it had not jumped (02:30 -> 03:30 DST), and *exists = 0. exists may be NULL. */
 time_t tz_from_local(const struct tz *z, const struct tm *local, int *exists);
+/* Every instant showing that local wall time, ascending: 0 (in a gap), 1, or
+ * 2 (a repeated hour). out has room for 2. */
+int tz_local_instants(const struct tz *z, const struct tm *local,
+    time_t out[2]);
 
 /* ---- cron ------------------------------------------------------------ */
 
@@ -84,6 +88,8 @@ struct window {
 	int end_min;         /* 1..1440; <= start_min: ends the next day */
 	struct tz *tz;       /* owned */
 };
+/* Errors (here and in blackout_parse) are "KEY: message", KEY the config
+ * key at fault ("days: unknown day 'mnn' ..."). */
 int window_parse(const struct window_cfg *cfg, struct window *out, char *err,
     size_t errlen);
 void window_free(struct window *w);
