@@ -52,6 +52,11 @@ printf '[experiment]\nname = gd-bad\nduraton = 1s\n\n[fault "s"]\ntype = process
 sed -e 's/name = gd-ok-1/name = gd-prod-only/' \
     -e 's/^duration = 1s/duration = 1s\nenvironment = production/' \
     "$T/ok1.ini" >"$T/prod.ini"
+# A window that opens the day after tomorrow (UTC): closed now.
+WDAY=$(date -u -d '+2 days' +%a | tr 'A-Z' 'a-z')
+sed -e 's/name = gd-ok-1/name = gd-windowed/' \
+    -e 's/^duration = 1s/duration = 1s\nwindow = later/' \
+    "$T/ok1.ini" >"$T/windowed.ini"
 cat >"$T/long.ini" <<EOF2
 [experiment]
 name = gd-long
@@ -87,6 +92,15 @@ on_failure = continue
 [gameday \"green\"]
 schedule = 0 3 1 1 *
 experiments = $T/ok1.ini, $T/ok2.ini
+
+[window \"later\"]
+days = $WDAY
+time = 00:00-24:00
+timezone = UTC
+
+[gameday \"windowed\"]
+schedule = 0 3 1 1 *
+experiments = $T/windowed.ini, $T/ok1.ini
 
 [gameday \"long\"]
 schedule = 0 3 1 1 *
@@ -142,6 +156,20 @@ json_get "$T/cont.json" runs 2 reason | grep -q "environment" || fail "refusal r
 [ -e "$T/ok2-ran" ] || fail "on_failure = continue did not run the last experiment"
 [ "$(json_get "$T/cont.json" verdict)" = refused ] || fail "cont verdict"
 ok "on_failure = continue: failed, invalid, refused and passed entries"
+
+# --- still subject to windows: a closed window refuses the experiment ---
+rm -f "$T/ok1-ran"
+set +e
+ctl gameday run windowed --wait --json >"$T/win.json" 2>"$T/win.err"; rc=$?
+set -e
+[ $rc -eq 3 ] || { cat "$T/win.err"; fail "windowed exit $rc, want 3"; }
+[ "$(json_get "$T/win.json" verdict)" = refused ] || fail "windowed verdict"
+json_get "$T/win.json" runs 0 reason | grep -q "window later is closed; next opens" ||
+	fail "window reason: $(json_get "$T/win.json" runs 0 reason)"
+[ "$(json_get "$T/win.json" runs 1 verdict)" = not-run ] || fail "windowed run 1"
+[ ! -e "$T/ok1-ran" ] || fail "ran after a refusal with on_failure = stop"
+[ "$(proc_state "$V1")" != T ] || fail "refused experiment injected"
+ok "a closed window refuses the gameday's experiment (exit 3)"
 
 # --- busy: API runs and other gamedays are refused during a gameday ------
 ID=$(ctl gameday run long) || fail "gameday run long"
