@@ -651,3 +651,16 @@ proc_signal_checked(pid_t pid, uint64_t starttime, int signo)
 	}
 	return PROC_SENT;
 }
+
+/* comm is truncated by the kernel to 15 bytes (TASK_COMM_LEN - 1), so a
+ * name such as "systemd-journald" must match comm "systemd-journal". */
+#define COMM_MAX 15
+
+int
+proc_comm_matches(const char *comm, const char *name)
+{
+	if (strlen(name) >= COMM_MAX)
+		return strncmp(comm, name, COMM_MAX) == 0 &&
+		    strlen(comm) == COMM_MAX;
+	return strcmp(comm, name) == 0;
+}

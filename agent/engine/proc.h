@@ -45,4 +45,7 @@ size_t proc_ancestors(pid_t self, pid_t *out, size_t max);
 enum proc_send { PROC_SENT, PROC_GONE, PROC_REUSED, PROC_SEND_ERROR };
 enum proc_send proc_signal_checked(pid_t pid, uint64_t starttime, int signo);
 
+/* Does comm (as the kernel stores it, at most 15 bytes) name name? */
+int proc_comm_matches(const char *comm, const char *name);
+
 #endif

@@ -71,9 +71,6 @@ static const char *const pk_selectors[] = {
 };
 #define NSELECTORS (sizeof(pk_selectors) / sizeof(pk_selectors[0]))
 
-/* comm is at most 15 bytes (TASK_COMM_LEN - 1): a longer process name
- * matches on its first 15 bytes, as ps and pgrep do. */
-#define COMM_MAX 15
 
 /* The driver's runtime (f->rt): only what the interval timer needs. */
 struct pk_rt {
@@ -92,15 +89,6 @@ struct pk_proc {
 	uint64_t starttime;
 	char comm[64];
 };
-
-static int
-comm_matches(const char *comm, const char *name)
-{
-	if (strlen(name) >= COMM_MAX)
-		return strncmp(comm, name, COMM_MAX) == 0 &&
-		    strlen(comm) == COMM_MAX;
-	return strcmp(comm, name) == 0;
-}
 
 static const char *
 pk_selector(const struct fault *f)
@@ -360,7 +348,7 @@ pk_candidates(struct fault *f, struct fault_ctx *ctx, const json_t *exclude,
 				    cmd[0] == '\0' ||
 				    regexec(&re, cmd, 0, NULL, 0) != 0)
 					continue;
-			} else if (!comm_matches(all[i].comm, c->process))
+			} else if (!proc_comm_matches(all[i].comm, c->process))
 				continue;
 			rc = consider(f, ctx, all[i].pid, 0, has_uid, uid,
 			    exclude, l, e);
@@ -505,7 +493,7 @@ add_targets(struct fault *f, const struct pk_list *v)
  * the first failure) if any signal could not be sent. */
 static int
 signal_list(struct fault *f, struct fault_ctx *ctx, const struct pk_list *v,
-    int signo, const char *signame, struct fl_err *e)
+    int signo, const char *signame, const char *evtype, struct fl_err *e)
 {
 	int rc = 0;
 
@@ -514,22 +502,22 @@ signal_list(struct fault *f, struct fault_ctx *ctx, const struct pk_list *v,
 
 		switch (proc_signal_checked(p->pid, p->starttime, signo)) {
 		case PROC_SENT:
-			fault_event(ctx, "inject", "%s: SIG%s sent to pid %d (%s)",
+			fault_event(ctx, evtype, "%s: SIG%s sent to pid %d (%s)",
 			    f->name, signame, (int)p->pid, p->comm);
 			break;
 		case PROC_GONE:
-			fault_event(ctx, "info", "%s: pid %d (%s) exited before "
-			    "it was signalled", f->name, (int)p->pid, p->comm);
+			fault_event(ctx, "info", "%s: pid %d (%s) is gone; not "
+			    "signalled", f->name, (int)p->pid, p->comm);
 			break;
 		case PROC_REUSED:
 			fault_event(ctx, "info", "%s: pid %d was reused; not "
 			    "signalled", f->name, (int)p->pid);
 			break;
 		case PROC_SEND_ERROR:
-			fault_event(ctx, "error", "%s: signalling pid %d (%s): %s",
-			    f->name, (int)p->pid, p->comm, strerror(errno));
+			fault_event(ctx, "error", "%s: SIG%s to pid %d (%s): %s",
+			    f->name, signame, (int)p->pid, p->comm, strerror(errno));
 			if (rc == 0)
-				fl_fail(e, "signalling pid %d (%s): %s",
+				fl_fail(e, "SIG%s to pid %d (%s): %s", signame,
 				    (int)p->pid, p->comm, strerror(errno));
 			rc = -1;
 			break;
@@ -772,7 +760,7 @@ pk_round(struct fault *f)
 		}
 	}
 	add_targets(f, &v);
-	if (signal_list(f, ctx, &v, rt->signo, signame ? signame : "?", &e) == -1)
+	if (signal_list(f, ctx, &v, rt->signo, signame ? signame : "?", "inject", &e) == -1)
 		fault_event(ctx, "error", "%s: round %u: %s", f->name,
 		    rt->round + 1, e.msg);
 	free(v.v);
@@ -815,7 +803,7 @@ pk_inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	rt->signo = signo;
 	if (state_victims(f->state, &v) == -1)
 		return fl_fail(e, "out of memory");
-	rc = signal_list(f, ctx, &v, signo, signame, e);
+	rc = signal_list(f, ctx, &v, signo, signame, "inject", e);
 	free(v.v);
 	if (rc == 0 && c != NULL && fault_has(f, "interval") &&
 	    ctx->loop != NULL && c->interval_ms > 0 &&
@@ -852,32 +840,7 @@ pk_revert(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	}
 	if (state_victims(f->state, &v) == -1)
 		return fl_fail(e, "out of memory");
-	for (size_t i = 0; i < v.n; i++) {
-		const struct pk_proc *p = &v.v[i];
-
-		switch (proc_signal_checked(p->pid, p->starttime, SIGCONT)) {
-		case PROC_SENT:
-			fault_event(ctx, "revert", "%s: SIGCONT sent to pid %d (%s)",
-			    f->name, (int)p->pid, p->comm);
-			break;
-		case PROC_GONE:
-			fault_event(ctx, "info", "%s: pid %d (%s) is gone; not "
-			    "signalled", f->name, (int)p->pid, p->comm);
-			break;
-		case PROC_REUSED:
-			fault_event(ctx, "info", "%s: pid %d was reused; not "
-			    "signalled", f->name, (int)p->pid);
-			break;
-		case PROC_SEND_ERROR:
-			fault_event(ctx, "error", "%s: SIGCONT to pid %d (%s): %s",
-			    f->name, (int)p->pid, p->comm, strerror(errno));
-			if (rc == 0)
-				fl_fail(e, "SIGCONT to pid %d (%s): %s",
-				    (int)p->pid, p->comm, strerror(errno));
-			rc = -1;
-			break;
-		}
-	}
+	rc = signal_list(f, ctx, &v, SIGCONT, "CONT", "revert", e);
 	free(v.v);
 	f->revert = rc == 0 ? REVERT_OK : REVERT_FAILED;
 	return rc;
