@@ -28,6 +28,7 @@
 #include "loop.h"
 #include "probe.h"
 #include "run.h"
+#include "schedule.h"
 #include "units.h"
 
 /* Without an rto, after=require waits this long for the service to recover. */
@@ -374,17 +375,9 @@ check_gates(const struct experiment *x, const struct agent_config *cfg,
 		return fl_refuse(e, "experiment %s is not allowed in environment "
 		    "'%s' (environment = %s%s)", x->name, cfg->environment,
 		    x->environment.v[0], x->environment.n > 1 ? ", ..." : "");
-	if (x->window != NULL) {
-		size_t i;
-
-		for (i = 0; i < cfg->nwindows; i++)
-			if (strcmp(cfg->windows[i].name, x->window) == 0)
-				break;
-		if (i == cfg->nwindows)
-			return fl_refuse(e, "window '%s' is not defined in the agent "
-			    "config", x->window);
-	}
-	return 0;
+	/* Blackouts, the window and window_policy (schedule.c), against the
+	 * wall clock now. */
+	return schedule_gate(x, cfg, time(NULL), e);
 }
 
 /* Plan every fault. On failure, faults planned so far are released. */
