@@ -216,3 +216,17 @@ start_agent
 [ "$(json_get "$REC" verdict)" = aborted ] || fail "stale running record not closed"
 ctl gameday history | grep -q "$GID" || fail "history lacks $GID"
 ok "stale record closed at start"
+
+# Usage errors: exit 2, nothing started.
+for args in "gameday" "gameday run" "gameday list extra" "gameday frobnicate" \
+    "gameday run green --bogus"; do
+	set +e
+	ctl $args 2>/dev/null; rc=$?
+	set -e
+	[ $rc -eq 2 ] || fail "faultctl $args: exit $rc, want 2"
+done
+set +e
+"$FAULTCTL" --local gameday list 2>"$T/local.err"; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "need a running faultlined" "$T/local.err" || fail "--local gameday: exit $rc"
+ok "usage errors exit 2"
