@@ -357,6 +357,20 @@ run_one(struct ro *ro, struct target *t)
 	return aborted ? FL_ABORTED : st;
 }
 
+/* Rows in the experiment's stage order (the command line may differ). */
+static void
+sort_targets(struct ro *ro)
+{
+	struct target tmp[MAX_AGENTS];
+	size_t n = 0;
+
+	for (size_t s = 0; s < ro->x->rollout.stages.n; s++)
+		for (size_t i = 0; i < ro->nt; i++)
+			if (ro->t[i].stage == ro->x->rollout.stages.v[s])
+				tmp[n++] = ro->t[i];
+	memcpy(ro->t, tmp, n * sizeof(tmp[0]));
+}
+
 static void
 summary(struct ro *ro, int st)
 {
@@ -507,6 +521,7 @@ cmd_rollout(int argc, char **argv, const struct ctl_globals *g)
 	for (i = 0; i < ro.nt; i++)
 		if (strcmp(ro.t[i].verdict, "planned") == 0)
 			ro.t[i].verdict = "not run";
+	sort_targets(&ro);
 	summary(&ro, st);
 out:
 	for (i = 0; i < ro.nt; i++)
