@@ -29,6 +29,7 @@
 #include "probe.h"
 #include "rollout.h"
 #include "run.h"
+#include "schedule.h"
 #include "units.h"
 
 /* Without an rto, after=require waits this long for the service to recover. */
@@ -377,16 +378,10 @@ check_gates(const struct experiment *x, const struct agent_config *cfg,
 		return fl_refuse(e, "experiment %s is not allowed in environment "
 		    "'%s' (environment = %s%s)", x->name, cfg->environment,
 		    x->environment.v[0], x->environment.n > 1 ? ", ..." : "");
-	if (x->window != NULL) {
-		size_t i;
-
-		for (i = 0; i < cfg->nwindows; i++)
-			if (strcmp(cfg->windows[i].name, x->window) == 0)
-				break;
-		if (i == cfg->nwindows)
-			return fl_refuse(e, "window '%s' is not defined in the agent "
-			    "config", x->window);
-	}
+	/* Blackouts, the window and window_policy (schedule.c), against the
+	 * wall clock now. */
+	if (schedule_gate(x, cfg, time(NULL), e) == -1)
+		return -1;
 	/* Last: it may ask other agents over the network. */
 	return rollout_gate(x, cfg, fl_wall_ms(), rollout, e);
 }
