@@ -431,6 +431,20 @@ handle_plan(struct agent *a, struct MHD_Connection *c, struct req *rq,
 	pthread_mutex_lock(&a->lock);
 	plan = run_plan(x, a->cfg, protect, n, &e);
 	pthread_mutex_unlock(&a->lock);
+	if (plan == NULL && e.status == FL_REFUSED) {
+		/* Machine-readable "come back then" for faultctl rollout --wait
+		 * when a window or blackout is what refuses it. */
+		time_t at = remote_retry_at(x, a->cfg, time(NULL));
+		json_t *ans = json_pack("{s:s, s:i}", "error", e.msg,
+		    "status", (int)e.status);
+		char buf[40];
+
+		if (at > 0)
+			json_object_set_new(ans, "retry_at", json_string(
+			    fl_rfc3339((uint64_t)at * 1000, buf, sizeof(buf))));
+		experiment_free(x);
+		return reply_json(c, MHD_HTTP_FORBIDDEN, ans);
+	}
 	experiment_free(x);
 	if (plan == NULL)
 		return reply_error(c, e.status == FL_REFUSED ? MHD_HTTP_FORBIDDEN :

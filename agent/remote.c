@@ -20,8 +20,10 @@
 
 #include "agent.h"
 #include "agentcfg.h"
+#include "experiment.h"
 #include "log.h"
 #include "remote.h"
+#include "schedule.h"
 
 static struct {
 	char *cert, *key, *ca;      /* PEM text, owned */
@@ -296,4 +298,52 @@ remote_peer(struct MHD_Connection *c, int *allowed, char *who, size_t len)
 	gnutls_x509_crt_deinit(crt);
 	*allowed = 1;
 	return 1;
+}
+
+time_t
+remote_retry_at(const struct experiment *x, const struct agent_config *cfg,
+    time_t now)
+{
+	time_t t = now, dur = (time_t)((x->duration_ms + 999) / 1000);
+	struct window w;
+	struct fl_err e;
+	int have_w = 0;
+
+	if (x->window != NULL) {
+		if (schedule_window(cfg, x->window, &w, &e) == -1)
+			return 0;
+		have_w = 1;
+	}
+	/* Each step moves t forward to the end of what blocks it; a few
+	 * rounds settle windows against blackouts. */
+	for (int round = 0; round < 16; round++) {
+		time_t before = t, closes = 0;
+
+		for (size_t i = 0; i < cfg->nblackouts; i++) {
+			struct blackout b;
+			char err[128];
+
+			if (blackout_parse(&cfg->blackouts[i], &b, err, sizeof(err)) == -1)
+				continue;
+			/* Inside it, or the run would reach into it. */
+			if (t < b.until && t + dur > b.from)
+				t = b.until;
+		}
+		if (have_w) {
+			if (window_open_at(&w, t, &closes)) {
+				if (x->window_policy == WINDOW_WHOLE && t + dur > closes)
+					t = window_next_open(&w, closes);
+			} else
+				t = window_next_open(&w, t);
+			if (t == (time_t)-1) {
+				t = now;
+				break;
+			}
+		}
+		if (t == before)
+			break;
+	}
+	if (have_w)
+		window_free(&w);
+	return t > now ? t : 0;
 }
