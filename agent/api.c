@@ -338,6 +338,19 @@ serve_events(struct agent *a, struct MHD_Connection *c, const char *id)
 
 /* --- handlers ------------------------------------------------------------ */
 
+/* The agent and its ancestors, then the calling faultctl and its shell:
+ * never victims. */
+static size_t
+protect_list(struct agent *a, pid_t peer, pid_t *out, size_t max)
+{
+	size_t n = a->nprotect < max ? a->nprotect : max;
+
+	memcpy(out, a->protect, n * sizeof(pid_t));
+	if (peer > 0)
+		n += proc_ancestors(peer, out + n, max - n);
+	return n;
+}
+
 int
 agent_submit(struct agent *a, struct run *r)
 {
@@ -369,12 +382,7 @@ handle_submit(struct agent *a, struct MHD_Connection *c, struct req *rq,
 
 	if ((x = parse_body(c, rq, &err)) == NULL)
 		return reply_json(c, MHD_HTTP_BAD_REQUEST, err);
-	memcpy(protect, a->protect, a->nprotect * sizeof(pid_t));
-	n = a->nprotect;
-	/* The calling faultctl and its shell are never victims. */
-	if (peer > 0)
-		n += proc_ancestors(peer, protect + n,
-		    sizeof(protect) / sizeof(protect[0]) - n);
+	n = protect_list(a, peer, protect, sizeof(protect) / sizeof(protect[0]));
 	memset(&o, 0, sizeof(o));
 	o.cfg = a->cfg;
 	o.loop = a->loop;
@@ -423,11 +431,7 @@ handle_plan(struct agent *a, struct MHD_Connection *c, struct req *rq,
 
 	if ((x = parse_body(c, rq, &err)) == NULL)
 		return reply_json(c, MHD_HTTP_BAD_REQUEST, err);
-	memcpy(protect, a->protect, a->nprotect * sizeof(pid_t));
-	n = a->nprotect;
-	if (peer > 0)
-		n += proc_ancestors(peer, protect + n,
-		    sizeof(protect) / sizeof(protect[0]) - n);
+	n = protect_list(a, peer, protect, sizeof(protect) / sizeof(protect[0]));
 	pthread_mutex_lock(&a->lock);
 	plan = run_plan(x, a->cfg, protect, n, &e);
 	pthread_mutex_unlock(&a->lock);

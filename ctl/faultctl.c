@@ -961,33 +961,29 @@ int
 main(int argc, char *argv[])
 {
 	const char *cmd;
-	char **rest;
-	int n = 0;
 
 	log_init(1, 0, "faultctl");
 	/* Global options stop at the command ("+"); the command's own options
-	 * may come anywhere after it. */
+	 * may come anywhere after it: getopt rescans from the command, which
+	 * stands in for argv[0]. */
 	parse_opts(argc, argv, "+a:c:o:jdh");
 	if (optind >= argc)
 		usage();
-	cmd = argv[optind++];
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
 	if (strcmp(cmd, "rollout") == 0) {
-		/* Its own options (--stage, --wait); argv[optind - 1] is the
-		 * command itself, getopt's argv[0]. */
+		/* Its own options (--stage, --wait); argv[0] is the command
+		 * itself, getopt's argv[0]. */
 		struct ctl_globals g = { opt.agent, opt.config, opt.cert, opt.key,
 		    opt.cacert, opt.json, opt.local };
 
-		return cmd_rollout(argc - optind + 1, argv + optind - 1, &g);
+		return cmd_rollout(argc, argv, &g);
 	}
-	if ((rest = calloc((size_t)(argc - optind) + 2, sizeof(char *))) == NULL)
-		die(FL_ERROR, "out of memory");
-	rest[n++] = argv[0];
-	for (int i = optind; i < argc; i++)
-		rest[n++] = argv[i];
 	optind = 0;   /* 0: glibc restarts its scan from scratch */
-	parse_opts(n, rest, "a:c:o:jdh");
-	argc = n - optind;
-	argv = rest + optind;
+	parse_opts(argc, argv, "a:c:o:jdh");
+	argc -= optind;
+	argv += optind;
 	if (strcmp(cmd, "validate") == 0)
 		return cmd_validate(argc, argv);
 	if (strcmp(cmd, "plan") == 0)

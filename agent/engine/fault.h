@@ -118,6 +118,17 @@ int fault_has(const struct fault *f, const char *key);
 int fault_pid_protected(const struct fault_ctx *ctx, pid_t pid,
     char *why, size_t len);
 
+/* Formatted ctx->event(); harmless when ctx or its callback is NULL. */
+void fault_event(struct fault_ctx *ctx, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* "KILL", "SIGKILL", "kill", "9" -> signo and canonical name without SIG
+ * (KILL TERM INT HUP STOP QUIT USR1 USR2, or a number 1-31). NULL means
+ * the default, KILL. Returns 0 or -1. */
+int fault_parse_signal(const char *s, int *signo, char *name, size_t len);
+/* Signals that stop a process; their revert is SIGCONT. */
+int fault_is_stop_signal(int signo);
+
 /* Seeded choice: shuffle idx[0..n) with a PRNG seeded from seed and name, so
  * the same seed picks the same victims. */
 void fault_shuffle(uint64_t seed, const char *name, size_t *idx, size_t n);

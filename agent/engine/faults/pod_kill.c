@@ -71,15 +71,6 @@ struct pod_rt {
 	struct kube_conn conn;
 };
 
-static const struct {
-	const char *name;
-	int signo;
-} pod_signals[] = {
-	{ "KILL", SIGKILL }, { "TERM", SIGTERM }, { "INT", SIGINT },
-	{ "HUP", SIGHUP }, { "STOP", SIGSTOP }, { "QUIT", SIGQUIT },
-	{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
-};
-
 /* ---- key parsers ------------------------------------------------------ */
 
 static int
@@ -122,35 +113,15 @@ mode_parse(void *field, const char *value, char *err, size_t errlen)
 	return 0;
 }
 
-/* "KILL", "SIGKILL", "kill", "9" (the names of process-kill). */
+
+/* The signals of process-kill (fault_parse_signal). */
 static int
 sig_parse(void *field, const char *value, char *err, size_t errlen)
 {
 	struct pod_sig *s = field;
-	const char *p = value;
 
-	if (*p >= '1' && *p <= '9') {
-		char *end;
-		long v = strtol(p, &end, 10);
-		const char *abbr;
-
-		if (*end == '\0' && v >= 1 && v <= 31) {
-			s->signo = (int)v;
-			abbr = sigabbrev_np((int)v);
-			snprintf(s->name, sizeof(s->name), "%s", abbr ? abbr : p);
-			return 0;
-		}
-	} else {
-		if (strncasecmp(p, "SIG", 3) == 0)
-			p += 3;
-		for (size_t i = 0; i < sizeof(pod_signals) / sizeof(pod_signals[0]); i++)
-			if (strcasecmp(p, pod_signals[i].name) == 0) {
-				s->signo = pod_signals[i].signo;
-				snprintf(s->name, sizeof(s->name), "%s",
-				    pod_signals[i].name);
-				return 0;
-			}
-	}
+	if (fault_parse_signal(value, &s->signo, s->name, sizeof(s->name)) == 0)
+		return 0;
 	snprintf(err, errlen, "unknown signal '%s' (KILL, TERM, INT, HUP, STOP, "
 	    "QUIT, USR1, USR2, with or without SIG, or a number 1-31)", value);
 	return -1;
@@ -170,33 +141,6 @@ static const struct keydef pod_keys[] = {
 	{ "signal", KEY_CUSTOM, offsetof(struct pod_cfg, signal), 0, NULL, 0, sig_parse },
 	{ NULL, 0, 0, 0, NULL, 0, NULL },
 };
-
-/* ---- helpers ---------------------------------------------------------- */
-
-static void
-pod_event(struct fault_ctx *ctx, const char *type, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-pod_event(struct fault_ctx *ctx, const char *type, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	if (ctx == NULL || ctx->event == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	ctx->event(ctx, type, buf);
-}
-
-static int
-is_stop_signal(int signo)
-{
-	return signo == SIGSTOP || signo == SIGTSTP || signo == SIGTTIN ||
-	    signo == SIGTTOU;
-}
 
 /* The node this agent runs on: agent config, $NODE_NAME, host name. */
 static const char *
@@ -603,52 +547,6 @@ container_pids(const char *uid, const char *id, pid_t **out, size_t *n,
 	return found ? 0 : -1;
 }
 
-/* Signal pid only if it is still the process that started at starttime
- * (a pidfd makes the check and the signal race-free; kill(2) where the
- * kernel has none). The same semantics as process-kill. */
-enum send_result { SENT, GONE, REUSED, SEND_ERROR };
-
-static enum send_result
-send_checked(pid_t pid, uint64_t starttime, int signo)
-{
-	struct proc_info pi;
-	int pfd = -1, r, save;
-
-#ifdef SYS_pidfd_open
-	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pfd == -1 && errno == ESRCH)
-		return GONE;
-	if (pfd == -1 && errno != ENOSYS && errno != EINVAL)
-		return SEND_ERROR;
-#endif
-	if (proc_read(pid, &pi) == -1) {
-		save = errno;
-		if (pfd != -1)
-			close(pfd);
-		errno = save;
-		return save == ESRCH ? GONE : SEND_ERROR;
-	}
-	if (pi.starttime != starttime) {
-		if (pfd != -1)
-			close(pfd);
-		return REUSED;
-	}
-#ifdef SYS_pidfd_send_signal
-	if (pfd != -1)
-		r = (int)syscall(SYS_pidfd_send_signal, pfd, signo, NULL, 0);
-	else
-#endif
-		r = kill(pid, signo);
-	save = errno;
-	if (pfd != -1)
-		close(pfd);
-	if (r == -1) {
-		errno = save;
-		return save == ESRCH ? GONE : SEND_ERROR;
-	}
-	return SENT;
-}
-
 /* Container mode planning for one chosen pod: its container's processes
  * (minus protected ones) appended to victims and targets. */
 static int
@@ -699,7 +597,7 @@ plan_container(struct fault *f, struct fault_ctx *ctx, const json_t *pod,
 		struct proc_info pi;
 
 		if (fault_pid_protected(ctx, pids[i], why, sizeof(why))) {
-			pod_event(ctx, "info", "%s: pid %d of %s/%s/%s is protected "
+			fault_event(ctx, "info", "%s: pid %d of %s/%s/%s is protected "
 			    "(%s); not signalled", f->name, (int)pids[i],
 			    c->namespace, name, c->container, why);
 			continue;
@@ -866,7 +764,7 @@ pod_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		goto out;
 	}
 	if (neligible < nmatch)
-		pod_event(ctx, "info", "%s: %zu of %zu matching pods lack the "
+		fault_event(ctx, "info", "%s: %zu of %zu matching pods lack the "
 		    "label " OPT_IN_LABEL "=true and are excluded", f->name,
 		    nmatch - neligible, nmatch);
 
@@ -1000,13 +898,13 @@ inject_delete(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		if (code == 200 || code == 202) {
 			json_array_append_new(deleted, json_pack("{s:s, s:s, s:s}",
 			    "namespace", ns, "name", name, "uid", uid));
-			pod_event(ctx, "inject", "%s: deleted pod %s/%s (uid %s)",
+			fault_event(ctx, "inject", "%s: deleted pod %s/%s (uid %s)",
 			    f->name, ns, name, uid);
 		} else if (code == 404) {
-			pod_event(ctx, "info", "%s: pod %s/%s was already gone",
+			fault_event(ctx, "info", "%s: pod %s/%s was already gone",
 			    f->name, ns, name);
 		} else if (code == 409) {
-			pod_event(ctx, "info", "%s: pod %s/%s is no longer uid %s "
+			fault_event(ctx, "info", "%s: pod %s/%s is no longer uid %s "
 			    "(recreated); not deleted", f->name, ns, name, uid);
 		} else {
 			rc = api_error(kc, code, ans, "delete", "pods", ns, e);
@@ -1049,22 +947,22 @@ inject_container(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 
 		if (pid <= 1 || pid > 4194304)
 			continue;
-		switch (send_checked((pid_t)pid, st, signo)) {
-		case SENT:
+		switch (proc_signal_checked((pid_t)pid, st, signo)) {
+		case PROC_SENT:
 			json_array_append_new(done, json_pack("{s:s?, s:s?, s:s?, "
 			    "s:s?, s:I}", "namespace", jstr(v, "namespace", NULL),
 			    "name", name, "uid", jstr(v, "uid", NULL), "container",
 			    cont, "pid", pid));
-			pod_event(ctx, "inject", "%s: SIG%s sent to pid %d (%s) of "
+			fault_event(ctx, "inject", "%s: SIG%s sent to pid %d (%s) of "
 			    "%s/%s", f->name, sname ? sname : "?", (int)pid,
 			    comm ? comm : "?", name ? name : "?", cont ? cont : "?");
 			break;
-		case GONE:
-		case REUSED:
-			pod_event(ctx, "info", "%s: pid %d (%s) exited before it "
+		case PROC_GONE:
+		case PROC_REUSED:
+			fault_event(ctx, "info", "%s: pid %d (%s) exited before it "
 			    "was signalled", f->name, (int)pid, comm ? comm : "?");
 			break;
-		case SEND_ERROR:
+		case PROC_SEND_ERROR:
 			if (rc == 0)
 				fl_fail(e, "signalling pid %d (%s): %s", (int)pid,
 				    comm ? comm : "?", strerror(errno));
@@ -1100,7 +998,7 @@ pod_revert(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	int rc = 0;
 
 	if (mode == NULL || strcmp(mode, "container") != 0 ||
-	    !is_stop_signal(signo)) {
+	    !fault_is_stop_signal(signo)) {
 		f->revert = REVERT_NOT_NEEDED;
 		return 0;
 	}
@@ -1113,15 +1011,15 @@ pod_revert(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		/* A corrupt journal must not make us signal 0 or -1. */
 		if (pid <= 1 || pid > 4194304)
 			continue;
-		switch (send_checked((pid_t)pid, st, SIGCONT)) {
-		case SENT:
-			pod_event(ctx, "revert", "%s: SIGCONT sent to pid %d (%s)",
+		switch (proc_signal_checked((pid_t)pid, st, SIGCONT)) {
+		case PROC_SENT:
+			fault_event(ctx, "revert", "%s: SIGCONT sent to pid %d (%s)",
 			    f->name, (int)pid, comm ? comm : "?");
 			break;
-		case GONE:
-		case REUSED:
+		case PROC_GONE:
+		case PROC_REUSED:
 			break;
-		case SEND_ERROR:
+		case PROC_SEND_ERROR:
 			if (rc == 0)
 				fl_fail(e, "SIGCONT to pid %d (%s): %s", (int)pid,
 				    comm ? comm : "?", strerror(errno));
