@@ -21,6 +21,7 @@
 
 #include "agentcfg.h"
 #include "client.h"
+#include "cmds.h"
 #include "experiment.h"
 #include "info.h"
 #include "journal.h"
@@ -60,6 +61,7 @@ usage(void)
 	    "  report RUN [--format text|json|junit|html] [--output PATH]\n"
 	    "  recover               revert whatever the journal says is still applied\n"
 	    "  info                  agent version, environment, supported fault kinds\n"
+	    "  rollout FILE --stage NAME=AGENT[,AGENT...]... [--wait]  staged rollout\n"
 	    "exit: 0 passed, 1 failed, 2 invalid, 3 refused, 4 error, 5 aborted\n");
 	exit(FL_INVALID);
 }
@@ -164,6 +166,10 @@ connect_agent(int fallback_ok)
 		if (status == 200)
 			return c;
 		client_free(c);
+		if (status == 403 && strncmp(url, "https:", 6) == 0)
+			die(FL_REFUSED, "%s: permission denied (a client certificate "
+			    "signed by the agent's tls_client_ca is needed: --cert, "
+			    "--key)", url);
 		if (status == 403)
 			die(FL_REFUSED, "%s: permission denied (root or the faultline "
 			    "group is needed)", url);
@@ -966,6 +972,14 @@ main(int argc, char *argv[])
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
+	if (strcmp(cmd, "rollout") == 0) {
+		/* Its own options (--stage, --wait); argv[0] is the command
+		 * itself, getopt's argv[0]. */
+		struct ctl_globals g = { opt.agent, opt.config, opt.cert, opt.key,
+		    opt.cacert, opt.json, opt.local };
+
+		return cmd_rollout(argc, argv, &g);
+	}
 	optind = 0;   /* 0: glibc restarts its scan from scratch */
 	parse_opts(argc, argv, "a:c:o:jdh");
 	argc -= optind;
