@@ -778,24 +778,25 @@ cmd_status(int argc, char **argv)
 {
 	struct fl_client *c = connect_agent(0);
 	json_t *info, *rep;
-	const char *id;
 	long status;
-	char p[256];
+	char p[256], id[64];
 
 	if (argc > 1)
 		usage();
 	if (argc == 1)
-		id = argv[0];
+		snprintf(id, sizeof(id), "%s", argv[0]);
 	else {
+		const char *running;
+
 		info = request(c, "GET", "/v1/info", NULL, 0, NULL, &status);
-		id = json_string_value(json_object_get(info, "running"));
-		if (id == NULL) {
+		running = json_string_value(json_object_get(info, "running"));
+		if (running == NULL) {
 			printf("no run in progress\n");
 			json_decref(info);
 			client_free(c);
 			return FL_OK;
 		}
-		id = strdup(id);
+		snprintf(id, sizeof(id), "%s", running);
 		json_decref(info);
 	}
 	snprintf(p, sizeof(p), "/v1/runs/%s", id);
