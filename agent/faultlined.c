@@ -34,6 +34,7 @@
 #include "log.h"
 #include "loop.h"
 #include "proc.h"
+#include "remote.h"
 #include "run.h"
 
 #define DEFAULT_CONFIG "/etc/faultline/agent.ini"
@@ -240,6 +241,15 @@ main(int argc, char *argv[])
 		diag_free(&d);
 		return 2;
 	}
+	{
+		struct fl_err e;
+
+		/* Bad TLS files are bad config: one line, exit 2. */
+		if (remote_load(agent.cfg, &e) == -1) {
+			fprintf(stderr, "%s\n", e.msg);
+			return 2;
+		}
+	}
 	if (geteuid() != 0)
 		fatalx("faultlined must run as root (it keeps only the capabilities "
 		    "its faults need)");
@@ -261,6 +271,14 @@ main(int argc, char *argv[])
 	agent.sock_gid = gr != NULL ? gr->gr_gid : 0;
 	if ((lfd = open_socket(agent.cfg->socket_path, agent.sock_gid)) == -1)
 		return 4;
+	{
+		struct fl_err e;
+
+		if (remote_listen(agent.cfg, &e) == -1) {
+			log_warnx("%s", e.msg);
+			return e.status == FL_INVALID ? 2 : 4;
+		}
+	}
 	keep_capabilities(&agent);
 
 	/* Started from a shell's background, SIGINT may be ignored; an ignored
@@ -289,6 +307,12 @@ main(int argc, char *argv[])
 	}
 	if (api_start(&agent, lfd) == -1)
 		fatalx("cannot start the API on %s", agent.cfg->socket_path);
+	{
+		struct fl_err e;
+
+		if (remote_start(&agent, &e) == -1)
+			fatalx("%s", e.msg);
+	}
 	log_info("faultlined %s ready on %s (environment %s, node %s)",
 	    FL_VERSION, agent.cfg->socket_path, agent.cfg->environment,
 	    agent.cfg->node_name);
@@ -315,6 +339,7 @@ main(int argc, char *argv[])
 		pthread_cond_timedwait(&agent.changed, &agent.lock, &ts);
 	}
 	pthread_mutex_unlock(&agent.lock);
+	remote_stop();
 	api_stop(&agent);
 	gameday_shutdown(&agent);
 	unlink(agent.cfg->socket_path);

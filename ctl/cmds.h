@@ -18,4 +18,9 @@ struct ctl_globals {
  * argv[0] is "gameday" itself (getopt style). Returns the exit status. */
 int cmd_gameday(int argc, char **argv, const struct ctl_globals *g);
 
+/* faultctl rollout FILE --stage NAME=AGENT[,AGENT...]... [--wait]
+ * (ctl/rollout.c). argv[0] is "rollout" itself (getopt style). Returns the
+ * exit status of DESIGN.md 6. */
+int cmd_rollout(int argc, char **argv, const struct ctl_globals *g);
+
 #endif

@@ -62,6 +62,7 @@ usage(void)
 	    "  recover               revert whatever the journal says is still applied\n"
 	    "  info                  agent version, environment, supported fault kinds\n"
 	    "  gameday list | run NAME [--wait] | history | show ID\n"
+	    "  rollout FILE --stage NAME=AGENT[,AGENT...]... [--wait]  staged rollout\n"
 	    "exit: 0 passed, 1 failed, 2 invalid, 3 refused, 4 error, 5 aborted\n");
 	exit(FL_INVALID);
 }
@@ -166,6 +167,10 @@ connect_agent(int fallback_ok)
 		if (status == 200)
 			return c;
 		client_free(c);
+		if (status == 403 && strncmp(url, "https:", 6) == 0)
+			die(FL_REFUSED, "%s: permission denied (a client certificate "
+			    "signed by the agent's tls_client_ca is needed: --cert, "
+			    "--key)", url);
 		if (status == 403)
 			die(FL_REFUSED, "%s: permission denied (root or the faultline "
 			    "group is needed)", url);
@@ -774,24 +779,25 @@ cmd_status(int argc, char **argv)
 {
 	struct fl_client *c = connect_agent(0);
 	json_t *info, *rep;
-	const char *id;
 	long status;
-	char p[256];
+	char p[256], id[64];
 
 	if (argc > 1)
 		usage();
 	if (argc == 1)
-		id = argv[0];
+		snprintf(id, sizeof(id), "%s", argv[0]);
 	else {
+		const char *running;
+
 		info = request(c, "GET", "/v1/info", NULL, 0, NULL, &status);
-		id = json_string_value(json_object_get(info, "running"));
-		if (id == NULL) {
+		running = json_string_value(json_object_get(info, "running"));
+		if (running == NULL) {
 			printf("no run in progress\n");
 			json_decref(info);
 			client_free(c);
 			return FL_OK;
 		}
-		id = strdup(id);
+		snprintf(id, sizeof(id), "%s", running);
 		json_decref(info);
 	}
 	snprintf(p, sizeof(p), "/v1/runs/%s", id);
@@ -973,6 +979,14 @@ main(int argc, char *argv[])
 		    opt.cacert, opt.json, opt.local };
 
 		return cmd_gameday(argc, argv, &g);
+	}
+	if (strcmp(cmd, "rollout") == 0) {
+		/* Its own options (--stage, --wait); argv[0] is the command
+		 * itself, getopt's argv[0]. */
+		struct ctl_globals g = { opt.agent, opt.config, opt.cert, opt.key,
+		    opt.cacert, opt.json, opt.local };
+
+		return cmd_rollout(argc, argv, &g);
 	}
 	optind = 0;   /* 0: glibc restarts its scan from scratch */
 	parse_opts(argc, argv, "a:c:o:jdh");
