@@ -477,23 +477,16 @@ parse_cfg(struct cctx *x, const struct ini_doc *doc)
 }
 
 struct agent_config *
-agentcfg_load(const char *path, struct diag *d)
+agentcfg_parse(const char *file, const char *text, size_t len, struct diag *d)
 {
 	struct agent_config *c;
 	struct ini_doc doc;
 	struct cctx x;
-	char err[256], *text;
-	size_t len, before = d->n;
+	size_t before = d->n;
 
-	if (inidoc_read_file(path, AGENTCFG_MAX_BYTES, &text, &len, err,
-	    sizeof(err)) == -1) {
-		diag_add(d, path, 0, NULL, "%s", err);
-		return NULL;
-	}
-	if ((c = agentcfg_default()) == NULL || (c->file = strdup(path)) == NULL) {
-		free(text);
+	if ((c = agentcfg_default()) == NULL || (c->file = strdup(file)) == NULL) {
 		agentcfg_free(c);
-		diag_add(d, path, 0, NULL, "out of memory");
+		diag_add(d, file, 0, NULL, "out of memory");
 		return NULL;
 	}
 	memset(&x, 0, sizeof(x));
@@ -505,13 +498,29 @@ agentcfg_load(const char *path, struct diag *d)
 	else
 		parse_cfg(&x, &doc);
 	inidoc_free(&doc);
-	free(text);
 	if (x.oom)
-		diag_add(d, path, 0, NULL, "out of memory");
+		diag_add(d, file, 0, NULL, "out of memory");
 	diag_sort(d);
 	if (d->n > before) {
 		agentcfg_free(c);
 		return NULL;
 	}
+	return c;
+}
+
+struct agent_config *
+agentcfg_load(const char *path, struct diag *d)
+{
+	struct agent_config *c;
+	char err[256], *text;
+	size_t len;
+
+	if (inidoc_read_file(path, AGENTCFG_MAX_BYTES, &text, &len, err,
+	    sizeof(err)) == -1) {
+		diag_add(d, path, 0, NULL, "%s", err);
+		return NULL;
+	}
+	c = agentcfg_parse(path, text, len, d);
+	free(text);
 	return c;
 }
