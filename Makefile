@@ -30,7 +30,7 @@ ENGINE_LIB := $(BUILD)/libfaultline-engine.a
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_BIN   := $(TOOL_SRC:tests/lib/%.c=$(BUILD)/tests/lib/%)
 
-.PHONY: all check unit integration vm fuzz sanitize demo install deb bench deps clean
+.PHONY: all check unit integration vm fuzz sanitize valgrind build-tests demo install deb bench deps clean
 all: $(BUILD)/faultlined $(BUILD)/faultctl
 
 $(BUILD)/%.o: %.c
@@ -69,18 +69,28 @@ vm: all $(TOOL_BIN)
 fuzz:
 	tests/fuzz/run
 
+valgrind: $(UNIT_BIN) $(TOOL_BIN)
+	tests/run-valgrind $(BUILD)
+
 # The sanitizer pass rebuilds everything in its own tree and runs the unit
 # and integration tiers again under ASan+UBSan.
+SANFLAGS := BUILD=build-san CFLAGS="-O1 -g" \
+	SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 sanitize:
-	$(MAKE) BUILD=build-san SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" CFLAGS="-O1 -g" unit integration
+	$(MAKE) -j2 $(SANFLAGS) all build-tests
+	$(MAKE) $(SANFLAGS) unit
+	$(MAKE) $(SANFLAGS) integration
+
+build-tests: $(UNIT_BIN) $(TOOL_BIN)
 
 check: deps
-	$(MAKE) all
+	$(MAKE) -j2 all build-tests
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) vm
 	$(MAKE) fuzz
 	$(MAKE) sanitize
+	$(MAKE) valgrind
 	@echo "check: all tiers passed"
 
 demo:
@@ -99,6 +109,6 @@ install: all
 	install -D -m 0755 $(BUILD)/faultctl $(DESTDIR)$(PREFIX)/bin/faultctl
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

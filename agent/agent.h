@@ -40,6 +40,12 @@ struct agent {
 extern struct agent agent;
 
 int api_start(struct agent *a, int listen_fd);
+/* A daemon serving the same routes on listen_fd; flags are added to the
+ * MHD flags and opts (MHD_OPTION_END-terminated, may be NULL) to its
+ * options. remote.c starts the TLS one with this. */
+struct MHD_OptionItem;
+void *api_daemon(struct agent *a, int listen_fd, unsigned flags,
+    struct MHD_OptionItem *opts);
 void api_stop(struct agent *a);
 
 /* Under the lock. */

@@ -17,11 +17,14 @@
 #include "agent.h"
 #include "agentcfg.h"
 #include "experiment.h"
+#include "gameday.h"
 #include "info.h"
 #include "journal.h"
 #include "log.h"
 #include "loop.h"
 #include "proc.h"
+#include "remote.h"
+#include "rollout.h"
 #include "run.h"
 
 #define MAX_BODY (1024 * 1024)
@@ -336,6 +339,19 @@ serve_events(struct agent *a, struct MHD_Connection *c, const char *id)
 
 /* --- handlers ------------------------------------------------------------ */
 
+/* The agent and its ancestors, then the calling faultctl and its shell:
+ * never victims. */
+static size_t
+protect_list(struct agent *a, pid_t peer, pid_t *out, size_t max)
+{
+	size_t n = a->nprotect < max ? a->nprotect : max;
+
+	memcpy(out, a->protect, n * sizeof(pid_t));
+	if (peer > 0)
+		n += proc_ancestors(peer, out + n, max - n);
+	return n;
+}
+
 int
 agent_submit(struct agent *a, struct run *r)
 {
@@ -363,16 +379,11 @@ handle_submit(struct agent *a, struct MHD_Connection *c, struct req *rq,
 	pid_t protect[128];
 	size_t n;
 	json_t *err = NULL;
-	char id[64];
+	char id[64], msg[256];
 
 	if ((x = parse_body(c, rq, &err)) == NULL)
 		return reply_json(c, MHD_HTTP_BAD_REQUEST, err);
-	memcpy(protect, a->protect, a->nprotect * sizeof(pid_t));
-	n = a->nprotect;
-	/* The calling faultctl and its shell are never victims. */
-	if (peer > 0)
-		n += proc_ancestors(peer, protect + n,
-		    sizeof(protect) / sizeof(protect[0]) - n);
+	n = protect_list(a, peer, protect, sizeof(protect) / sizeof(protect[0]));
 	memset(&o, 0, sizeof(o));
 	o.cfg = a->cfg;
 	o.loop = a->loop;
@@ -390,9 +401,12 @@ handle_submit(struct agent *a, struct MHD_Connection *c, struct req *rq,
 		return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, FL_REFUSED,
 		    "faultlined is shutting down");
 	}
+	if (gameday_busy(a, msg, sizeof(msg))) {
+		pthread_mutex_unlock(&a->lock);
+		experiment_free(x);
+		return reply_error(c, MHD_HTTP_CONFLICT, FL_REFUSED, msg);
+	}
 	if ((cur = agent_current(a)) != NULL) {
-		char msg[256];
-
 		snprintf(msg, sizeof(msg), "busy: run %s is in progress; one "
 		    "experiment at a time", run_id(cur));
 		pthread_mutex_unlock(&a->lock);
@@ -421,14 +435,24 @@ handle_plan(struct agent *a, struct MHD_Connection *c, struct req *rq,
 
 	if ((x = parse_body(c, rq, &err)) == NULL)
 		return reply_json(c, MHD_HTTP_BAD_REQUEST, err);
-	memcpy(protect, a->protect, a->nprotect * sizeof(pid_t));
-	n = a->nprotect;
-	if (peer > 0)
-		n += proc_ancestors(peer, protect + n,
-		    sizeof(protect) / sizeof(protect[0]) - n);
+	n = protect_list(a, peer, protect, sizeof(protect) / sizeof(protect[0]));
 	pthread_mutex_lock(&a->lock);
 	plan = run_plan(x, a->cfg, protect, n, &e);
 	pthread_mutex_unlock(&a->lock);
+	if (plan == NULL && e.status == FL_REFUSED) {
+		/* Machine-readable "come back then" for faultctl rollout --wait
+		 * when a window or blackout is what refuses it. */
+		time_t at = remote_retry_at(x, a->cfg, time(NULL));
+		json_t *ans = json_pack("{s:s, s:i}", "error", e.msg,
+		    "status", (int)e.status);
+		char buf[40];
+
+		if (at > 0)
+			json_object_set_new(ans, "retry_at", json_string(
+			    fl_rfc3339((uint64_t)at * 1000, buf, sizeof(buf))));
+		experiment_free(x);
+		return reply_json(c, MHD_HTTP_FORBIDDEN, ans);
+	}
 	experiment_free(x);
 	if (plan == NULL)
 		return reply_error(c, e.status == FL_REFUSED ? MHD_HTTP_FORBIDDEN :
@@ -596,16 +620,45 @@ handle_info(struct agent *a, struct MHD_Connection *c)
 	return reply_json(c, MHD_HTTP_OK, info);
 }
 
+/* GET /v1/evidence?hash=H: this agent's passed runs of H (rollout.h). */
+static enum MHD_Result
+handle_evidence(struct agent *a, struct MHD_Connection *c)
+{
+	const char *hash = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	    "hash");
+	struct fl_err e;
+	json_t *ev;
+
+	/* No agent lock: saved reports only, so that an agent asking itself
+	 * (promotion_source pointing back at it) cannot deadlock. */
+	ev = rollout_evidence_local(a->cfg->state_dir, a->cfg->node_name,
+	    a->cfg->environment, hash, &e);
+	if (ev == NULL)
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, e.status, e.msg);
+	return reply_json(c, MHD_HTTP_OK, ev);
+}
+
 static enum MHD_Result
 route(struct agent *a, struct MHD_Connection *c, const char *method,
     const char *url, struct req *rq)
 {
-	char who[64], id[64];
+	char who[256], id[64];
 	pid_t peer = 0;
 	int post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
+	int tls_ok;
 	const char *p;
 
-	if (!peer_allowed(a, c, &peer, who, sizeof(who))) {
+	/* Over TLS the client certificate is the identity (remote.c). */
+	if (remote_peer(c, &tls_ok, who, sizeof(who))) {
+		if (!tls_ok) {
+			log_warnx("refused remote API peer: %s", who);
+			return reply_error(c, MHD_HTTP_FORBIDDEN, FL_REFUSED,
+			    "permission denied: a client certificate signed by the "
+			    "agent's tls_client_ca is required");
+		}
+		if (!get)
+			log_info("remote API: %s %s by %s", method, url, who);
+	} else if (!peer_allowed(a, c, &peer, who, sizeof(who))) {
 		log_warnx("refused API peer %s: not root nor in the socket's group",
 		    who);
 		return reply_error(c, MHD_HTTP_FORBIDDEN, FL_REFUSED,
@@ -616,6 +669,8 @@ route(struct agent *a, struct MHD_Connection *c, const char *method,
 		    "request body over 1 MiB");
 	if (get && strcmp(url, "/v1/info") == 0)
 		return handle_info(a, c);
+	if (get && strcmp(url, "/v1/evidence") == 0)
+		return handle_evidence(a, c);
 	if (post && strcmp(url, "/v1/plan") == 0)
 		return handle_plan(a, c, rq, peer);
 	if (post && strcmp(url, "/v1/runs") == 0)
@@ -626,6 +681,16 @@ route(struct agent *a, struct MHD_Connection *c, const char *method,
 		return handle_abort(a, c, NULL, who);
 	if (post && strcmp(url, "/v1/recover") == 0)
 		return handle_recover(a, c);
+	if (strncmp(url, "/v1/gamedays", 12) == 0) {
+		json_t *body = NULL;
+		unsigned code;
+
+		pthread_mutex_lock(&a->lock);
+		code = gameday_api(a, method, url, &body);
+		pthread_mutex_unlock(&a->lock);
+		if (code != 0)
+			return reply_json(c, code, body);
+	}
 	if (strncmp(url, "/v1/runs/", 9) == 0) {
 		p = url + 9;
 		size_t l = strcspn(p, "/");
@@ -696,19 +761,29 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+void *
+api_daemon(struct agent *a, int listen_fd, unsigned flags,
+    struct MHD_OptionItem *opts)
+{
+	static struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
+
+	/* Options given later win: opts may override the timeout. */
+	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | flags, 0,
+	    NULL, NULL, access_cb, a,
+	    MHD_OPTION_LISTEN_SOCKET, listen_fd,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+	    MHD_OPTION_ARRAY, opts != NULL ? opts : none,
+	    MHD_OPTION_END);
+}
+
 int
 api_start(struct agent *a, int listen_fd)
 {
 	struct MHD_Daemon *d;
 
-	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	    access_cb, a,
-	    MHD_OPTION_LISTEN_SOCKET, listen_fd,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
-	    MHD_OPTION_END);
-	if (d == NULL)
+	if ((d = api_daemon(a, listen_fd, 0, NULL)) == NULL)
 		return -1;
 	a->httpd = d;
 	return 0;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/capability.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
@@ -28,10 +29,12 @@
 #include "agentcfg.h"
 #include "caps.h"
 #include "fault.h"
+#include "gameday.h"
 #include "journal.h"
 #include "log.h"
 #include "loop.h"
 #include "proc.h"
+#include "remote.h"
 #include "run.h"
 
 #define DEFAULT_CONFIG "/etc/faultline/agent.ini"
@@ -149,8 +152,8 @@ recover_journal(struct agent *a)
 	json_decref(res);
 }
 
-/* The union of the capabilities every driver needs, plus what the agent
- * itself needs after start-up (none: the socket is already open). */
+/* The union of the capabilities every driver needs, plus CAP_SETPCAP to
+ * spawn hooks without any (the socket is already open by now). */
 static void
 keep_capabilities(struct agent *a)
 {
@@ -170,6 +173,9 @@ keep_capabilities(struct agent *a)
 				caps[n++] = *c;
 		}
 	}
+	/* CAP_SETPCAP: hooks and exec probes are spawned with no capabilities
+	 * at all, and clearing a child's bounding set needs it. */
+	caps[n++] = CAP_SETPCAP;
 	caps[n] = -1;
 	if (caps_keep_only(caps, &e) == -1)
 		fatalx("capabilities: %s", e.msg);
@@ -235,6 +241,15 @@ main(int argc, char *argv[])
 		diag_free(&d);
 		return 2;
 	}
+	{
+		struct fl_err e;
+
+		/* Bad TLS files are bad config: one line, exit 2. */
+		if (remote_load(agent.cfg, &e) == -1) {
+			fprintf(stderr, "%s\n", e.msg);
+			return 2;
+		}
+	}
 	if (geteuid() != 0)
 		fatalx("faultlined must run as root (it keeps only the capabilities "
 		    "its faults need)");
@@ -256,8 +271,20 @@ main(int argc, char *argv[])
 	agent.sock_gid = gr != NULL ? gr->gr_gid : 0;
 	if ((lfd = open_socket(agent.cfg->socket_path, agent.sock_gid)) == -1)
 		return 4;
+	{
+		struct fl_err e;
+
+		if (remote_listen(agent.cfg, &e) == -1) {
+			log_warnx("%s", e.msg);
+			return e.status == FL_INVALID ? 2 : 4;
+		}
+	}
 	keep_capabilities(&agent);
 
+	/* Started from a shell's background, SIGINT may be ignored; an ignored
+	 * signal never reaches the signalfd. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -272,8 +299,20 @@ main(int argc, char *argv[])
 		fatal("signalfd");
 	if (loop_set_wake(agent.loop, NULL, NULL) == -1)
 		fatal("eventfd");
+	{
+		struct fl_err e;
+
+		if (gameday_init(&agent, &e) == -1)
+			fatalx("%s", e.msg);
+	}
 	if (api_start(&agent, lfd) == -1)
 		fatalx("cannot start the API on %s", agent.cfg->socket_path);
+	{
+		struct fl_err e;
+
+		if (remote_start(&agent, &e) == -1)
+			fatalx("%s", e.msg);
+	}
 	log_info("faultlined %s ready on %s (environment %s, node %s)",
 	    FL_VERSION, agent.cfg->socket_path, agent.cfg->environment,
 	    agent.cfg->node_name);
@@ -300,7 +339,9 @@ main(int argc, char *argv[])
 		pthread_cond_timedwait(&agent.changed, &agent.lock, &ts);
 	}
 	pthread_mutex_unlock(&agent.lock);
+	remote_stop();
 	api_stop(&agent);
+	gameday_shutdown(&agent);
 	unlink(agent.cfg->socket_path);
 	pthread_mutex_lock(&agent.lock);
 	while (agent.runs != NULL) {

@@ -21,6 +21,7 @@
 
 #include "agentcfg.h"
 #include "client.h"
+#include "cmds.h"
 #include "experiment.h"
 #include "info.h"
 #include "journal.h"
@@ -60,6 +61,8 @@ usage(void)
 	    "  report RUN [--format text|json|junit|html] [--output PATH]\n"
 	    "  recover               revert whatever the journal says is still applied\n"
 	    "  info                  agent version, environment, supported fault kinds\n"
+	    "  gameday list | run NAME [--wait] | history | show ID\n"
+	    "  rollout FILE --stage NAME=AGENT[,AGENT...]... [--wait]  staged rollout\n"
 	    "exit: 0 passed, 1 failed, 2 invalid, 3 refused, 4 error, 5 aborted\n");
 	exit(FL_INVALID);
 }
@@ -164,6 +167,10 @@ connect_agent(int fallback_ok)
 		if (status == 200)
 			return c;
 		client_free(c);
+		if (status == 403 && strncmp(url, "https:", 6) == 0)
+			die(FL_REFUSED, "%s: permission denied (a client certificate "
+			    "signed by the agent's tls_client_ca is needed: --cert, "
+			    "--key)", url);
 		if (status == 403)
 			die(FL_REFUSED, "%s: permission denied (root or the faultline "
 			    "group is needed)", url);
@@ -429,6 +436,10 @@ run_local(const char *path)
 	o.arg = l;
 	if ((r = run_new(x, &o)) == NULL)
 		die(FL_ERROR, "out of memory");
+	/* A shell starts background jobs with SIGINT ignored; an ignored
+	 * signal never reaches a signalfd, and Ctrl-C/SIGINT must abort. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -768,24 +779,25 @@ cmd_status(int argc, char **argv)
 {
 	struct fl_client *c = connect_agent(0);
 	json_t *info, *rep;
-	const char *id;
 	long status;
-	char p[256];
+	char p[256], id[64];
 
 	if (argc > 1)
 		usage();
 	if (argc == 1)
-		id = argv[0];
+		snprintf(id, sizeof(id), "%s", argv[0]);
 	else {
+		const char *running;
+
 		info = request(c, "GET", "/v1/info", NULL, 0, NULL, &status);
-		id = json_string_value(json_object_get(info, "running"));
-		if (id == NULL) {
+		running = json_string_value(json_object_get(info, "running"));
+		if (running == NULL) {
 			printf("no run in progress\n");
 			json_decref(info);
 			client_free(c);
 			return FL_OK;
 		}
-		id = strdup(id);
+		snprintf(id, sizeof(id), "%s", running);
 		json_decref(info);
 	}
 	snprintf(p, sizeof(p), "/v1/runs/%s", id);
@@ -951,25 +963,35 @@ int
 main(int argc, char *argv[])
 {
 	const char *cmd;
-	char **rest;
-	int n = 0;
 
 	log_init(1, 0, "faultctl");
 	/* Global options stop at the command ("+"); the command's own options
-	 * may come anywhere after it. */
+	 * may come anywhere after it: getopt rescans from the command, which
+	 * stands in for argv[0]. */
 	parse_opts(argc, argv, "+a:c:o:jdh");
 	if (optind >= argc)
 		usage();
-	cmd = argv[optind++];
-	if ((rest = calloc((size_t)(argc - optind) + 2, sizeof(char *))) == NULL)
-		die(FL_ERROR, "out of memory");
-	rest[n++] = argv[0];
-	for (int i = optind; i < argc; i++)
-		rest[n++] = argv[i];
-	optind = 1;
-	parse_opts(n, rest, "a:c:o:jdh");
-	argc = n - optind;
-	argv = rest + optind;
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "gameday") == 0) {
+		struct ctl_globals g = { opt.agent, opt.config, opt.cert, opt.key,
+		    opt.cacert, opt.json, opt.local };
+
+		return cmd_gameday(argc, argv, &g);
+	}
+	if (strcmp(cmd, "rollout") == 0) {
+		/* Its own options (--stage, --wait); argv[0] is the command
+		 * itself, getopt's argv[0]. */
+		struct ctl_globals g = { opt.agent, opt.config, opt.cert, opt.key,
+		    opt.cacert, opt.json, opt.local };
+
+		return cmd_rollout(argc, argv, &g);
+	}
+	optind = 0;   /* 0: glibc restarts its scan from scratch */
+	parse_opts(argc, argv, "a:c:o:jdh");
+	argc -= optind;
+	argv += optind;
 	if (strcmp(cmd, "validate") == 0)
 		return cmd_validate(argc, argv);
 	if (strcmp(cmd, "plan") == 0)

@@ -201,14 +201,32 @@ output_clock(long long ms, char *buf, size_t len)
 	return buf;
 }
 
+/* A report's numbers are doubles from JSON and may be anything: converting
+ * one outside long long's range (or NaN) to long long is undefined, so
+ * milliseconds are clamped to +-1e15 (some 31,700 years) first. */
+#define MS_LIMIT 1e15
+static long long
+ms_ll(double v)
+{
+	if (v != v)
+		return 0;
+	if (v > MS_LIMIT)
+		v = MS_LIMIT;
+	if (v < -MS_LIMIT)
+		v = -MS_LIMIT;
+	return (long long)v;
+}
+
 /* Human duration: 350ms, 4.2s, 5m31s, 1h02m. */
 static char *
 fmt_ms(double ms, char *buf, size_t len)
 {
 	long long s;
 
-	if (ms < 0)
+	if (!(ms >= 0))   /* negative or NaN */
 		ms = 0;
+	if (ms > MS_LIMIT)
+		ms = MS_LIMIT;
 	if (ms < 1000)
 		snprintf(buf, len, "%.0fms", ms);
 	else if (ms < 60000 && fmod(ms, 1000) == 0)
@@ -752,7 +770,7 @@ html_svg(FILE *out, const json_t *r)
 	fprintf(out, "<rect class=\"plot\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
 	    "height=\"%.1f\" fill=\"#fff\" stroke=\"#ccc\"/>\n", L, T, pw, ph);
 	/* The fault window, under everything else. */
-	win = fault_window(r, (long long)tmax, &wf, &wt);
+	win = fault_window(r, ms_ll(tmax), &wf, &wt);
 	if (win) {
 		fprintf(out, "<rect class=\"fault-window\" x=\"%.1f\" y=\"%.1f\" "
 		    "width=\"%.1f\" height=\"%.1f\" fill=\"#ff9800\" "
@@ -774,7 +792,7 @@ html_svg(FILE *out, const json_t *r)
 		double t = tmax * k / 6;
 		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" class=\"ax\" "
 		    "text-anchor=\"middle\">+%s</text>\n", SX(t), T + ph + 16,
-		    CLOCK((long long)t));
+		    CLOCK(ms_ll(t)));
 	}
 	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" class=\"ax\" text-anchor=\"middle\">"
 	    "time since start (mm:ss)</text>\n", L + pw / 2, H - 6);
@@ -1120,9 +1138,9 @@ output_progress_format(char *buf, size_t len, const json_t *ev)
 	if (len == 0)
 		return 0;
 	buf[0] = '\0';
-	ADD("[%s", jnum(ev, "elapsed_ms", &el) ? CLOCK((long long)el) : "--:--");
+	ADD("[%s", jnum(ev, "elapsed_ms", &el) ? CLOCK(ms_ll(el)) : "--:--");
 	if (jnum(ev, "remaining_ms", &rem))
-		ADD(" -%s", CLOCK((long long)rem));
+		ADD(" -%s", CLOCK(ms_ll(rem)));
 	ADD("] %-8s", TC(dash(jstr(ev, "phase"))));
 	json_object_foreach(probes, name, st) {
 		s = json_string_value(st);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "agentcfg.h"
+#include "schedule.h"
 #include "inidoc.h"
 #include "units.h"
 
@@ -141,138 +142,6 @@ agentcfg_free(struct agent_config *c)
 /* ---- syntax checks ------------------------------------------------ */
 
 static int
-day_index(const char *s, size_t n)
-{
-	static const char *const days[] = {
-		"mon", "tue", "wed", "thu", "fri", "sat", "sun"
-	};
-
-	for (int i = 0; i < 7; i++)
-		if (n == 3 && strncmp(s, days[i], 3) == 0)
-			return i;
-	return -1;
-}
-
-/* "mon-fri", "sat,sun", "mon,wed-fri". */
-static int
-days_ok(const char *s)
-{
-	const char *p = s;
-
-	for (;;) {
-		const char *e = p;
-		const char *dash;
-		size_t n;
-
-		while (*e != '\0' && *e != ',')
-			e++;
-		while (*p == ' ')
-			p++;
-		n = (size_t)(e - p);
-		while (n > 0 && p[n - 1] == ' ')
-			n--;
-		dash = memchr(p, '-', n);
-		if (dash != NULL) {
-			if (day_index(p, (size_t)(dash - p)) < 0 ||
-			    day_index(dash + 1, (size_t)(p + n - dash - 1)) < 0)
-				return 0;
-		} else if (day_index(p, n) < 0)
-			return 0;
-		if (*e == '\0')
-			return 1;
-		p = e + 1;
-	}
-}
-
-static int
-hhmm_ok(const char *s)
-{
-	return s[0] >= '0' && s[0] <= '2' && s[1] >= '0' && s[1] <= '9' &&
-	    s[2] == ':' && s[3] >= '0' && s[3] <= '5' && s[4] >= '0' &&
-	    s[4] <= '9' && (s[0] - '0') * 10 + (s[1] - '0') <= 23;
-}
-
-/* "14:00-16:00"; may cross midnight ("22:00-02:00"), but not be empty. */
-static int
-time_range_ok(const char *s)
-{
-	return strlen(s) == 11 && hhmm_ok(s) && s[5] == '-' &&
-	    hhmm_ok(s + 6) && strncmp(s, s + 6, 5) != 0;
-}
-
-static int
-date_ok(const char *s)
-{
-	int y, m, d;
-	char tail;
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	if (strlen(s) < 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return 0;
-	if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) < 3)
-		return 0;
-	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return 0;
-	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 0;
-	if (s[10] == '\0')
-		return 1;
-	/* RFC 3339: THH:MM:SS then Z or +HH:MM; fraction allowed. */
-	if (s[10] != 'T' || !hhmm_ok(s + 11) || s[16] != ':' ||
-	    s[17] < '0' || s[17] > '5' || s[18] < '0' || s[18] > '9')
-		return 0;
-	s += 19;
-	if (*s == '.') {
-		s++;
-		if (*s < '0' || *s > '9')
-			return 0;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	if (strcmp(s, "Z") == 0)
-		return 1;
-	return (*s == '+' || *s == '-') && strlen(s) == 6 && hhmm_ok(s + 1);
-}
-
-static int
-timezone_ok(const char *s)
-{
-	if (strcmp(s, "UTC") == 0 || strcmp(s, "local") == 0)
-		return 1;
-	if (s[0] == '/' || strstr(s, "..") != NULL)
-		return 0;
-	for (const char *p = s; *p != '\0'; p++)
-		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789_+-/", *p) == NULL)
-			return 0;
-	return 1;
-}
-
-/* Five blank-separated cron fields of digits, names, * , - /. */
-static int
-cron_ok(const char *s)
-{
-	int fields = 0, in = 0;
-
-	for (const char *p = s; *p != '\0'; p++) {
-		if (*p == ' ' || *p == '\t') {
-			in = 0;
-			continue;
-		}
-		if (!in) {
-			fields++;
-			in = 1;
-		}
-		if (strchr("0123456789*,-/abcdefghijklmnopqrstuvwxyz", *p) == NULL)
-			return 0;
-	}
-	return fields == 5;
-}
-
-static int
 hostport_ok(const char *a)
 {
 	const char *colon = strrchr(a, ':');
@@ -372,6 +241,25 @@ check_guard(struct cctx *x, const struct ini_section *s)
 		}
 }
 
+/* schedule.c's parsers say "KEY: message"; report it on KEY's line. */
+static void
+bad_keyed(struct cctx *x, const struct keydef *defs, const struct keyset *ks,
+    int line, const char *err)
+{
+	char key[32];
+	const char *colon = strstr(err, ": ");
+	size_t n = colon != NULL ? (size_t)(colon - err) : 0;
+
+	if (n == 0 || n >= sizeof(key)) {
+		diag_add(x->d, x->file, line, NULL, "%s", err);
+		return;
+	}
+	memcpy(key, err, n);
+	key[n] = '\0';
+	diag_add(x->d, x->file, keys_line(defs, ks, key, line), key, "%s",
+	    colon + 2);
+}
+
 static void
 check_window(struct cctx *x, const struct ini_section *s, struct window_cfg *w)
 {
@@ -381,18 +269,42 @@ check_window(struct cctx *x, const struct ini_section *s, struct window_cfg *w)
 	w->line = s->line;
 	set_all(x, s, defs, w, ks);
 	keys_check_required(defs, ks, x->file, s->line, s->header, x->d);
-	if (keys_has(defs, ks, "days") && !days_ok(w->days))
-		BAD("days", "invalid days '%s' (expected mon..sun, ranges "
-		    "and lists: mon-fri, sat,sun)", w->days);
-	if (keys_has(defs, ks, "time") && !time_range_ok(w->time))
-		BAD("time", "invalid time range '%s' (expected HH:MM-HH:MM, "
-		    "24-hour, e.g. 14:00-16:00)", w->time);
-	if (!keys_has(defs, ks, "timezone")) {
-		if ((w->timezone = strdup("local")) == NULL)
-			x->oom = 1;
-	} else if (!timezone_ok(w->timezone))
-		BAD("timezone", "invalid timezone '%s' (UTC, local or an IANA "
-		    "name such as Europe/Berlin)", w->timezone);
+	/* The default zone is UTC: the same instant on every agent of a
+	 * fleet, whatever each host's local time is. */
+	if (!keys_has(defs, ks, "timezone") &&
+	    (w->timezone = strdup("UTC")) == NULL) {
+		x->oom = 1;
+		return;
+	}
+	/* Each key on its own (the others replaced by valid stand-ins), so
+	 * every bad key is reported in one pass. */
+	{
+		struct window_cfg one[3] = {
+			{ .days = w->days, .time = NULL, .timezone = NULL },
+			{ .days = NULL, .time = w->time, .timezone = NULL },
+			{ .days = NULL, .time = NULL, .timezone = w->timezone },
+		};
+		char days[] = "mon", time[] = "00:00-01:00", utc[] = "UTC";
+
+		for (int i = 0; i < 3; i++) {
+			struct window win;
+			char err[320];
+
+			if ((i == 0 && w->days == NULL) ||
+			    (i == 1 && w->time == NULL))
+				continue;
+			if (one[i].days == NULL)
+				one[i].days = days;
+			if (one[i].time == NULL)
+				one[i].time = time;
+			if (one[i].timezone == NULL)
+				one[i].timezone = utc;
+			if (window_parse(&one[i], &win, err, sizeof(err)) == -1)
+				bad_keyed(x, defs, ks, s->line, err);
+			else
+				window_free(&win);
+		}
+	}
 }
 
 static void
@@ -401,21 +313,36 @@ check_blackout(struct cctx *x, const struct ini_section *s,
 {
 	const struct keydef *defs = blackout_keys;
 	struct keyset *ks = &b->ks;
-	int fok = 0, tok = 0;
+	struct blackout bo;
+	char err[320];
 
 	b->line = s->line;
 	set_all(x, s, defs, b, ks);
 	keys_check_required(defs, ks, x->file, s->line, s->header, x->d);
-	if (keys_has(defs, ks, "from") && !(fok = date_ok(b->from)))
-		BAD("from", "invalid date '%s' (expected YYYY-MM-DD or RFC "
-		    "3339)", b->from);
-	if (keys_has(defs, ks, "to") && !(tok = date_ok(b->to)))
-		BAD("to", "invalid date '%s' (expected YYYY-MM-DD or RFC "
-		    "3339)", b->to);
-	/* Same-format dates compare as strings. */
-	if (fok && tok && strlen(b->from) == 10 && strlen(b->to) == 10 &&
-	    strcmp(b->from, b->to) > 0)
-		BAD("to", "ends before it starts (from %s)", b->from);
+	/* Each date on its own first, then the pair (to after from). */
+	{
+		struct blackout_cfg f = { .from = b->from, .to = b->from };
+		struct blackout_cfg t = { .from = b->to, .to = b->to };
+		int ok = 1;
+
+		if (b->from != NULL &&
+		    blackout_parse(&f, &bo, err, sizeof(err)) == -1) {
+			bad_keyed(x, defs, ks, s->line, err);
+			ok = 0;
+		}
+		if (b->to != NULL &&
+		    blackout_parse(&t, &bo, err, sizeof(err)) == -1) {
+			/* Reported against "to" whatever the stand-in. */
+			const char *m = strstr(err, ": ");
+
+			diag_add(x->d, x->file, keys_line(defs, ks, "to",
+			    s->line), "to", "%s", m != NULL ? m + 2 : err);
+			ok = 0;
+		}
+		if (ok && b->from != NULL && b->to != NULL &&
+		    blackout_parse(b, &bo, err, sizeof(err)) == -1)
+			bad_keyed(x, defs, ks, s->line, err);
+	}
 }
 
 static void
@@ -424,13 +351,15 @@ check_gameday(struct cctx *x, const struct ini_section *s,
 {
 	const struct keydef *defs = gameday_keys;
 	struct keyset *ks = &g->ks;
+	struct cron cr;
+	char err[320];
 
 	g->line = s->line;
 	set_all(x, s, defs, g, ks);
 	keys_check_required(defs, ks, x->file, s->line, s->header, x->d);
-	if (keys_has(defs, ks, "schedule") && !cron_ok(g->schedule))
-		BAD("schedule", "invalid schedule '%s' (expected 5 cron "
-		    "fields: minute hour day month weekday)", g->schedule);
+	if (keys_has(defs, ks, "schedule") &&
+	    cron_parse(g->schedule, &cr, err, sizeof(err)) == -1)
+		BAD("schedule", "%s", err);
 	for (size_t i = 0; i < g->experiments.n; i++)
 		if (g->experiments.v[i][0] != '/') {
 			BAD("experiments", "'%s' is not an absolute path",
@@ -548,23 +477,16 @@ parse_cfg(struct cctx *x, const struct ini_doc *doc)
 }
 
 struct agent_config *
-agentcfg_load(const char *path, struct diag *d)
+agentcfg_parse(const char *file, const char *text, size_t len, struct diag *d)
 {
 	struct agent_config *c;
 	struct ini_doc doc;
 	struct cctx x;
-	char err[256], *text;
-	size_t len, before = d->n;
+	size_t before = d->n;
 
-	if (inidoc_read_file(path, AGENTCFG_MAX_BYTES, &text, &len, err,
-	    sizeof(err)) == -1) {
-		diag_add(d, path, 0, NULL, "%s", err);
-		return NULL;
-	}
-	if ((c = agentcfg_default()) == NULL || (c->file = strdup(path)) == NULL) {
-		free(text);
+	if ((c = agentcfg_default()) == NULL || (c->file = strdup(file)) == NULL) {
 		agentcfg_free(c);
-		diag_add(d, path, 0, NULL, "out of memory");
+		diag_add(d, file, 0, NULL, "out of memory");
 		return NULL;
 	}
 	memset(&x, 0, sizeof(x));
@@ -576,13 +498,29 @@ agentcfg_load(const char *path, struct diag *d)
 	else
 		parse_cfg(&x, &doc);
 	inidoc_free(&doc);
-	free(text);
 	if (x.oom)
-		diag_add(d, path, 0, NULL, "out of memory");
+		diag_add(d, file, 0, NULL, "out of memory");
 	diag_sort(d);
 	if (d->n > before) {
 		agentcfg_free(c);
 		return NULL;
 	}
+	return c;
+}
+
+struct agent_config *
+agentcfg_load(const char *path, struct diag *d)
+{
+	struct agent_config *c;
+	char err[256], *text;
+	size_t len;
+
+	if (inidoc_read_file(path, AGENTCFG_MAX_BYTES, &text, &len, err,
+	    sizeof(err)) == -1) {
+		diag_add(d, path, 0, NULL, "%s", err);
+		return NULL;
+	}
+	c = agentcfg_parse(path, text, len, d);
+	free(text);
 	return c;
 }

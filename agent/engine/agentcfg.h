@@ -2,6 +2,7 @@
 #ifndef FL_AGENTCFG_H
 #define FL_AGENTCFG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common.h"
@@ -68,6 +69,10 @@ struct agent_config {
 struct agent_config *agentcfg_default(void);
 /* Parse a file; problems go to d, NULL if any. */
 struct agent_config *agentcfg_load(const char *path, struct diag *d);
+/* Parse len bytes of text (need not be NUL-terminated; borrowed) named file
+ * in messages; problems go to d, NULL if any. */
+struct agent_config *agentcfg_parse(const char *file, const char *text,
+    size_t len, struct diag *d);
 void agentcfg_free(struct agent_config *c);
 
 /* fnmatch-style glob list match ("ens*"). */

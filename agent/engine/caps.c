@@ -28,15 +28,25 @@ caps_keep_only(const int *caps, struct fl_err *e)
 	int nkeep = 0;
 	cap_t c;
 
+	cap_t cur = cap_get_proc();
+	cap_flag_value_t have;
+
 	for (size_t i = 0; caps[i] != -1; i++) {
 		if (caps[i] < 0 || caps[i] > last || nkeep >= 64) {
 			e->status = FL_INVALID;
 			snprintf(e->msg, sizeof(e->msg),
 			    "capability %d is not known to this kernel", caps[i]);
+			cap_free(cur);
 			return -1;
 		}
+		/* A capability we were started without (a container's bounding
+		 * set) cannot be kept; the fault needing it fails when used. */
+		if (cur != NULL && cap_get_flag(cur, caps[i], CAP_PERMITTED,
+		    &have) == 0 && have != CAP_SET)
+			continue;
 		keep[nkeep++] = caps[i];
 	}
+	cap_free(cur);
 	/* The bounding set first: dropping from it needs CAP_SETPCAP in the
 	 * effective set, which the cap_set_proc below may remove. */
 	for (cap_value_t v = 0; v <= last; v++) {

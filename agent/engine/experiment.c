@@ -528,7 +528,7 @@ check_probe(struct pctx *c, const struct ini_section *s,
 		if (!given(k, ks, "url"))
 			diag_add(c->d, file, s->line, "url",
 			    "required key missing in [%s]", s->header);
-		else if (!url_ok(p->url))
+		else if (p->url != NULL && !url_ok(p->url))
 			diag_add(c->d, file, keys_line(k, ks, "url", 0), "url",
 			    "invalid URL '%s' (expected http://HOST[:PORT]/PATH "
 			    "or https://...)", p->url);
@@ -569,7 +569,7 @@ check_probe(struct pctx *c, const struct ini_section *s,
 		if (!given(k, ks, "address"))
 			diag_add(c->d, file, s->line, "address",
 			    "required key missing in [%s]", s->header);
-		else if (!address_ok(p->address))
+		else if (p->address != NULL && !address_ok(p->address))
 			diag_add(c->d, file, keys_line(k, ks, "address", 0),
 			    "address", "invalid address '%s' (expected "
 			    "HOST:PORT or [IPV6]:PORT)", p->address);
@@ -580,7 +580,8 @@ check_probe(struct pctx *c, const struct ini_section *s,
 		if (!given(k, ks, "command"))
 			diag_add(c->d, file, s->line, "command",
 			    "required key missing in [%s]", s->header);
-		else if (parse_command_line(NULL, p->command, err,
+		else if (p->command != NULL &&
+		    parse_command_line(NULL, p->command, err,
 		    sizeof(err)) == -1)
 			diag_add(c->d, file, keys_line(k, ks, "command", 0),
 			    "command", "%s", err);

@@ -1,7 +1,10 @@
 /* Helpers shared by fault drivers. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fault.h"
 
@@ -52,4 +55,70 @@ fault_shuffle(uint64_t seed, const char *name, size_t *idx, size_t n)
 		idx[i - 1] = idx[j];
 		idx[j] = t;
 	}
+}
+
+void
+fault_event(struct fault_ctx *ctx, const char *type, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	if (ctx == NULL || ctx->event == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ctx->event(ctx, type, buf);
+}
+
+static const struct {
+	const char *name;
+	int signo;
+} signal_table[] = {
+	{ "KILL", SIGKILL }, { "TERM", SIGTERM }, { "INT", SIGINT },
+	{ "HUP", SIGHUP }, { "STOP", SIGSTOP }, { "QUIT", SIGQUIT },
+	{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
+};
+
+int
+fault_parse_signal(const char *s, int *signo, char *name, size_t len)
+{
+	const char *p = s;
+
+	if (s == NULL) {
+		*signo = SIGKILL;
+		snprintf(name, len, "KILL");
+		return 0;
+	}
+	if (*p >= '1' && *p <= '9') {
+		char *end;
+		long v = strtol(p, &end, 10);
+		const char *abbr;
+
+		if (*end != '\0' || v < 1 || v > 31)
+			return -1;
+		*signo = (int)v;
+		abbr = sigabbrev_np((int)v);
+		if (abbr != NULL)
+			snprintf(name, len, "%s", abbr);
+		else
+			snprintf(name, len, "%ld", v);
+		return 0;
+	}
+	if (strncasecmp(p, "SIG", 3) == 0)
+		p += 3;
+	for (size_t i = 0; i < sizeof(signal_table) / sizeof(signal_table[0]); i++)
+		if (strcasecmp(p, signal_table[i].name) == 0) {
+			*signo = signal_table[i].signo;
+			snprintf(name, len, "%s", signal_table[i].name);
+			return 0;
+		}
+	return -1;
+}
+
+int
+fault_is_stop_signal(int signo)
+{
+	return signo == SIGSTOP || signo == SIGTSTP || signo == SIGTTIN ||
+	    signo == SIGTTOU;
 }

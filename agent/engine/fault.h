@@ -104,6 +104,7 @@ extern const struct fault_ops *const fault_drivers[];
 /* One extern per driver; each is defined in faults/NAME.c. */
 extern const struct fault_ops process_kill_ops;
 extern const struct fault_ops netem_ops;
+extern const struct fault_ops pod_kill_ops;
 extern const struct fault_ops disk_fill_ops;
 extern const struct fault_ops conn_exhaust_ops;
 const struct fault_ops *fault_driver(const char *type);
@@ -117,6 +118,17 @@ int fault_has(const struct fault *f, const char *key);
  * agent, its ancestors, the client, protect_process)? why names the rule. */
 int fault_pid_protected(const struct fault_ctx *ctx, pid_t pid,
     char *why, size_t len);
+
+/* Formatted ctx->event(); harmless when ctx or its callback is NULL. */
+void fault_event(struct fault_ctx *ctx, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* "KILL", "SIGKILL", "kill", "9" -> signo and canonical name without SIG
+ * (KILL TERM INT HUP STOP QUIT USR1 USR2, or a number 1-31). NULL means
+ * the default, KILL. Returns 0 or -1. */
+int fault_parse_signal(const char *s, int *signo, char *name, size_t len);
+/* Signals that stop a process; their revert is SIGCONT. */
+int fault_is_stop_signal(int signo);
 
 /* Seeded choice: shuffle idx[0..n) with a PRNG seeded from seed and name, so
  * the same seed picks the same victims. */

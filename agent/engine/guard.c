@@ -10,20 +10,6 @@
 #include "fault.h"
 #include "proc.h"
 
-/* comm is truncated by the kernel to 15 bytes (TASK_COMM_LEN - 1), so a
- * guard entry such as "systemd-journald" must match comm
- * "systemd-journal". */
-#define COMM_MAX 15
-
-static int
-comm_matches(const char *comm, const char *name)
-{
-	if (strlen(name) >= COMM_MAX)
-		return strncmp(comm, name, COMM_MAX) == 0 &&
-		    strlen(comm) == COMM_MAX;
-	return strcmp(comm, name) == 0;
-}
-
 /* Thread group (process) id of pid: an explicit TID signals its whole
  * process, so the guard must judge the process. Returns pid itself when
  * status cannot be read. */
@@ -86,7 +72,7 @@ protected_one(const struct fault_ctx *ctx, pid_t pid, char *why, size_t len)
 		for (size_t i = 0; i < ctx->cfg->guard.protect_process.n; i++) {
 			const char *name = ctx->cfg->guard.protect_process.v[i];
 
-			if (comm_matches(pi.comm, name)) {
+			if (proc_comm_matches(pi.comm, name)) {
 				snprintf(why, len, "protect_process %s", name);
 				return 1;
 			}

@@ -1,11 +1,23 @@
 /* Event loop: epoll + a small timer array + pidfds + an eventfd for
  * cross-thread wake-ups. Handlers are indexed by fd; a handler removed while
- * its event batch is being dispatched is marked dead and freed after. */
+ * its event batch is being dispatched is marked dead and freed after.
+ *
+ * Without pidfd_open (kernels before 5.3, and valgrind 3.19, which answers
+ * ENOSYS; FAULTLINE_NO_PIDFD=1 forces it for tests) children are watched
+ * through one SIGCHLD signalfd per loop: SIGCHLD is blocked in the thread
+ * that creates the loop (threads it starts afterwards inherit that, so the
+ * signal is not lost to them), and each SIGCHLD, which may stand for several
+ * exits, makes the loop try waitpid(pid, WNOHANG) on each child it watches,
+ * and only those: children someone else waits for are left alone. Only one
+ * loop per process should watch children this way, since a SIGCHLD read by
+ * one signalfd is not seen by another. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +25,7 @@
 #include "common.h"
 #include "loop.h"
 
-enum handler_kind { H_FD, H_CHILD, H_WAKE };
+enum handler_kind { H_FD, H_CHILD, H_WAKE, H_SIGCHLD };
 
 struct handler {
 	enum handler_kind kind;
@@ -49,21 +61,94 @@ struct loop {
 	void (*lock)(void *);
 	void (*unlock)(void *);
 	void *lock_arg;
+	/* The SIGCHLD fallback (see the top of the file). */
+	int nopidfd;             /* watch children without pidfds */
+	int sigfd;               /* the SIGCHLD signalfd, -1 until set up */
+	int unblock_sigchld;     /* we blocked SIGCHLD: unblock in loop_free */
+	int kid_scan;            /* try waitpid on the watched children */
+	struct handler **kids;   /* watched children, in loop_child order */
+	size_t nkids, capkids;
 };
+
+static int
+pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int install(struct loop *, struct handler *, uint32_t);
+
+/* Switch l to the SIGCHLD fallback; idempotent. */
+static int
+sigchld_setup(struct loop *l)
+{
+	struct handler *h;
+	sigset_t set, old;
+
+	l->nopidfd = 1;
+	if (l->sigfd != -1)
+		return 0;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return -1;
+	h->kind = H_SIGCHLD;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	if (pthread_sigmask(SIG_BLOCK, &set, &old) != 0) {
+		free(h);
+		return -1;
+	}
+	if ((h->fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
+	    install(l, h, EPOLLIN) == -1) {
+		if (h->fd != -1)
+			close(h->fd);
+		free(h);
+		if (!sigismember(&old, SIGCHLD))
+			pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+		return -1;
+	}
+	l->sigfd = h->fd;
+	l->unblock_sigchld = !sigismember(&old, SIGCHLD);
+	return 0;
+}
+
+/* pidfd_open works: 0 not probed yet, 1 yes, -1 no (ENOSYS). */
+static int have_pidfd;
 
 struct loop *
 loop_new(void)
 {
 	struct loop *l;
 
+	const char *no;
+	int fd;
+
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
 	l->wakefd = -1;
+	l->sigfd = -1;
 	if ((l->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		free(l);
 		return NULL;
 	}
 	l->now = fl_mono_ms();
+	/* Decide now, before the caller starts threads, whether children
+	 * will need the SIGCHLD fallback. */
+	no = getenv("FAULTLINE_NO_PIDFD");
+	if (no != NULL && no[0] != '\0' && strcmp(no, "0") != 0)
+		l->nopidfd = 1;
+	else if (have_pidfd == 0) {
+		/* Once per process (the kernel will not change under us);
+		 * a race between two first loops computes the same answer. */
+		if ((fd = pidfd_open_(getpid())) != -1)
+			close(fd);
+		have_pidfd = fd == -1 && errno == ENOSYS ? -1 : 1;
+	}
+	if (have_pidfd == -1)
+		l->nopidfd = 1;
+	if (l->nopidfd && sigchld_setup(l) == -1) {
+		loop_free(l);
+		return NULL;
+	}
 	return l;
 }
 
@@ -107,11 +192,21 @@ loop_free(struct loop *l)
 			close(h->fd);
 		free(h);
 	}
+	for (size_t i = 0; i < l->nkids; i++)
+		free(l->kids[i]);
+	free(l->kids);
 	flush_graveyard(l);
 	free(l->graveyard);
 	free(l->byfd);
 	free(l->timers);
 	close(l->epfd);
+	if (l->unblock_sigchld) {
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGCHLD);
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	}
 	free(l);
 }
 
@@ -231,10 +326,32 @@ loop_timer_cancel(struct loop *l, uint64_t id)
 	}
 }
 
+/* The fallback's list of watched children: h (fd -1) is appended. */
 static int
-pidfd_open_(pid_t pid)
+kid_add(struct loop *l, struct handler *h)
 {
-	return (int)syscall(SYS_pidfd_open, pid, 0);
+	if (l->nkids == l->capkids) {
+		size_t nc = l->capkids ? l->capkids * 2 : 8;
+		struct handler **nk = realloc(l->kids, nc * sizeof(*nk));
+
+		if (nk == NULL)
+			return -1;
+		l->kids = nk;
+		l->capkids = nc;
+	}
+	l->kids[l->nkids++] = h;
+	/* The child may have exited already, before SIGCHLD was blocked or
+	 * before we watched it: look at once rather than wait for a signal. */
+	l->kid_scan = 1;
+	return 0;
+}
+
+static void
+kid_remove(struct loop *l, size_t i)
+{
+	memmove(&l->kids[i], &l->kids[i + 1],
+	    (l->nkids - i - 1) * sizeof(l->kids[0]));
+	l->nkids--;
 }
 
 int
@@ -248,8 +365,20 @@ loop_child(struct loop *l, pid_t pid, loop_child_cb cb, void *arg)
 	h->pid = pid;
 	h->child_cb = cb;
 	h->arg = arg;
-	if ((h->fd = pidfd_open_(pid)) == -1 ||
-	    install(l, h, EPOLLIN) == -1) {
+	h->fd = -1;
+	if (!l->nopidfd && (h->fd = pidfd_open_(pid)) == -1 &&
+	    errno == ENOSYS && sigchld_setup(l) == -1) {
+		free(h);
+		return -1;
+	}
+	if (l->nopidfd) {
+		if (kid_add(l, h) == -1) {
+			free(h);
+			return -1;
+		}
+		return 0;
+	}
+	if (h->fd == -1 || install(l, h, EPOLLIN) == -1) {
 		if (h->fd != -1)
 			close(h->fd);
 		free(h);
@@ -258,9 +387,49 @@ loop_child(struct loop *l, pid_t pid, loop_child_cb cb, void *arg)
 	return 0;
 }
 
+/* Fallback: reap whichever watched children have exited and run their
+ * callbacks. A callback may watch or forget children, so the scan starts
+ * over after each one. */
+static void
+kid_scan(struct loop *l)
+{
+	struct handler *h;
+	int status;
+	pid_t r;
+
+	l->kid_scan = 0;
+again:
+	for (size_t i = 0; i < l->nkids; i++) {
+		h = l->kids[i];
+		r = waitpid(h->pid, &status, WNOHANG);
+		if (r == 0)
+			continue;
+		if (r == -1)
+			status = 0;  /* reaped elsewhere: as the pidfd path */
+		kid_remove(l, i);
+		bury(l, h);
+		h->child_cb(l, h->pid, status, h->arg);
+		if (l->stop) {
+			/* Finish on the next iteration. */
+			l->kid_scan = 1;
+			return;
+		}
+		goto again;
+	}
+}
+
 void
 loop_child_forget(struct loop *l, pid_t pid)
 {
+	for (size_t i = 0; i < l->nkids; i++) {
+		if (l->kids[i]->pid == pid) {
+			struct handler *h = l->kids[i];
+
+			kid_remove(l, i);
+			bury(l, h);
+			return;
+		}
+	}
 	for (size_t i = 0; i < l->nbyfd; i++) {
 		struct handler *h = l->byfd[i];
 		if (h != NULL && h->kind == H_CHILD && h->pid == pid) {
@@ -327,6 +496,9 @@ next_timeout(struct loop *l, int max_wait_ms)
 	uint64_t soonest = UINT64_MAX;
 	int ms;
 
+	if (l->kid_scan)
+		return 0;
+
 	for (size_t i = 0; i < l->ntimers; i++)
 		if (l->timers[i].due < soonest)
 			soonest = l->timers[i].due;
@@ -380,6 +552,14 @@ dispatch(struct loop *l, struct handler *h, uint32_t events)
 		if (l->wake_cb != NULL)
 			l->wake_cb(l, l->wake_arg);
 		break;
+	case H_SIGCHLD: {
+		struct signalfd_siginfo si;
+
+		while (read(h->fd, &si, sizeof(si)) > 0)
+			;
+		l->kid_scan = 1;
+		break;
+	}
 	case H_CHILD:
 		r = waitpid(h->pid, &status, WNOHANG);
 		if (r == 0)
@@ -417,6 +597,8 @@ loop_run_once(struct loop *l, int max_wait_ms)
 	l->now = fl_mono_ms();
 	for (int i = 0; i < n && !l->stop; i++)
 		dispatch(l, evs[i].data.ptr, evs[i].events);
+	if (l->kid_scan && !l->stop)
+		kid_scan(l);
 	flush_graveyard(l);
 	if (!l->stop)
 		run_timers(l);

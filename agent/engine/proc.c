@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -606,4 +608,59 @@ proc_ancestors(pid_t self, pid_t *out, size_t max)
 		pid = pi.ppid;
 	}
 	return n;
+}
+
+enum proc_send
+proc_signal_checked(pid_t pid, uint64_t starttime, int signo)
+{
+	struct proc_info pi;
+	int pfd = -1, r, save;
+
+#ifdef SYS_pidfd_open
+	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd == -1 && errno == ESRCH)
+		return PROC_GONE;
+	/* ENOSYS: old kernel; EINVAL: pid is a thread id. Use kill(2). */
+	if (pfd == -1 && errno != ENOSYS && errno != EINVAL)
+		return PROC_SEND_ERROR;
+#endif
+	if (proc_read(pid, &pi) == -1) {
+		save = errno;
+		if (pfd != -1)
+			close(pfd);
+		errno = save;
+		return save == ESRCH ? PROC_GONE : PROC_SEND_ERROR;
+	}
+	if (pi.starttime != starttime) {
+		if (pfd != -1)
+			close(pfd);
+		return PROC_REUSED;
+	}
+#ifdef SYS_pidfd_send_signal
+	if (pfd != -1)
+		r = (int)syscall(SYS_pidfd_send_signal, pfd, signo, NULL, 0);
+	else
+#endif
+		r = kill(pid, signo);
+	save = errno;
+	if (pfd != -1)
+		close(pfd);
+	if (r == -1) {
+		errno = save;
+		return save == ESRCH ? PROC_GONE : PROC_SEND_ERROR;
+	}
+	return PROC_SENT;
+}
+
+/* comm is truncated by the kernel to 15 bytes (TASK_COMM_LEN - 1), so a
+ * name such as "systemd-journald" must match comm "systemd-journal". */
+#define COMM_MAX 15
+
+int
+proc_comm_matches(const char *comm, const char *name)
+{
+	if (strlen(name) >= COMM_MAX)
+		return strncmp(comm, name, COMM_MAX) == 0 &&
+		    strlen(comm) == COMM_MAX;
+	return strcmp(comm, name) == 0;
 }

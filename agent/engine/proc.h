@@ -36,4 +36,16 @@ int proc_is_ancestor(pid_t ancestor, pid_t pid);
  * out (at most max). Returns the count. */
 size_t proc_ancestors(pid_t self, pid_t *out, size_t max);
 
+/* Signal pid only if it is still the process that started at starttime.
+ * With a pidfd the check and the signal are race-free: the pidfd is opened
+ * first, then the start time checked, and the signal goes to the process
+ * the pidfd refers to (ESRCH if it died since, even if the PID is reused).
+ * kill(2) is the fallback on kernels without pidfds. errno is set on
+ * PROC_SEND_ERROR. */
+enum proc_send { PROC_SENT, PROC_GONE, PROC_REUSED, PROC_SEND_ERROR };
+enum proc_send proc_signal_checked(pid_t pid, uint64_t starttime, int signo);
+
+/* Does comm (as the kernel stores it, at most 15 bytes) name name? */
+int proc_comm_matches(const char *comm, const char *name);
+
 #endif

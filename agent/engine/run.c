@@ -27,7 +27,9 @@
 #include "log.h"
 #include "loop.h"
 #include "probe.h"
+#include "rollout.h"
 #include "run.h"
+#include "schedule.h"
 #include "units.h"
 
 /* Without an rto, after=require waits this long for the service to recover. */
@@ -75,6 +77,7 @@ struct run {
 	size_t nhooks;
 
 	json_t *events;             /* stream events (with seq, phase...) */
+	json_t *rollout;            /* rollout gate evidence (owned) or NULL */
 	int finished;
 	int violated;
 };
@@ -328,6 +331,7 @@ run_free(struct run *r)
 		loop_timer_cancel(r->o.loop, r->timer);
 	hook_results_free(r->hooks, r->nhooks);
 	json_decref(r->events);
+	json_decref(r->rollout);
 	experiment_free(r->x);
 	free(r->protect);
 	free(r);
@@ -361,7 +365,7 @@ run_status(const struct run *r)
 
 static int
 check_gates(const struct experiment *x, const struct agent_config *cfg,
-    struct fl_err *e)
+    json_t **rollout, struct fl_err *e)
 {
 	char a[32], b[32];
 
@@ -374,17 +378,12 @@ check_gates(const struct experiment *x, const struct agent_config *cfg,
 		return fl_refuse(e, "experiment %s is not allowed in environment "
 		    "'%s' (environment = %s%s)", x->name, cfg->environment,
 		    x->environment.v[0], x->environment.n > 1 ? ", ..." : "");
-	if (x->window != NULL) {
-		size_t i;
-
-		for (i = 0; i < cfg->nwindows; i++)
-			if (strcmp(cfg->windows[i].name, x->window) == 0)
-				break;
-		if (i == cfg->nwindows)
-			return fl_refuse(e, "window '%s' is not defined in the agent "
-			    "config", x->window);
-	}
-	return 0;
+	/* Blackouts, the window and window_policy (schedule.c), against the
+	 * wall clock now. */
+	if (schedule_gate(x, cfg, time(NULL), e) == -1)
+		return -1;
+	/* Last: it may ask other agents over the network. */
+	return rollout_gate(x, cfg, fl_wall_ms(), rollout, e);
 }
 
 /* Plan every fault. On failure, faults planned so far are released. */
@@ -441,11 +440,13 @@ run_plan(struct experiment *x, const struct agent_config *cfg,
     const pid_t *protect, size_t nprotect, struct fl_err *e)
 {
 	struct fault_ctx ctx;
-	json_t *plan, *faults, *probes, *notes;
+	json_t *plan, *faults, *probes, *notes, *rollout = NULL;
 	int rc;
 
-	if (check_gates(x, cfg, e) == -1)
+	if (check_gates(x, cfg, &rollout, e) == -1) {
+		json_decref(rollout);
 		return NULL;
+	}
 	init_ctx(&ctx, cfg, NULL, protect, nprotect, x);
 	ctx.dry_run = 1;
 	ctx.event = plan_event;
@@ -454,6 +455,7 @@ run_plan(struct experiment *x, const struct agent_config *cfg,
 	if (rc == -1) {
 		release_all(x);
 		json_decref(notes);
+		json_decref(rollout);
 		return NULL;
 	}
 	faults = json_array();
@@ -475,6 +477,8 @@ run_plan(struct experiment *x, const struct agent_config *cfg,
 	    "environment", cfg->environment, "faults", faults,
 	    "probes", probes, "hooks", (json_int_t)x->cleanup.hooks.n,
 	    "notes", notes);
+	if (rollout != NULL)
+		json_object_set_new(plan, "rollout", rollout);
 	release_all(x);
 	return plan;
 }
@@ -637,7 +641,7 @@ run_start(struct run *r)
 	add_event(r, "info", "experiment %s (%s), %zu fault(s), duration %s",
 	    r->x->name, r->x->file, r->x->nfaults,
 	    fmt_duration(r->x->duration_ms, e.msg, sizeof(e.msg)));
-	if (check_gates(r->x, r->o.cfg, &e) == -1 ||
+	if (check_gates(r->x, r->o.cfg, &r->rollout, &e) == -1 ||
 	    plan_faults(r->x, &r->ctx, &e) == -1) {
 		set_outcome(r, e.status, "%s", e.msg);
 		release_all(r->x);
@@ -766,11 +770,20 @@ hooks_done(void *arg, struct hook_result *res, size_t n)
 	r->hooks = res;
 	r->nhooks = n;
 	r->hooks_done = 1;
-	for (size_t i = 0; i < n; i++)
-		add_event(r, "hook", "%s: %s%s (%jums)", res[i].command,
-		    res[i].timed_out ? "timed out" : res[i].exit_code == 0 ?
-		    "exit 0" : "failed", res[i].error ? res[i].error : "",
+	/* A failed hook is reported (events, hooks[]) but does not change the
+	 * verdict: the after-phase probes judge whether the system is well. */
+	for (size_t i = 0; i < n; i++) {
+		char what[300];
+
+		if (res[i].timed_out)
+			snprintf(what, sizeof(what), "timed out");
+		else if (res[i].error != NULL)
+			snprintf(what, sizeof(what), "failed: %.280s", res[i].error);
+		else
+			snprintf(what, sizeof(what), "exit %d", res[i].exit_code);
+		add_event(r, "hook", "%s: %s (%jums)", res[i].command, what,
 		    (uintmax_t)res[i].duration_ms);
+	}
 	if (r->nps == 0 || r->x->hyp.after == AFTER_SKIP || r->aborting) {
 		finish(r);
 		return;
@@ -982,6 +995,8 @@ run_report(struct run *r)
 	    "recovered_at", iso_or_null(r->recovered ? r->recovered_wall : 0),
 	    "faults", faults, "probes", probes, "hooks", hooks,
 	    "events", events);
+	if (r->rollout != NULL)
+		json_object_set(rep, "rollout", r->rollout);
 	return rep;
 }
 

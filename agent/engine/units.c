@@ -271,7 +271,7 @@ char *
 fmt_size(uint64_t bytes, char *buf, size_t len)
 {
 	static const char sfx[] = "KMGTP";
-	uint64_t unit = 1024;
+	uint64_t unit = 1024, tenths;
 	int idx = -1;
 
 	/* Largest power of 1024 not above the value. */
@@ -288,11 +288,26 @@ fmt_size(uint64_t bytes, char *buf, size_t len)
 	unit = 1;
 	for (int i = 0; i <= idx; i++)
 		unit *= 1024;
-	if (bytes % unit == 0)
+	if (bytes % unit == 0) {
 		snprintf(buf, len, "%llu%c", (unsigned long long)(bytes / unit),
 		    sfx[idx]);
-	else
-		snprintf(buf, len, "%.1f%c", (double)bytes / (double)unit,
-		    sfx[idx]);
+		return buf;
+	}
+	/* One decimal, rounded to nearest in integers (bytes % unit < 2^50,
+	 * so the products fit). Rounding up to 1024.0 of a unit is shown as
+	 * 1.0 of the next; in P, where there is no next unit, round down so
+	 * that the text still parses (16384P is past 2^64). */
+	for (;;) {
+		tenths = bytes / unit * 10 +
+		    ((bytes % unit) * 10 + unit / 2) / unit;
+		if (tenths < 10240 || idx == 4)
+			break;
+		idx++;
+		unit *= 1024;
+	}
+	if (idx == 4 && tenths >= 163840)
+		tenths = bytes / unit * 10 + (bytes % unit) * 10 / unit;
+	snprintf(buf, len, "%llu.%llu%c", (unsigned long long)(tenths / 10),
+	    (unsigned long long)(tenths % 10), sfx[idx]);
 	return buf;
 }

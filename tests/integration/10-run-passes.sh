@@ -2,7 +2,7 @@
 # stays healthy; the victim is continued, the hook ran, the report is full.
 . "$TOP/tests/integration/lib.sh"
 start_httpd
-V=$(mkvictim fl-victim-pass)
+mkvictim fl-victim-pass; V=$VICTIM
 write_agent_config
 start_agent
 cat >"$T/x.ini" <<EOF2

@@ -1,6 +1,6 @@
 # faultctl abort mid-run: verdict aborted, victim continued, hooks run.
 . "$TOP/tests/integration/lib.sh"
-V=$(mkvictim fl-victim-abort)
+mkvictim fl-victim-abort; V=$VICTIM
 write_agent_config
 start_agent
 cat >"$T/x.ini" <<EOF2

@@ -1,7 +1,7 @@
 # SIGTERM to the agent mid-run: it reverts, runs hooks, saves the report
 # (aborted) and exits 0; the foreground faultctl exits 5.
 . "$TOP/tests/integration/lib.sh"
-V=$(mkvictim fl-victim-term)
+mkvictim fl-victim-term; V=$VICTIM
 write_agent_config
 start_agent
 cat >"$T/x.ini" <<EOF2

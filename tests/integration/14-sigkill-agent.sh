@@ -2,7 +2,7 @@
 # (nothing can run in a killed process); the next start of the agent replays
 # the journal and continues it before it opens its socket.
 . "$TOP/tests/integration/lib.sh"
-V=$(mkvictim fl-victim-kill)
+mkvictim fl-victim-kill; V=$VICTIM
 write_agent_config
 start_agent
 cat >"$T/x.ini" <<EOF2
@@ -29,7 +29,7 @@ ctl recover | grep -q "nothing to revert" || fail "journal not clean after repla
 ok "restart after SIGKILL reverted from the journal"
 
 # Same with `faultctl recover` in-process instead of a restart.
-V2=$(mkvictim fl-victim-kill2)
+mkvictim fl-victim-kill2; V2=$VICTIM
 sed -i "s/fl-victim-kill\$/fl-victim-kill2/" "$T/x.ini"
 ctl run "$T/x.ini" --detach >/dev/null || fail detach2
 wait_for 10 sh -c "[ \"\$(sed 's/.*) //' /proc/$V2/stat | cut -d' ' -f1)\" = T ]" || fail "victim2 not stopped"

@@ -38,4 +38,4 @@ grep -q "reused" "$T/agent.log" || { cat "$T/agent.log"; fail "log does not say 
 kill -KILL "$N"
 ok "reused pid not signalled"
 EOS
-unshare --pid --fork --mount-proc env BUILD="$BUILD" TOP="$TOP" sh "$T/inner.sh"
+unshare --pid --fork --mount-proc env BUILD="$BUILD" TOP="$TOP" bash "$T/inner.sh"

@@ -1,7 +1,7 @@
 # One run at a time: a second is refused as busy (exit 3), nothing injected.
 . "$TOP/tests/integration/lib.sh"
-V=$(mkvictim fl-victim-busy1)
-W=$(mkvictim fl-victim-busy2)
+mkvictim fl-victim-busy1; V=$VICTIM
+mkvictim fl-victim-busy2; W=$VICTIM
 write_agent_config
 start_agent
 for n in 1 2; do

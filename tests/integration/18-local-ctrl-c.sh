@@ -1,6 +1,6 @@
 # In-process run (no agent): Ctrl-C (SIGINT) aborts and reverts; exit 5.
 . "$TOP/tests/integration/lib.sh"
-V=$(mkvictim fl-victim-ctrlc)
+mkvictim fl-victim-ctrlc; V=$VICTIM
 write_agent_config
 cat >"$T/x.ini" <<EOF2
 [experiment]
@@ -15,7 +15,9 @@ signal = STOP
 [cleanup]
 hook = /usr/bin/touch $T/hook-ran
 EOF2
-ctl_local run "$T/x.ini" --json >"$T/report.json" 2>"$T/progress" &
+# Not through the ctl_local function: $! must be faultctl itself.
+"$FAULTCTL" --local --config "$T/agent.ini" run "$T/x.ini" --json \
+    >"$T/report.json" 2>"$T/progress" &
 CTL=$!
 wait_for 10 sh -c "[ \"\$(sed 's/.*) //' /proc/$V/stat | cut -d' ' -f1)\" = T ]" || { cat "$T/progress"; fail "victim not stopped"; }
 grep -q "running in-process" "$T/progress" || fail "did not say in-process"

@@ -3,7 +3,7 @@
 . "$TOP/tests/integration/lib.sh"
 start_httpd
 echo 503 >"$T/status"
-V=$(mkvictim fl-victim-before)
+mkvictim fl-victim-before; V=$VICTIM
 write_agent_config
 start_agent
 cat >"$T/x.ini" <<EOF2

@@ -1,4 +1,5 @@
-# Shared helpers for integration tests. Sourced by NN-*.sh; needs $BUILD, $TOP.
+# Shared helpers for integration tests. Sourced by NN-*.sh (run by bash, whose
+# $(...) subshells do not run the EXIT trap); needs $BUILD, $TOP.
 # Everything a test starts is recorded and killed by the EXIT trap; nothing
 # outside the test's own temp dir, children and namespaces is touched.
 set -eu
@@ -19,6 +20,7 @@ cleanup() {
 	exit $rc
 }
 trap cleanup EXIT INT TERM
+[ -n "${KEEP:-}" ] && trap - EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
@@ -44,13 +46,13 @@ wait_for() {
 }
 
 # A victim process with a unique command name: a copy of sleep(1).
-# mkvictim NAME -> prints the pid
+# mkvictim NAME -> sets VICTIM (not printed: a $(...) subshell would lose
+# the PIDS bookkeeping of the cleanup trap).
 mkvictim() {
-	cp "$(command -v sleep)" "$T/$1"
-	"$T/$1" 3600 &
-	_p=$!
-	PIDS="$PIDS $_p"
-	echo "$_p"
+	[ -e "$T/$1" ] || cp "$(command -v sleep)" "$T/$1"
+	"$T/$1" 3600 >/dev/null 2>&1 &
+	VICTIM=$!
+	PIDS="$PIDS $VICTIM"
 }
 
 # The real HTTP server of the tests, on an ephemeral loopback port.
@@ -77,6 +79,8 @@ EOC
 }
 
 start_agent() {
+	# A killed agent leaves its socket behind; wait for the new one.
+	rm -f "$T/agent.sock"
 	"$FAULTLINED" -f -v -c "$T/agent.ini" >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
 	wait_for 10 test -S "$T/agent.sock" || { cat "$T/agent.log"; fail "agent did not start"; }
@@ -99,4 +103,63 @@ d=json.load(open(sys.argv[1]))
 for k in sys.argv[2:]:
     d=d[int(k)] if isinstance(d,list) else d[k]
 print(d if not isinstance(d,(dict,list)) else json.dumps(d))' "$@"
+}
+
+# --- several agents on one machine (70-*, 71-*: remote API, rollout) ------
+# Each named agent NAME has $T/NAME.ini, $T/NAME.sock, $T/NAME-state and
+# $T/NAME.log; its PID is in PID_NAME and in PIDS (killed by the trap).
+
+# free_port -> an unused loopback TCP port (printed)
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# mkcerts NAME... -> test CA and certificates in $T/pki (tests/lib/mkcerts.sh)
+mkcerts() {
+	mkdir -p "$T/pki"
+	sh "$TOP/tests/lib/mkcerts.sh" "$T/pki" "$@"
+}
+
+# write_named_config NAME ENVIRONMENT [LINES...]
+write_named_config() {
+	_n=$1 _e=$2; shift 2
+	{
+		printf '[agent]\nenvironment = %s\nnode_name = %s\nsocket = %s\nstate_dir = %s\nmax_duration = 10m\n' \
+		    "$_e" "$_n" "$T/$_n.sock" "$T/$_n-state"
+		for _l in "$@"; do printf '%s\n' "$_l"; done
+	} >"$T/$_n.ini"
+}
+
+# tls_lines NAME PORT -> prints the listen/tls_* lines for agent NAME
+tls_lines() {
+	printf 'listen = 127.0.0.1:%s\ntls_cert = %s\ntls_key = %s\ntls_client_ca = %s\n' \
+	    "$2" "$T/pki/$1.crt" "$T/pki/$1.key" "$T/pki/ca.crt"
+}
+
+# start_named_agent NAME [PORT]: waits for the socket (and the TLS port)
+start_named_agent() {
+	rm -f "$T/$1.sock"
+	"$FAULTLINED" -f -v -c "$T/$1.ini" >>"$T/$1.log" 2>&1 &
+	eval "PID_$1=$!"
+	PIDS="$PIDS $!"
+	wait_for 10 test -S "$T/$1.sock" || { cat "$T/$1.log"; fail "agent $1 did not start"; }
+	if [ -n "${2:-}" ]; then
+		wait_for 10 grep -q "remote API on https://127.0.0.1:$2" "$T/$1.log" ||
+		    { cat "$T/$1.log"; fail "agent $1 has no TLS listener"; }
+	fi
+}
+
+stop_named_agent() {
+	eval "_p=\${PID_$1:-}"
+	[ -n "$_p" ] || return 0
+	kill -TERM "$_p" 2>/dev/null || true
+	wait "$_p" 2>/dev/null || true
+	eval "PID_$1="
+}
+
+# ctl_tls PORT [CERTNAME] ARGS... : faultctl over TLS with $T/pki/CERTNAME
+ctl_tls() {
+	_port=$1 _c=$2; shift 2
+	"$FAULTCTL" --agent "https://127.0.0.1:$_port" --cert "$T/pki/$_c.crt" \
+	    --key "$T/pki/$_c.key" --cacert "$T/pki/ca.crt" "$@"
 }

@@ -122,7 +122,7 @@ test_design_example(void **state)
 	assert_string_equal(c->blackouts[0].to, "2027-01-05");
 	assert_int_equal(c->nwindows, 2);
 	assert_string_equal(c->windows[0].name, "weekday-afternoons");
-	assert_string_equal(c->windows[1].timezone, "local");
+	assert_string_equal(c->windows[1].timezone, "UTC");  /* the default */
 	assert_int_equal(c->windows[1].line, 28);
 	assert_int_equal(c->ngamedays, 1);
 	assert_int_equal(c->gamedays[0].experiments.n, 2);

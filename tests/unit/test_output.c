@@ -567,6 +567,36 @@ test_progress(void **state)
 	json_decref(ev);
 }
 
+/* Found by fuzz_report: numbers far outside any real run (1e300 ms, from a
+ * corrupt or hostile report) were converted to long long, which is
+ * undefined behaviour; they are clamped, and every format still renders. */
+static void
+test_huge_numbers(void **state)
+{
+	static const enum out_format fmts[] = { OUT_TEXT, OUT_JSON, OUT_JUNIT,
+	    OUT_HTML };
+	json_t *r, *ev;
+	char buf[256];
+
+	(void)state;
+	r = load("passed");
+	json_object_set_new(r, "duration_ms", json_real(1e300));
+	json_object_set_new(r, "recovery_seconds", json_real(-1e300));
+	json_array_append_new(json_object_get(json_array_get(
+	    json_object_get(r, "probes"), 0), "series"),
+	    json_pack("[f, f, b]", 1e300, 1e300, 0));
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++)
+		free(render(r, fmts[i]));
+	json_decref(r);
+
+	ev = json_pack("{s:s, s:f, s:f}", "type", "progress", "elapsed_ms", 1e300,
+	    "remaining_ms", -1e300);
+	output_progress_format(buf, sizeof(buf), ev);
+	/* 1e15 ms, the clamp: 277777777 h 46 min 40 s. */
+	assert_non_null(strstr(buf, "277777777:46:40"));
+	json_decref(ev);
+}
+
 int
 main(void)
 {
@@ -580,6 +610,7 @@ main(void)
 		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_bad_reports),
 		cmocka_unit_test(test_progress),
+		cmocka_unit_test(test_huge_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

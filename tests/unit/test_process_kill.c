@@ -782,7 +782,7 @@ test_kill(void **state)
 	assert_int_equal(f->revert, REVERT_NOT_NEEDED);
 	/* The process is gone: injecting again signals nothing and says so. */
 	assert_int_equal(process_kill_ops.inject(f, &w->ctx, &e), 0);
-	assert_true(has_event(w, "exited before it was signalled"));
+	assert_true(has_event(w, "is gone; not signalled"));
 	freefault(f);
 }
 

@@ -164,6 +164,16 @@ test_format(void **state)
 	assert_string_equal(fmt_size(10485760, b, sizeof(b)), "10M");
 	assert_string_equal(fmt_size(1610612736ULL, b, sizeof(b)), "1.5G");
 	assert_string_equal(fmt_size(1024, b, sizeof(b)), "1K");
+	/* Found by fuzz_units: a value just under a unit boundary rounded to
+	 * "1024.0K", and one just under 2^64 to "16384.0P", which does not
+	 * parse back. */
+	assert_string_equal(fmt_size(1048575, b, sizeof(b)), "1.0M");
+	assert_string_equal(fmt_size(1536, b, sizeof(b)), "1.5K");
+	assert_string_equal(fmt_size(1100, b, sizeof(b)), "1.1K");
+	assert_string_equal(fmt_size(UINT64_MAX, b, sizeof(b)), "16383.9P");
+	assert_int_equal(parse_size(fmt_size(UINT64_MAX - 55000, b,
+	    sizeof(b)), &v), 0);
+	assert_true(v > UINT64_MAX / 100 * 95);
 }
 
 int

@@ -726,24 +726,6 @@ arm(struct cx_rt *rt, uint64_t delay)
 	rt->tick_id = loop_timer(rt->loop, delay, tick, rt);
 }
 
-static void
-event(struct cx_rt *rt, const char *type, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-event(struct cx_rt *rt, const char *type, const char *fmt, ...)
-{
-	char buf[600];
-	va_list ap;
-
-	if (rt->ctx == NULL || rt->ctx->event == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	rt->ctx->event(rt->ctx, type, buf);
-}
-
 /* Events when something changed meaningfully, never per connection: the
  * first time all are held, the first refusal (with the server's words),
  * dropping below the count after that, and a summary at most every
@@ -756,7 +738,7 @@ progress(struct cx_rt *rt)
 	set_state(rt->f, rt);
 	if (!rt->reached && rt->held == rt->count) {
 		rt->reached = 1;
-		event(rt, "info", "holding %llu connections to %s after %llu ms "
+		fault_event(rt->ctx, "info", "holding %llu connections to %s after %llu ms "
 		    "(refused %llu, reopened %llu)", (unsigned long long)rt->held,
 		    rt->display, (unsigned long long)(now - rt->started),
 		    (unsigned long long)rt->refused, (unsigned long long)rt->reopened);
@@ -764,20 +746,20 @@ progress(struct cx_rt *rt)
 	}
 	if (rt->refused > 0 && !rt->first_refusal_told) {
 		rt->first_refusal_told = 1;
-		event(rt, "info", "%s refused a connection: %s", rt->display,
+		fault_event(rt->ctx, "info", "%s refused a connection: %s", rt->display,
 		    rt->last_error);
 		goto told;
 	}
 	if (rt->reached && !rt->below && rt->held < rt->count) {
 		rt->below = 1;
-		event(rt, "info", "%s closed connections: holding %llu of %llu, "
+		fault_event(rt->ctx, "info", "%s closed connections: holding %llu of %llu, "
 		    "re-opening", rt->display, (unsigned long long)rt->held,
 		    (unsigned long long)rt->count);
 		goto told;
 	}
 	if (rt->below && rt->held == rt->count) {
 		rt->below = 0;
-		event(rt, "info", "holding all %llu connections to %s again "
+		fault_event(rt->ctx, "info", "holding all %llu connections to %s again "
 		    "(reopened %llu)", (unsigned long long)rt->held, rt->display,
 		    (unsigned long long)rt->reopened);
 		goto told;
@@ -785,7 +767,7 @@ progress(struct cx_rt *rt)
 	if (now - rt->last_event >= CX_EVENT_EVERY &&
 	    (rt->held != rt->ev_held || rt->refused != rt->ev_refused ||
 	    rt->reopened != rt->ev_reopened)) {
-		event(rt, "info", "%s: holding %llu of %llu (peak %llu), refused "
+		fault_event(rt->ctx, "info", "%s: holding %llu of %llu (peak %llu), refused "
 		    "%llu, reopened %llu%s%s", rt->display,
 		    (unsigned long long)rt->held, (unsigned long long)rt->count,
 		    (unsigned long long)rt->peak, (unsigned long long)rt->refused,
@@ -1132,7 +1114,7 @@ cx_inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	rt->started = rt->last_refill = rt->last_event = fl_mono_ms();
 	rt->tokens = c->ramp.n != 0 ? 1.0 : 0.0;
 	rt->injected = 1;
-	event(rt, "info", "opening %llu %s to %s%s",
+	fault_event(rt->ctx, "info", "opening %llu %s to %s%s",
 	    (unsigned long long)rt->count,
 	    rt->proto == CX_TCP ? "connections" : "sessions", rt->display,
 	    c->ramp.n != 0 ? " at the ramp rate" : "");
@@ -1167,7 +1149,7 @@ cx_revert(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	}
 	set_state(f, rt);
 	if (rt->injected == 1)
-		event(rt, "info", "closed %llu connections to %s (peak %llu, "
+		fault_event(rt->ctx, "info", "closed %llu connections to %s (peak %llu, "
 		    "refused %llu, reopened %llu)", (unsigned long long)closed,
 		    rt->display, (unsigned long long)rt->peak,
 		    (unsigned long long)rt->refused,

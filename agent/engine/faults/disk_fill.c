@@ -535,24 +535,6 @@ df_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	return 0;
 }
 
-static void
-df_event(struct fault_ctx *ctx, const char *type, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-df_event(struct fault_ctx *ctx, const char *type, const char *fmt, ...)
-{
-	char buf[PATH_MAX + 256];
-	va_list ap;
-
-	if (ctx->event == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	ctx->event(ctx, type, buf);
-}
-
 /* Grow the filler from off by len bytes; *method may switch from
  * fallocate to write on EOPNOTSUPP. errno set on -1. */
 static int
@@ -620,7 +602,7 @@ df_inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		snprintf(why, sizeof(why), "nothing added: %s already at %.1f%%, at or above the target %.4g%%",
 		    fs.mnt, before, c->fill_to);
 		json_array_append_new(f->targets, json_string(why));
-		df_event(ctx, "info", "disk-fill %s: %s already at %.1f%% (target %.4g%%): nothing added",
+		fault_event(ctx, "info", "disk-fill %s: %s already at %.1f%% (target %.4g%%): nothing added",
 		    f->name, fs.mnt, before, c->fill_to);
 		return 0;
 	}
@@ -667,7 +649,7 @@ df_inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 			goto fail;
 		landed = df_pct(fs.used, fs.avail);
 		if (fabs(landed - c->fill_to) > DF_TOLERANCE)
-			df_event(ctx, "info", "disk-fill %s: landed at %.2f%%, %.2f points from %.4g%% "
+			fault_event(ctx, "info", "disk-fill %s: landed at %.2f%%, %.2f points from %.4g%% "
 			    "(the filesystem changed while filling?)", f->name, landed,
 			    fabs(landed - c->fill_to), c->fill_to);
 	}
@@ -686,7 +668,7 @@ df_inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	if (strcmp(method, "write") == 0)
 		json_array_append_new(f->targets, json_string(
 		    "fallocate not supported here: filled by writing 8 MiB blocks"));
-	df_event(ctx, "inject", "disk-fill %s: %s %.1f%% -> %.1f%%, holding %s by %s",
+	fault_event(ctx, "inject", "disk-fill %s: %s %.1f%% -> %.1f%%, holding %s by %s",
 	    f->name, fs.mnt, before, landed, fmt_size(rt->bytes, b1, sizeof(b1)), method);
 	return 0;
 

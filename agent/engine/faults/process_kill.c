@@ -71,18 +71,6 @@ static const char *const pk_selectors[] = {
 };
 #define NSELECTORS (sizeof(pk_selectors) / sizeof(pk_selectors[0]))
 
-static const struct {
-	const char *name;
-	int signo;
-} pk_signals[] = {
-	{ "KILL", SIGKILL }, { "TERM", SIGTERM }, { "INT", SIGINT },
-	{ "HUP", SIGHUP }, { "STOP", SIGSTOP }, { "QUIT", SIGQUIT },
-	{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
-};
-
-/* comm is at most 15 bytes (TASK_COMM_LEN - 1): a longer process name
- * matches on its first 15 bytes, as ps and pgrep do. */
-#define COMM_MAX 15
 
 /* The driver's runtime (f->rt): only what the interval timer needs. */
 struct pk_rt {
@@ -101,80 +89,6 @@ struct pk_proc {
 	uint64_t starttime;
 	char comm[64];
 };
-
-/* ---- helpers ---------------------------------------------------------- */
-
-static void
-pk_event(struct fault_ctx *ctx, const char *type, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-pk_event(struct fault_ctx *ctx, const char *type, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	if (ctx == NULL || ctx->event == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	ctx->event(ctx, type, buf);
-}
-
-static int
-is_stop_signal(int signo)
-{
-	return signo == SIGSTOP || signo == SIGTSTP || signo == SIGTTIN ||
-	    signo == SIGTTOU;
-}
-
-/* "KILL", "SIGKILL", "kill", "9" -> signo and canonical name (no SIG).
- * NULL means the default, KILL. Returns 0 or -1. */
-static int
-pk_parse_signal(const char *s, int *signo, char *name, size_t len)
-{
-	const char *p = s;
-
-	if (s == NULL) {
-		*signo = SIGKILL;
-		snprintf(name, len, "KILL");
-		return 0;
-	}
-	if (*p >= '0' && *p <= '9') {
-		char *end;
-		long v = strtol(p, &end, 10);
-		const char *abbr;
-
-		if (*end != '\0' || v < 1 || v > 31 || (p[0] == '0'))
-			return -1;
-		*signo = (int)v;
-		abbr = sigabbrev_np((int)v);
-		if (abbr != NULL)
-			snprintf(name, len, "%s", abbr);
-		else
-			snprintf(name, len, "%ld", v);
-		return 0;
-	}
-	if (strncasecmp(p, "SIG", 3) == 0)
-		p += 3;
-	for (size_t i = 0; i < sizeof(pk_signals) / sizeof(pk_signals[0]); i++)
-		if (strcasecmp(p, pk_signals[i].name) == 0) {
-			*signo = pk_signals[i].signo;
-			snprintf(name, len, "%s", pk_signals[i].name);
-			return 0;
-		}
-	return -1;
-}
-
-static int
-comm_matches(const char *comm, const char *name)
-{
-	if (strlen(name) >= COMM_MAX)
-		return strncmp(comm, name, COMM_MAX) == 0 &&
-		    strlen(comm) == COMM_MAX;
-	return strcmp(comm, name) == 0;
-}
 
 static const char *
 pk_selector(const struct fault *f)
@@ -361,7 +275,7 @@ consider(struct fault *f, struct fault_ctx *ctx, pid_t pid, int explicit,
 		if (explicit)
 			return fl_refuse(e, "pid %d (%s) is protected: %s",
 			    (int)pid, pi.comm, why);
-		pk_event(ctx, "info", "%s: pid %d (%s) is protected (%s); "
+		fault_event(ctx, "info", "%s: pid %d (%s) is protected (%s); "
 		    "not a candidate", f->name, (int)pid, pi.comm, why);
 		return 0;
 	}
@@ -434,7 +348,7 @@ pk_candidates(struct fault *f, struct fault_ctx *ctx, const json_t *exclude,
 				    cmd[0] == '\0' ||
 				    regexec(&re, cmd, 0, NULL, 0) != 0)
 					continue;
-			} else if (!comm_matches(all[i].comm, c->process))
+			} else if (!proc_comm_matches(all[i].comm, c->process))
 				continue;
 			rc = consider(f, ctx, all[i].pid, 0, has_uid, uid,
 			    exclude, l, e);
@@ -575,84 +489,35 @@ add_targets(struct fault *f, const struct pk_list *v)
 
 /* ---- signalling ------------------------------------------------------- */
 
-enum send_result { SENT, GONE, REUSED, SEND_ERROR };
-
-/* Signal pid only if it is still the process that started at starttime.
- * With a pidfd the check and the signal are race-free: the pidfd is opened
- * first, then the start time is checked, and the signal goes to the
- * process the pidfd refers to (ESRCH if it has since died, even if the
- * PID is reused). kill(2) is the fallback on kernels without pidfds. */
-static enum send_result
-send_checked(pid_t pid, uint64_t starttime, int signo)
-{
-	struct proc_info pi;
-	int pfd = -1, r, save;
-
-#ifdef SYS_pidfd_open
-	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pfd == -1 && errno == ESRCH)
-		return GONE;
-	/* ENOSYS: old kernel; EINVAL: pid is a thread id. Use kill(2). */
-	if (pfd == -1 && errno != ENOSYS && errno != EINVAL)
-		return SEND_ERROR;
-#endif
-	if (proc_read(pid, &pi) == -1) {
-		save = errno;
-		if (pfd != -1)
-			close(pfd);
-		errno = save;
-		return save == ESRCH ? GONE : SEND_ERROR;
-	}
-	if (pi.starttime != starttime) {
-		if (pfd != -1)
-			close(pfd);
-		return REUSED;
-	}
-#ifdef SYS_pidfd_send_signal
-	if (pfd != -1)
-		r = (int)syscall(SYS_pidfd_send_signal, pfd, signo, NULL, 0);
-	else
-#endif
-		r = kill(pid, signo);
-	save = errno;
-	if (pfd != -1)
-		close(pfd);
-	if (r == -1) {
-		errno = save;
-		return save == ESRCH ? GONE : SEND_ERROR;
-	}
-	return SENT;
-}
-
 /* Signal every victim of v; events for each. Returns -1 (e filled with
  * the first failure) if any signal could not be sent. */
 static int
 signal_list(struct fault *f, struct fault_ctx *ctx, const struct pk_list *v,
-    int signo, const char *signame, struct fl_err *e)
+    int signo, const char *signame, const char *evtype, struct fl_err *e)
 {
 	int rc = 0;
 
 	for (size_t i = 0; i < v->n; i++) {
 		const struct pk_proc *p = &v->v[i];
 
-		switch (send_checked(p->pid, p->starttime, signo)) {
-		case SENT:
-			pk_event(ctx, "inject", "%s: SIG%s sent to pid %d (%s)",
+		switch (proc_signal_checked(p->pid, p->starttime, signo)) {
+		case PROC_SENT:
+			fault_event(ctx, evtype, "%s: SIG%s sent to pid %d (%s)",
 			    f->name, signame, (int)p->pid, p->comm);
 			break;
-		case GONE:
-			pk_event(ctx, "info", "%s: pid %d (%s) exited before "
-			    "it was signalled", f->name, (int)p->pid, p->comm);
+		case PROC_GONE:
+			fault_event(ctx, "info", "%s: pid %d (%s) is gone; not "
+			    "signalled", f->name, (int)p->pid, p->comm);
 			break;
-		case REUSED:
-			pk_event(ctx, "info", "%s: pid %d was reused; not "
+		case PROC_REUSED:
+			fault_event(ctx, "info", "%s: pid %d was reused; not "
 			    "signalled", f->name, (int)p->pid);
 			break;
-		case SEND_ERROR:
-			pk_event(ctx, "error", "%s: signalling pid %d (%s): %s",
-			    f->name, (int)p->pid, p->comm, strerror(errno));
+		case PROC_SEND_ERROR:
+			fault_event(ctx, "error", "%s: SIG%s to pid %d (%s): %s",
+			    f->name, signame, (int)p->pid, p->comm, strerror(errno));
 			if (rc == 0)
-				fl_fail(e, "signalling pid %d (%s): %s",
+				fl_fail(e, "SIG%s to pid %d (%s): %s", signame,
 				    (int)p->pid, p->comm, strerror(errno));
 			rc = -1;
 			break;
@@ -774,7 +639,7 @@ pk_validate(struct fault *f, struct diag *d)
 		fault_diag(d, f, "user", "must not be empty");
 
 	if (fault_has(f, "signal") &&
-	    pk_parse_signal(c->signal, &signo, name, sizeof(name)) == -1)
+	    fault_parse_signal(c->signal, &signo, name, sizeof(name)) == -1)
 		fault_diag(d, f, "signal", "unknown signal '%s' (KILL, TERM, "
 		    "INT, HUP, STOP, QUIT, USR1, USR2, with or without SIG, "
 		    "or a number 1-31)", c->signal);
@@ -816,13 +681,13 @@ pk_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 
 	if (c == NULL)
 		return fl_fail(e, "%s: no configuration to plan from", f->name);
-	if (pk_parse_signal(fault_has(f, "signal") ? c->signal : NULL, &signo,
+	if (fault_parse_signal(fault_has(f, "signal") ? c->signal : NULL, &signo,
 	    signame, sizeof(signame)) == -1)
 		return fl_invalid(e, "signal: unknown signal '%s'", c->signal);
 	if (fault_has(f, "interval") && ctx->duration_ms == 0)
 		return fl_invalid(e, "interval: needs the experiment's duration");
 	if (fault_has(f, "interval") && c->interval_ms >= ctx->duration_ms)
-		pk_event(ctx, "info", "%s: interval is not shorter than the "
+		fault_event(ctx, "info", "%s: interval is not shorter than the "
 		    "duration; the processes are signalled once", f->name);
 
 	if (pk_choose(f, ctx, 0, NULL, &v, e) == -1)
@@ -866,14 +731,14 @@ pk_round(struct fault *f)
 	struct fault_ctx *ctx = rt->ctx;
 	const char *signame = json_string_value(json_object_get(f->state,
 	    "signal"));
-	int stop = is_stop_signal(rt->signo);
+	int stop = fault_is_stop_signal(rt->signo);
 	struct fl_err e = { FL_OK, "" };
 	struct pk_list v;
 	json_t *victims;
 
 	rt->round++;
 	if (pk_choose(f, ctx, rt->round, stop ? f->state : NULL, &v, &e) == -1) {
-		pk_event(ctx, "info", "%s: round %u: %s; nothing signalled",
+		fault_event(ctx, "info", "%s: round %u: %s; nothing signalled",
 		    f->name, rt->round + 1, e.msg);
 		return;
 	}
@@ -888,15 +753,15 @@ pk_round(struct fault *f)
 			for (size_t i = 0; i < v.n; i++)
 				json_array_remove(victims,
 				    json_array_size(victims) - 1);
-			pk_event(ctx, "error", "%s: round %u: journal update "
+			fault_event(ctx, "error", "%s: round %u: journal update "
 			    "failed; nothing signalled", f->name, rt->round + 1);
 			free(v.v);
 			return;
 		}
 	}
 	add_targets(f, &v);
-	if (signal_list(f, ctx, &v, rt->signo, signame ? signame : "?", &e) == -1)
-		pk_event(ctx, "error", "%s: round %u: %s", f->name,
+	if (signal_list(f, ctx, &v, rt->signo, signame ? signame : "?", "inject", &e) == -1)
+		fault_event(ctx, "error", "%s: round %u: %s", f->name,
 		    rt->round + 1, e.msg);
 	free(v.v);
 }
@@ -938,7 +803,7 @@ pk_inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	rt->signo = signo;
 	if (state_victims(f->state, &v) == -1)
 		return fl_fail(e, "out of memory");
-	rc = signal_list(f, ctx, &v, signo, signame, e);
+	rc = signal_list(f, ctx, &v, signo, signame, "inject", e);
 	free(v.v);
 	if (rc == 0 && c != NULL && fault_has(f, "interval") &&
 	    ctx->loop != NULL && c->interval_ms > 0 &&
@@ -969,38 +834,13 @@ pk_revert(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		rt->timer = 0;
 	}
 	signo = (int)json_integer_value(json_object_get(f->state, "signo"));
-	if (f->state == NULL || !is_stop_signal(signo)) {
+	if (f->state == NULL || !fault_is_stop_signal(signo)) {
 		f->revert = REVERT_NOT_NEEDED;
 		return 0;
 	}
 	if (state_victims(f->state, &v) == -1)
 		return fl_fail(e, "out of memory");
-	for (size_t i = 0; i < v.n; i++) {
-		const struct pk_proc *p = &v.v[i];
-
-		switch (send_checked(p->pid, p->starttime, SIGCONT)) {
-		case SENT:
-			pk_event(ctx, "revert", "%s: SIGCONT sent to pid %d (%s)",
-			    f->name, (int)p->pid, p->comm);
-			break;
-		case GONE:
-			pk_event(ctx, "info", "%s: pid %d (%s) is gone; not "
-			    "signalled", f->name, (int)p->pid, p->comm);
-			break;
-		case REUSED:
-			pk_event(ctx, "info", "%s: pid %d was reused; not "
-			    "signalled", f->name, (int)p->pid);
-			break;
-		case SEND_ERROR:
-			pk_event(ctx, "error", "%s: SIGCONT to pid %d (%s): %s",
-			    f->name, (int)p->pid, p->comm, strerror(errno));
-			if (rc == 0)
-				fl_fail(e, "SIGCONT to pid %d (%s): %s",
-				    (int)p->pid, p->comm, strerror(errno));
-			rc = -1;
-			break;
-		}
-	}
+	rc = signal_list(f, ctx, &v, SIGCONT, "CONT", "revert", e);
 	free(v.v);
 	f->revert = rc == 0 ? REVERT_OK : REVERT_FAILED;
 	return rc;

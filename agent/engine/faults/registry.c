@@ -7,6 +7,7 @@
 const struct fault_ops *const fault_drivers[] = {
 	&process_kill_ops,
 	&netem_ops,
+	&pod_kill_ops,
 	&disk_fill_ops,
 	&conn_exhaust_ops,
 	NULL,

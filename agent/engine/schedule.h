@@ -1,0 +1,143 @@
+/* Time logic for windows, blackouts and gameday schedules (DESIGN.md 3, 4;
+ * issue 6), and the run gate built on it.
+ *
+ * Everything here is a pure function of an explicit `time_t now` so tests
+ * drive it with a fake clock. Time zones are read from the system zoneinfo
+ * (TZif v1/v2/v3, POSIX TZ footer for times past the last transition) by our
+ * own parser: nothing calls setenv("TZ")/tzset(), which is not thread-safe and
+ * would change the whole process's idea of local time.
+ *
+ * Ownership: tz_load() returns a zone the caller frees with tz_free().
+ * window_parse() loads the window's zone into out->tz; window_free() frees it.
+ * struct cron and struct blackout own nothing.
+ */
+#ifndef FL_SCHEDULE_H
+#define FL_SCHEDULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common.h"
+
+struct experiment;
+struct agent_config;
+struct window_cfg;
+struct blackout_cfg;
+
+/* ---- time zones ------------------------------------------------------ */
+
+struct tz;  /* opaque: a loaded zone; a NULL zone means UTC everywhere */
+
+/* "UTC", "local" (TZ from the environment if set, else /etc/localtime, else
+ * UTC), an IANA name under /usr/share/zoneinfo ("Europe/Berlin"), or a POSIX
+ * TZ string ("CET-1CEST,M3.5.0,M10.5.0/3"). NULL and a message in err. */
+struct tz *tz_load(const char *name, char *err, size_t errlen);
+void tz_free(struct tz *z);
+/* The name it was loaded with ("Europe/Berlin", "UTC", "local"). */
+const char *tz_name(const struct tz *z);
+/* UTC offset (seconds east) in effect at t. */
+long tz_offset_at(const struct tz *z, time_t t);
+/* Broken-down local time; tm_gmtoff, tm_isdst and tm_zone (owned by z) set.
+ * 0, or -1 if t is out of range. */
+int tz_to_local(const struct tz *z, time_t t, struct tm *out);
+/* Local wall time (tm_year/mon/mday/hour/min/sec, normalised like timegm) to
+ * an instant. A time that occurs twice (fall back) gives the first; one that
+ * does not exist (spring forward) gives the instant the clock would show if
+ * it had not jumped (02:30 -> 03:30 DST), and *exists = 0. exists may be NULL. */
+time_t tz_from_local(const struct tz *z, const struct tm *local, int *exists);
+/* Every instant showing that local wall time, ascending: 0 (in a gap), 1, or
+ * 2 (a repeated hour). out has room for 2. */
+int tz_local_instants(const struct tz *z, const struct tm *local,
+    time_t out[2]);
+
+/* ---- cron ------------------------------------------------------------ */
+
+/* 5 fields: minute hour day-of-month month day-of-week. Lists "1,5", ranges
+ * "1-5", steps "*\/15" "10-50/10" "5/10" (= 5-max/10), names jan..dec and
+ * sun..sat (case-insensitive), 0 and 7 both Sunday. Also @hourly, @daily,
+ * @midnight, @weekly, @monthly, @yearly, @annually. When day-of-month and
+ * day-of-week are both restricted (neither field starts with '*') a day
+ * matches if EITHER does (Vixie cron's rule). */
+struct cron {
+	uint64_t minute;   /* bit 0..59 */
+	uint32_t hour;     /* bit 0..23 */
+	uint32_t dom;      /* bit 1..31 */
+	uint16_t month;    /* bit 1..12 */
+	uint8_t dow;       /* bit 0..6, 0 = Sunday */
+	uint8_t dom_star, dow_star, hour_star;
+};
+int cron_parse(const char *expr, struct cron *out, char *err, size_t errlen);
+/* First whole minute strictly after `after` that matches, in zone z (NULL:
+ * UTC); -1 if none within 10 years. DST: a local time inside a spring-forward
+ * gap does not exist and is skipped (no catch-up run). A local time repeated at
+ * fall back fires once, at its first occurrence -- except when the hour field
+ * is '*' (hourly or more often), which then fires in both passes so the job
+ * keeps its cadence in elapsed time. */
+time_t cron_next(const struct cron *c, const struct tz *z, time_t after);
+
+/* ---- windows --------------------------------------------------------- */
+
+/* days "mon-fri", "sat,sun", "mon,wed-fri"; time "14:00-16:00", or crossing
+ * midnight "22:00-02:00" (the occurrence belongs to its start day: fri
+ * 22:00-sat 02:00 is in "fri"), end "24:00" allowed; timezone default UTC. */
+struct window {
+	char name[64];
+	uint8_t days;        /* bit 0..6, 0 = Sunday (struct tm's tm_wday) */
+	int start_min;       /* minutes after local midnight, 0..1439 */
+	int end_min;         /* 1..1440; <= start_min: ends the next day */
+	struct tz *tz;       /* owned */
+};
+/* Errors (here and in blackout_parse) are "KEY: message", KEY the config
+ * key at fault ("days: unknown day 'mnn' ..."). */
+int window_parse(const struct window_cfg *cfg, struct window *out, char *err,
+    size_t errlen);
+void window_free(struct window *w);
+/* 1 if open at now (*closes_at, may be NULL, set to when it closes; back to
+ * back occurrences are merged, so a 00:00-24:00 every-day window closes at
+ * the end of its last contiguous day), 0 if closed. */
+int window_open_at(const struct window *w, time_t now, time_t *closes_at);
+/* now if open at now, else the next instant it opens; -1 if never (no days). */
+time_t window_next_open(const struct window *w, time_t now);
+
+/* ---- blackouts ------------------------------------------------------- */
+
+/* from/to "YYYY-MM-DD" are whole days in UTC, both inclusive: from 00:00 UTC
+ * to the end of `to` (= next day 00:00 UTC). RFC 3339 values are exact
+ * instants (from inclusive, to exclusive). */
+struct blackout {
+	char name[64];
+	time_t from;      /* inclusive */
+	time_t until;     /* exclusive */
+};
+int blackout_parse(const struct blackout_cfg *cfg, struct blackout *out,
+    char *err, size_t errlen);
+/* 1 if now is inside (*ends_at, may be NULL, = until), else 0. */
+int blackout_active(const struct blackout *b, time_t now, time_t *ends_at);
+
+/* ---- the gate -------------------------------------------------------- */
+
+/* -1 with FL_REFUSED (FL_INVALID for a config value that does not parse):
+ *  - inside a blackout: "blackout year-end-freeze until 2027-01-06 00:00 UTC"
+ *  - the run (now + duration) would reach into a blackout;
+ *  - an unknown window name;
+ *  - the named window is closed: "window weekday-afternoons is closed; next
+ *    opens Mon 2026-11-23 14:00 UTC (in 2d 3h)";
+ *  - window_policy = whole and now + duration > closing time: "run of 30m
+ *    would outlast window weekday-afternoons closing at 16:00 UTC (in 10m);
+ *    set window_policy = start-only".
+ * The environment and max_duration checks stay in run.c's check_gates. */
+int schedule_gate(const struct experiment *x, const struct agent_config *cfg,
+    time_t now, struct fl_err *e);
+
+/* Find window `name` in cfg and parse it into out (caller window_free()s).
+ * -1 with FL_REFUSED if not defined, FL_INVALID if it does not parse. */
+int schedule_window(const struct agent_config *cfg, const char *name,
+    struct window *out, struct fl_err *e);
+
+/* "Mon 2026-11-23 14:00 UTC" in zone z (NULL: UTC). Returns buf. */
+char *sched_fmt_time(const struct tz *z, time_t t, char *buf, size_t len);
+/* A coarse span for messages: "2d 3h", "3h 5m", "5m", "40s". Returns buf. */
+char *sched_fmt_span(time_t secs, char *buf, size_t len);
+
+#endif

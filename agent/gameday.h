@@ -1,0 +1,46 @@
+/* Gamedays (DESIGN.md 4, issue 6 item 3): the agent's scheduler for the
+ * [gameday "NAME"] sections of its config, and the records of their runs.
+ *
+ * One CLOCK_REALTIME timerfd in the agent's loop is armed (absolute, with
+ * TFD_TIMER_CANCEL_ON_SET) at the earliest next occurrence of any gameday;
+ * nothing polls. When it fires, due gamedays start (or are skipped and the
+ * skip recorded when a run or another gameday is in progress); the
+ * experiments of a gameday run one after the other through the same
+ * machinery as an API run (run_new + agent_submit), so windows, blackouts,
+ * environment and guards apply to each. Each gameday run has a record,
+ * STATE_DIR/gamedays/ID.json, written atomically.
+ *
+ * Threads: everything here is called with agent.lock held (the loop holds it
+ * while dispatching; API threads take it before calling in). */
+#ifndef FL_GAMEDAY_H
+#define FL_GAMEDAY_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "common.h"
+
+struct agent;
+
+/* After the loop exists and before it runs: compile every gameday's
+ * schedule, close records a previous agent left "running", arm the timer.
+ * -1 with e filled on a bad schedule or when the timer cannot be made. */
+int gameday_init(struct agent *a, struct fl_err *e);
+
+/* After loop_run() returned: close the record of a gameday still in
+ * progress (verdict aborted, the experiments not reached are listed as not
+ * run), close the timer. Safe to call when gameday_init was not. */
+void gameday_shutdown(struct agent *a);
+
+/* 1 when a gameday is in progress (msg says which), else 0. API runs are
+ * refused busy while one is. */
+int gameday_busy(struct agent *a, char *msg, size_t len);
+
+/* The /v1/gamedays routes of docs/api.md. Returns the HTTP status and sets
+ * *body to a new JSON reference (the answer or {"error","status"}); returns
+ * 0 when method+url is not a gameday route (body untouched). */
+unsigned gameday_api(struct agent *a, const char *method, const char *url,
+    json_t **body);
+
+#endif

@@ -1,0 +1,349 @@
+/* The remote API over TLS (remote.h). libmicrohttpd with GnuTLS serves the
+ * same handlers as the Unix socket (api.c); MHD_OPTION_HTTPS_MEM_TRUST
+ * makes the server request a client certificate, and every request is
+ * checked here (remote_peer) before it is routed: no certificate, or one
+ * that does not verify against tls_client_ca, is 403.
+ *
+ * Memory: the PEM buffers are owned by this file and must outlive the
+ * daemon (MHD keeps pointers to them); remote_stop frees them. */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <microhttpd.h>
+
+#include "agent.h"
+#include "agentcfg.h"
+#include "experiment.h"
+#include "log.h"
+#include "remote.h"
+#include "schedule.h"
+
+static struct {
+	char *cert, *key, *ca;      /* PEM text, owned */
+	int fd;                     /* listening socket, -1 when none */
+	struct MHD_Daemon *d;
+	char addr[128];
+} tls = { .fd = -1 };
+
+/* The line of `key = ...` in the config file, for FILE:LINE messages; 0
+ * when not found (built-in defaults, unreadable file). */
+static int
+config_line(const struct agent_config *cfg, const char *key)
+{
+	char buf[1024];
+	FILE *fp;
+	int n = 0, found = 0;
+	size_t kl = strlen(key);
+
+	if (cfg->file == NULL || (fp = fopen(cfg->file, "re")) == NULL)
+		return 0;
+	while (fgets(buf, sizeof(buf), fp) != NULL) {
+		char *p = buf;
+
+		n++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, key, kl) == 0) {
+			p += kl;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p == '=')
+				found = n;   /* the last occurrence wins */
+		}
+	}
+	fclose(fp);
+	return found;
+}
+
+static int
+bad(const struct agent_config *cfg, struct fl_err *e, const char *key,
+    const char *fmt, const char *arg1, const char *arg2)
+{
+	char msg[400];
+	int line = config_line(cfg, key);
+
+	snprintf(msg, sizeof(msg), fmt, arg1, arg2);
+	e->status = FL_INVALID;
+	if (line > 0)
+		snprintf(e->msg, sizeof(e->msg), "%s:%d: %s: %s", cfg->file, line,
+		    key, msg);
+	else
+		snprintf(e->msg, sizeof(e->msg), "%s: %s: %s",
+		    cfg->file ? cfg->file : "(defaults)", key, msg);
+	return -1;
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	char *s;
+
+	if (gnutls_load_file(path, &d) < 0)
+		return NULL;
+	if ((s = malloc(d.size + 1)) != NULL) {
+		memcpy(s, d.data, d.size);
+		s[d.size] = '\0';
+		*len = d.size;
+	}
+	gnutls_free(d.data);
+	return s;
+}
+
+int
+remote_load(const struct agent_config *cfg, struct fl_err *e)
+{
+	gnutls_certificate_credentials_t cred = NULL;
+	gnutls_datum_t c, k, a;
+	size_t cl = 0, kl = 0, al = 0;
+	int rc;
+
+	if (cfg->listen == NULL)
+		return 0;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return bad(cfg, e, "listen", "this libmicrohttpd has no TLS support%s%s",
+		    "", "");
+	if ((tls.cert = slurp(cfg->tls_cert, &cl)) == NULL)
+		return bad(cfg, e, "tls_cert", "cannot read %s%s", cfg->tls_cert, "");
+	if ((tls.key = slurp(cfg->tls_key, &kl)) == NULL)
+		return bad(cfg, e, "tls_key", "cannot read %s%s", cfg->tls_key, "");
+	if ((tls.ca = slurp(cfg->tls_client_ca, &al)) == NULL)
+		return bad(cfg, e, "tls_client_ca", "cannot read %s%s",
+		    cfg->tls_client_ca, "");
+	c.data = (unsigned char *)tls.cert;
+	c.size = (unsigned)cl;
+	k.data = (unsigned char *)tls.key;
+	k.size = (unsigned)kl;
+	a.data = (unsigned char *)tls.ca;
+	a.size = (unsigned)al;
+	if (gnutls_certificate_allocate_credentials(&cred) < 0)
+		return bad(cfg, e, "listen", "out of memory%s%s", "", "");
+	rc = gnutls_certificate_set_x509_key_mem(cred, &c, &k, GNUTLS_X509_FMT_PEM);
+	if (rc < 0) {
+		gnutls_certificate_free_credentials(cred);
+		/* Tell which of the two is wrong where we can. */
+		{
+			gnutls_x509_crt_t crt;
+			int crt_ok;
+
+			gnutls_x509_crt_init(&crt);
+			crt_ok = gnutls_x509_crt_import(crt, &c, GNUTLS_X509_FMT_PEM) >= 0;
+			gnutls_x509_crt_deinit(crt);
+			if (!crt_ok)
+				return bad(cfg, e, "tls_cert", "%s: not a PEM certificate%s",
+				    cfg->tls_cert, "");
+		}
+		return bad(cfg, e, "tls_key", "%s: %s", cfg->tls_key,
+		    rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH ?
+		    "does not match tls_cert" : gnutls_strerror(rc));
+	}
+	rc = gnutls_certificate_set_x509_trust_mem(cred, &a, GNUTLS_X509_FMT_PEM);
+	gnutls_certificate_free_credentials(cred);
+	if (rc <= 0)
+		return bad(cfg, e, "tls_client_ca", "%s: no PEM CA certificate in it%s",
+		    cfg->tls_client_ca, "");
+	return 0;
+}
+
+int
+remote_listen(const struct agent_config *cfg, struct fl_err *e)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char host[128], *colon;
+	const char *port;
+	int fd = -1, on = 1, rc;
+
+	if (cfg->listen == NULL)
+		return 0;
+	snprintf(host, sizeof(host), "%s", cfg->listen);
+	if ((colon = strrchr(host, ':')) == NULL) {
+		fl_invalid(e, "listen: invalid address %s", cfg->listen);
+		return -1;
+	}
+	*colon = '\0';
+	port = colon + 1;
+	/* [::1]:7433 */
+	if (host[0] == '[' && colon > host + 1 && colon[-1] == ']') {
+		colon[-1] = '\0';
+		memmove(host, host + 1, strlen(host));
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0) {
+		fl_invalid(e, "listen %s: %s", cfg->listen, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 64) == 0)
+			break;
+		rc = errno;
+		close(fd);
+		fd = -1;
+		errno = rc;
+	}
+	freeaddrinfo(res);
+	if (fd == -1) {
+		e->status = FL_ERROR;
+		snprintf(e->msg, sizeof(e->msg), "listen %s: %s", cfg->listen,
+		    strerror(errno));
+		return -1;
+	}
+	tls.fd = fd;
+	snprintf(tls.addr, sizeof(tls.addr), "%s", cfg->listen);
+	return 0;
+}
+
+int
+remote_start(struct agent *a, struct fl_err *e)
+{
+	struct MHD_OptionItem opts[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, tls.cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, tls.key },
+		{ MHD_OPTION_HTTPS_MEM_TRUST, 0, tls.ca },
+		/* One thread per connection: bound how many a remote peer can
+		 * hold. No idle timeout, as on the socket: an event stream may
+		 * be silent for a whole observe phase. */
+		{ MHD_OPTION_CONNECTION_LIMIT, 64, NULL },
+		{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, 16, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+
+	if (tls.fd == -1)
+		return 0;
+	if ((tls.d = api_daemon(a, tls.fd, MHD_USE_TLS, opts)) == NULL) {
+		e->status = FL_ERROR;
+		snprintf(e->msg, sizeof(e->msg), "cannot start the TLS API on %s",
+		    tls.addr);
+		return -1;
+	}
+	log_info("remote API on https://%s (client certificates required)",
+	    tls.addr);
+	return 0;
+}
+
+void
+remote_stop(void)
+{
+	if (tls.d != NULL)
+		MHD_stop_daemon(tls.d);
+	tls.d = NULL;
+	if (tls.fd != -1)
+		close(tls.fd);
+	tls.fd = -1;
+	free(tls.cert);
+	free(tls.key);
+	free(tls.ca);
+	tls.cert = tls.key = tls.ca = NULL;
+}
+
+int
+remote_peer(struct MHD_Connection *c, int *allowed, char *who, size_t len)
+{
+	const union MHD_ConnectionInfo *ci;
+	gnutls_session_t s;
+	const gnutls_datum_t *certs;
+	unsigned int status = 0, n = 0;
+	gnutls_x509_crt_t crt;
+	size_t dl;
+	int rc;
+
+	*allowed = 0;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL)
+		return 0;
+	s = (gnutls_session_t)ci->tls_session;
+	certs = gnutls_certificate_get_peers(s, &n);
+	if (certs == NULL || n == 0) {
+		snprintf(who, len, "TLS client without a certificate");
+		return 1;
+	}
+	rc = gnutls_certificate_verify_peers2(s, &status);
+	if (rc < 0 || status != 0) {
+		gnutls_datum_t out = { NULL, 0 };
+
+		if (rc >= 0 && gnutls_certificate_verification_status_print(status,
+		    GNUTLS_CRT_X509, &out, 0) >= 0) {
+			snprintf(who, len, "TLS client certificate refused: %s",
+			    (const char *)out.data);
+			gnutls_free(out.data);
+		} else
+			snprintf(who, len, "TLS client certificate refused: %s",
+			    gnutls_strerror(rc));
+		return 1;
+	}
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return 1;
+	dl = len;
+	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) < 0 ||
+	    gnutls_x509_crt_get_dn(crt, who, &dl) < 0) {
+		snprintf(who, len, "TLS client (unreadable subject)");
+		gnutls_x509_crt_deinit(crt);
+		return 1;
+	}
+	gnutls_x509_crt_deinit(crt);
+	*allowed = 1;
+	return 1;
+}
+
+time_t
+remote_retry_at(const struct experiment *x, const struct agent_config *cfg,
+    time_t now)
+{
+	time_t t = now, dur = (time_t)((x->duration_ms + 999) / 1000);
+	struct window w;
+	struct fl_err e;
+	int have_w = 0;
+
+	if (x->window != NULL) {
+		if (schedule_window(cfg, x->window, &w, &e) == -1)
+			return 0;
+		have_w = 1;
+	}
+	/* Each step moves t forward to the end of what blocks it; a few
+	 * rounds settle windows against blackouts. */
+	for (int round = 0; round < 16; round++) {
+		time_t before = t, closes = 0;
+
+		for (size_t i = 0; i < cfg->nblackouts; i++) {
+			struct blackout b;
+			char err[128];
+
+			if (blackout_parse(&cfg->blackouts[i], &b, err, sizeof(err)) == -1)
+				continue;
+			/* Inside it, or the run would reach into it. */
+			if (t < b.until && t + dur > b.from)
+				t = b.until;
+		}
+		if (have_w) {
+			if (window_open_at(&w, t, &closes)) {
+				if (x->window_policy == WINDOW_WHOLE && t + dur > closes)
+					t = window_next_open(&w, closes);
+			} else
+				t = window_next_open(&w, t);
+			if (t == (time_t)-1) {
+				t = now;
+				break;
+			}
+		}
+		if (t == before)
+			break;
+	}
+	if (have_w)
+		window_free(&w);
+	return t > now ? t : 0;
+}

@@ -1,0 +1,51 @@
+/* libFuzzer harness: the agent config parser (agentcfg_parse) over
+ * arbitrary bytes. Failure comes with diagnostics, success with none and
+ * with the defaults' invariants intact (guard percentages in [0,100],
+ * string settings present). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentcfg.h"
+#include "diag.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct diag d = { 0 };
+	struct agent_config *c;
+	size_t lines = 1;
+	char buf[8192];
+
+	for (size_t i = 0; i < size; i++)
+		lines += data[i] == '\n';
+	c = agentcfg_parse("agent.ini", (const char *)data, size, &d);
+	if ((c == NULL) != (d.n != 0)) {
+		fprintf(stderr, "agentcfg_parse: result and diagnostics disagree\n");
+		abort();
+	}
+	for (size_t i = 0; i < d.n; i++) {
+		if (d.v[i].line < 0 || (size_t)d.v[i].line > lines)
+			abort();
+		diag_format(&d.v[i], buf, sizeof(buf));
+	}
+	if (c != NULL) {
+		if (c->environment == NULL || c->socket_path == NULL ||
+		    c->state_dir == NULL ||
+		    !(c->guard.max_fill >= 0 && c->guard.max_fill <= 100) ||
+		    !(c->guard.max_kill_percent >= 0 &&
+		    c->guard.max_kill_percent <= 100)) {
+			fprintf(stderr, "accepted config breaks an invariant\n");
+			abort();
+		}
+		for (size_t i = 0; i < c->nwindows; i++)
+			if (c->windows[i].name == NULL)
+				abort();
+		agentcfg_free(c);
+	}
+	diag_free(&d);
+	return 0;
+}
