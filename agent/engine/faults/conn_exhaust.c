@@ -1187,7 +1187,7 @@ cx_supported(char *why, size_t len)
 }
 
 /* CAP_SYS_RESOURCE: raise the RLIMIT_NOFILE hard limit. */
-static const int cx_caps[] = { 24 /* CAP_SYS_RESOURCE */, -1 };
+static const int cx_caps[] = { CAP_SYS_RESOURCE, -1 };
 
 const struct fault_ops conn_exhaust_ops = {
 	.type = "conn-exhaust",

@@ -13,6 +13,7 @@
  * inject(). revert() works from that state alone: it deletes the root only
  * if its handle is FA17:, then puts the recorded qdisc back (for a kernel
  * default root, handle 0, deleting ours is the restore). */
+#include <sys/capability.h>
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -1962,7 +1963,7 @@ netem_release(struct fault *f)
 	f->rt = NULL;   /* no runtime: everything lives in f->state */
 }
 
-static const int netem_caps[] = { 12 /* CAP_NET_ADMIN */, 21 /* CAP_SYS_ADMIN: setns */, -1 };
+static const int netem_caps[] = { CAP_NET_ADMIN, CAP_SYS_ADMIN /* setns */, -1 };
 
 const struct fault_ops netem_ops = {
 	.type = "netem",

@@ -9,6 +9,7 @@
  * requests, inject one per pod. Nothing is deleted unless plan resolved
  * every target and passed every guard, and a delete carries the pod's UID
  * as a precondition so a pod recreated under the same name is never hit. */
+#include <sys/capability.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 
@@ -1043,7 +1044,7 @@ pod_release(struct fault *f)
 	f->rt = NULL;
 }
 
-static const int pod_caps[] = { 5 /* CAP_KILL, container mode */, -1 };
+static const int pod_caps[] = { CAP_KILL /* container mode */, -1 };
 
 const struct fault_ops pod_kill_ops = {
 	.type = "pod-kill",

@@ -15,6 +15,7 @@
  *    "victims":[{"pid":N,"starttime":N,"comm":"..."}]}
  * With an interval and a stop signal, later rounds append their victims
  * and journal the state again before signalling them. */
+#include <sys/capability.h>
 #include <errno.h>
 #include <math.h>
 #include <pwd.h>
@@ -859,7 +860,8 @@ pk_release(struct fault *f)
 	f->rt = NULL;
 }
 
-static const int pk_caps[] = { 5 /* CAP_KILL */, -1 };
+/* CAP_SYS_PTRACE: `port =` reads /proc/PID/fd of other users' processes. */
+static const int pk_caps[] = { CAP_KILL, CAP_SYS_PTRACE, -1 };
 
 const struct fault_ops process_kill_ops = {
 	.type = "process-kill",
