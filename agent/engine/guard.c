@@ -32,6 +32,30 @@ tgid_of(pid_t pid)
 	return tgid > 0 ? tgid : pid;
 }
 
+/* Our own ancestor chain, re-read at most once a second: planning checks
+ * every candidate against it, and walking /proc up to PID 1 for each of
+ * hundreds of candidates dominated the plan. Engine calls are serialized
+ * (the loop thread, or API threads under the agent lock). */
+static size_t
+self_ancestors(pid_t *out, size_t max)
+{
+	static pid_t cache[64];
+	static size_t ncache;
+	static uint64_t at;
+	static pid_t owner;
+	uint64_t now = fl_mono_ms();
+
+	if (owner != getpid() || now - at > 1000 || ncache == 0) {
+		ncache = proc_ancestors(getpid(), cache, 64);
+		owner = getpid();
+		at = now;
+	}
+	if (ncache < max)
+		max = ncache;
+	memcpy(out, cache, max * sizeof(pid_t));
+	return max;
+}
+
 static int
 protected_one(const struct fault_ctx *ctx, pid_t pid, char *why, size_t len)
 {
@@ -61,7 +85,7 @@ protected_one(const struct fault_ctx *ctx, pid_t pid, char *why, size_t len)
 		}
 	/* Whatever the engine passed, this process and its ancestors are the
 	 * one running the experiment (the agent, or faultctl in-process). */
-	nself = proc_ancestors(getpid(), self, sizeof(self) / sizeof(self[0]));
+	nself = self_ancestors(self, sizeof(self) / sizeof(self[0]));
 	for (size_t i = 0; i < nself; i++)
 		if (self[i] == pid) {
 			snprintf(why, len, i == 0 ? "the agent itself" :
