@@ -897,9 +897,14 @@ test_max_kill_percent(void **state)
 	    "max_kill_percent of 50%");
 	plan_refused(w, mkfault("all", "process", comm(w, "m"), "all", "yes", NULL),
 	    "max_kill_percent");
-	/* 51% of 4 rounds up to 3: refused too. */
-	plan_refused(w, mkfault("51", "process", comm(w, "m"), "percent", "51%", NULL),
+	/* 76% of 4 rounds down to 3: still refused. */
+	plan_refused(w, mkfault("76", "process", comm(w, "m"), "percent", "76%", NULL),
 	    "3 of 4");
+	/* 51% of 4 rounds down to 2: allowed. */
+	f = mkfault("51", "process", comm(w, "m"), "percent", "51%", NULL);
+	assert_int_equal(process_kill_ops.plan(f, &w->ctx, &e), 0);
+	assert_int_equal(nvictims(f), 2);
+	freefault(f);
 	w->cfg.guard.max_kill_percent = 100;
 }
 
@@ -954,8 +959,8 @@ test_percent_rounding(void **state)
 {
 	struct world *w = *state;
 	static const struct { const char *pct; size_t want; } cases[] = {
-		{ "1%", 1 }, { "33.3%", 1 }, { "33.4%", 2 }, { "50%", 2 },
-		{ "66.6%", 2 }, { "66.7%", 3 }, { "100%", 3 }, { "0.001%", 1 },
+		{ "1%", 1 }, { "33.3%", 1 }, { "33.4%", 1 }, { "50%", 1 },
+		{ "66.6%", 1 }, { "66.7%", 2 }, { "100%", 3 }, { "0.001%", 1 },
 	};
 	pid_t v[8];
 	size_t n;

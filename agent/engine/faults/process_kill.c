@@ -393,9 +393,10 @@ pk_victim_count(struct fault *f, struct fault_ctx *ctx, size_t n, size_t *k,
 	if (pk_all(f))
 		*k = n;
 	else if (fault_has(f, "percent")) {
-		/* Round up, at least one: 50% of 3 is 2; 1% of 3 is 1. The
-		 * epsilon keeps 50% of 2 from becoming 1.0000001 -> 2. */
-		double want = ceil((double)n * c->percent / 100.0 - 1e-9);
+		/* Round down, at least one — never more than the share asked
+		 * for, as pod-kill's percent:N: 50% of 3 is 1; 1% of 3 is 1.
+		 * The epsilon keeps 50% of 2 from becoming 0.9999999 -> 0. */
+		double want = floor((double)n * c->percent / 100.0 + 1e-9);
 
 		*k = want < 1 ? 1 : (size_t)want;
 	} else {
