@@ -1054,8 +1054,11 @@ finish(struct run *r)
 		loop_timer_cancel(r->o.loop, r->timer);
 	r->timer = 0;
 	stop_probes(r);
+	/* Keep the journal small on a long-lived agent: once a run has ended,
+	 * only what is still pending (a failed revert) needs to stay. */
 	if (r->o.journal != NULL && r->ninjected > 0 &&
-	    journal_end(r->o.journal, r->id, &e) == -1)
+	    (journal_end(r->o.journal, r->id, &e) == -1 ||
+	    journal_compact(r->o.journal, &e) == -1))
 		add_event(r, "error", "%s", e.msg);
 	r->phase = PHASE_DONE;
 	r->ended_wall = fl_wall_ms();
