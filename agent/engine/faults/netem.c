@@ -508,14 +508,16 @@ netem_build_options(const struct netem_cfg *c, const int16_t *dist,
  * header (no IP options / IPv6 extension headers, as `tc ... match ip
  * dport` assumes). */
 struct selb {
-	struct tc_u32_sel sel;
+	/* The header's fields we set; struct tc_u32_sel itself ends in a
+	 * flexible array, so it is built only in sel_emit. */
+	unsigned char nkeys;
 	struct tc_u32_key keys[8];
 };
 
 static void
 sel_key(struct selb *s, uint32_t val, uint32_t mask, int off)
 {
-	struct tc_u32_key *k = &s->keys[s->sel.nkeys++];
+	struct tc_u32_key *k = &s->keys[s->nkeys++];
 
 	k->val = htonl(val & mask);
 	k->mask = htonl(mask);
@@ -527,17 +529,20 @@ static int
 sel_emit(struct selb *s, uint16_t ethertype, struct netem_u32 *out)
 {
 	size_t len = sizeof(struct tc_u32_sel) +
-	    s->sel.nkeys * sizeof(struct tc_u32_key);
+	    s->nkeys * sizeof(struct tc_u32_key);
+	struct tc_u32_sel hdr;
 
-	s->sel.flags = TC_U32_TERMINAL;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.nkeys = s->nkeys;
+	hdr.flags = TC_U32_TERMINAL;
 	out->ethertype = ethertype;
 	out->len = len;
 	out->sel = malloc(len);
 	if (out->sel == NULL)
 		return -1;
-	memcpy(out->sel, &s->sel, sizeof(struct tc_u32_sel));
-	memcpy(out->sel + sizeof(struct tc_u32_sel), s->keys,
-	    s->sel.nkeys * sizeof(struct tc_u32_key));
+	memcpy(out->sel, &hdr, sizeof(hdr));
+	memcpy(out->sel + sizeof(hdr), s->keys,
+	    s->nkeys * sizeof(struct tc_u32_key));
 	return 0;
 }
 
@@ -599,7 +604,7 @@ build_one(const struct netem_cfg *c, const struct netem_cidr *dst, int family,
 		sel_key(&s, (uint32_t)c->port << 16, 0xffff0000u, v6 ? 40 : 20);
 	else if (portdir == 2)
 		sel_key(&s, (uint32_t)c->port, 0x0000ffffu, v6 ? 40 : 20);
-	if (s.sel.nkeys == 0) {
+	if (s.nkeys == 0) {
 		/* A /0 destination: match every packet of the family. */
 		sel_key(&s, 0, 0, 0);
 	}
