@@ -4,7 +4,7 @@
 set -eu
 N=${BENCH_N:-500}
 T=$(mktemp -d /tmp/fl-bench.XXXXXX)
-trap 'pkill -KILL -x fl-bench-victim 2>/dev/null; rm -rf "$T"' EXIT
+trap 'pkill -KILL -x fl-bench-victim 2>/dev/null || true; rm -rf "$T"' EXIT
 cp "$(command -v sleep)" "$T/fl-bench-victim"
 cat >"$T/agent.ini" <<EOF2
 [agent]
