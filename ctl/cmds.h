@@ -14,6 +14,10 @@ struct ctl_globals {
 	int local;
 };
 
+/* "faultctl: message" on stderr and exit with code (ctl/faultctl.c). */
+void ctl_die(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
 /* faultctl gameday list | run NAME [--wait] | history | show ID.
  * argv[0] is "gameday" itself (getopt style). Returns the exit status. */
 int cmd_gameday(int argc, char **argv, const struct ctl_globals *g);

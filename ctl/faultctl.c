@@ -67,11 +67,8 @@ usage(void)
 	exit(FL_INVALID);
 }
 
-static void
-die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
-
-static void
-die(int code, const char *fmt, ...)
+void
+ctl_die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -111,12 +108,12 @@ read_file(const char *path, size_t *len)
 	if (strcmp(path, "-") == 0)
 		fp = stdin;
 	else if ((fp = fopen(path, "re")) == NULL)
-		die(FL_INVALID, "%s: %s", path, strerror(errno));
+		ctl_die(FL_INVALID, "%s: %s", path, strerror(errno));
 	for (;;) {
 		if (n + 4096 + 1 > cap) {
 			cap = cap ? cap * 2 : 8192;
 			if ((buf = realloc(buf, cap)) == NULL)
-				die(FL_ERROR, "out of memory");
+				ctl_die(FL_ERROR, "out of memory");
 		}
 		r = fread(buf + n, 1, cap - n - 1, fp);
 		n += r;
@@ -152,7 +149,7 @@ connect_agent(int fallback_ok)
 
 	if (opt.local) {
 		if (!fallback_ok)
-			die(FL_INVALID, "--local: this command needs an agent");
+			ctl_die(FL_INVALID, "--local: this command needs an agent");
 		return NULL;
 	}
 	if (url == NULL)
@@ -160,7 +157,7 @@ connect_agent(int fallback_ok)
 	if ((c = client_new(url, opt.cert ? opt.cert : getenv("FAULTLINE_CERT"),
 	    opt.key ? opt.key : getenv("FAULTLINE_KEY"),
 	    opt.cacert ? opt.cacert : getenv("FAULTLINE_CACERT"), &e)) == NULL)
-		die(FL_INVALID, "%s", e.msg);
+		ctl_die(FL_INVALID, "%s", e.msg);
 	if (client_request(c, "GET", "/v1/info", NULL, 0, NULL, &status, &reply,
 	    &e) == 0) {
 		json_decref(reply);
@@ -168,18 +165,18 @@ connect_agent(int fallback_ok)
 			return c;
 		client_free(c);
 		if (status == 403 && strncmp(url, "https:", 6) == 0)
-			die(FL_REFUSED, "%s: permission denied (a client certificate "
+			ctl_die(FL_REFUSED, "%s: permission denied (a client certificate "
 			    "signed by the agent's tls_client_ca is needed: --cert, "
 			    "--key)", url);
 		if (status == 403)
-			die(FL_REFUSED, "%s: permission denied (root or the faultline "
+			ctl_die(FL_REFUSED, "%s: permission denied (root or the faultline "
 			    "group is needed)", url);
-		die(FL_ERROR, "agent %s answered HTTP %ld", url, status);
+		ctl_die(FL_ERROR, "agent %s answered HTTP %ld", url, status);
 	}
 	client_free(c);
 	if (client_unreachable(&e) && fallback_ok && !explicit)
 		return NULL;
-	die(FL_ERROR, "agent %s unreachable: %s", url, e.msg);
+	ctl_die(FL_ERROR, "agent %s unreachable: %s", url, e.msg);
 }
 
 static json_t *
@@ -197,7 +194,7 @@ request(struct fl_client *c, const char *method, const char *path,
 	}
 	if (client_request(c, method, path, body, len, headers, status, &reply,
 	    &e) == -1)
-		die(FL_ERROR, "%s", e.msg);
+		ctl_die(FL_ERROR, "%s", e.msg);
 	return reply;
 }
 
@@ -231,7 +228,7 @@ open_output(void)
 	if (opt.output == NULL)
 		return stdout;
 	if ((fp = fopen(opt.output, "we")) == NULL)
-		die(FL_INVALID, "%s: %s", opt.output, strerror(errno));
+		ctl_die(FL_INVALID, "%s: %s", opt.output, strerror(errno));
 	return fp;
 }
 
@@ -245,13 +242,13 @@ print_report(json_t *rep)
 	fmt = output_format_parse(opt.json ? "json" :
 	    opt.format ? opt.format : "text");
 	if (fmt == OUT_INVALID)
-		die(FL_INVALID, "unknown format %s (text, json, junit, html)",
+		ctl_die(FL_INVALID, "unknown format %s (text, json, junit, html)",
 		    opt.format);
 	out = open_output();
 	if (output_report(out, rep, fmt, &e) == -1)
-		die(FL_ERROR, "%s", e.msg);
+		ctl_die(FL_ERROR, "%s", e.msg);
 	if (out != stdout && fclose(out) == EOF)
-		die(FL_ERROR, "%s: %s", opt.output, strerror(errno));
+		ctl_die(FL_ERROR, "%s: %s", opt.output, strerror(errno));
 	else if (out != stdout)
 		fprintf(stderr, "faultctl: report written to %s\n", opt.output);
 }
@@ -323,12 +320,12 @@ lock_state(const struct agent_config *cfg)
 	int fd;
 
 	if (mkdir(cfg->state_dir, 0700) == -1 && errno != EEXIST)
-		die(FL_ERROR, "state_dir %s: %s", cfg->state_dir, strerror(errno));
+		ctl_die(FL_ERROR, "state_dir %s: %s", cfg->state_dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/lock", cfg->state_dir);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
-		die(FL_ERROR, "%s: %s", path, strerror(errno));
+		ctl_die(FL_ERROR, "%s: %s", path, strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1)
-		die(FL_REFUSED, "busy: %s is held by faultlined or another "
+		ctl_die(FL_REFUSED, "busy: %s is held by faultlined or another "
 		    "faultctl (is the agent running on another socket?)",
 		    cfg->state_dir);
 	return fd;
@@ -349,7 +346,7 @@ recover_local(struct journal *j, const struct agent_config *cfg, int quiet)
 	size_t i;
 
 	if (res == NULL)
-		die(FL_ERROR, "journal: %s", e.msg);
+		ctl_die(FL_ERROR, "journal: %s", e.msg);
 	json_array_foreach(res, i, it) {
 		const char *err = json_string_value(json_object_get(it, "error"));
 
@@ -364,7 +361,7 @@ recover_local(struct journal *j, const struct agent_config *cfg, int quiet)
 		fprintf(stderr, "recover: nothing to revert\n");
 	json_decref(res);
 	if (failed > 0)
-		die(FL_ERROR, "%d fault(s) could not be reverted; they stay in the "
+		ctl_die(FL_ERROR, "%d fault(s) could not be reverted; they stay in the "
 		    "journal", failed);
 }
 
@@ -417,14 +414,14 @@ run_local(const char *path)
 	json_t *rep;
 
 	if (opt.detach)
-		die(FL_INVALID, "--detach needs a running faultlined");
+		ctl_die(FL_INVALID, "--detach needs a running faultlined");
 	fprintf(stderr, "faultctl: %s; running in-process\n", why_local());
 	lockfd = lock_state(cfg);
 	if ((j = journal_open(cfg->state_dir, &e)) == NULL)
-		die(FL_ERROR, "%s", e.msg);
+		ctl_die(FL_ERROR, "%s", e.msg);
 	recover_local(j, cfg, 1);
 	if ((l = loop_new()) == NULL)
-		die(FL_ERROR, "out of memory");
+		ctl_die(FL_ERROR, "out of memory");
 	memset(&o, 0, sizeof(o));
 	o.cfg = cfg;
 	o.loop = l;
@@ -435,7 +432,7 @@ run_local(const char *path)
 	o.on_done = local_done;
 	o.arg = l;
 	if ((r = run_new(x, &o)) == NULL)
-		die(FL_ERROR, "out of memory");
+		ctl_die(FL_ERROR, "out of memory");
 	/* A shell starts background jobs with SIGINT ignored; an ignored
 	 * signal never reaches a signalfd, and Ctrl-C/SIGINT must abort. */
 	signal(SIGINT, SIG_DFL);
@@ -446,10 +443,10 @@ run_local(const char *path)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
 	    loop_add_fd(l, sfd, EPOLLIN, local_signal, r) == -1)
-		die(FL_ERROR, "signalfd: %s", strerror(errno));
+		ctl_die(FL_ERROR, "signalfd: %s", strerror(errno));
 	run_start(r);
 	if (!run_finished(r) && loop_run(l) == -1)
-		die(FL_ERROR, "event loop: %s", strerror(errno));
+		ctl_die(FL_ERROR, "event loop: %s", strerror(errno));
 	rep = run_report(r);
 	st = run_status(r);
 	print_report(rep);
@@ -533,7 +530,7 @@ run_agent(struct fl_client *c, const char *path)
 		snprintf(p, sizeof(p), "/v1/runs/%s/events?from=%zu", rid, f.next);
 		if (client_stream(c, p, follow_line, &f, &interrupted, &e) == -1 &&
 		    !interrupted)
-			die(FL_ERROR, "event stream: %s", e.msg);
+			ctl_die(FL_ERROR, "event stream: %s", e.msg);
 		if (interrupted && !aborted) {
 			fprintf(stderr, "faultctl: interrupted: aborting run %s; the "
 			    "agent reverts everything (please wait)\n", rid);
@@ -639,7 +636,7 @@ cmd_plan(int argc, char **argv)
 		experiment_free(x);
 		agentcfg_free(cfg);
 		if (plan == NULL)
-			die(e.status, "%s", e.msg);
+			ctl_die(e.status, "%s", e.msg);
 	}
 	print_plan(plan);
 	json_decref(plan);
@@ -665,7 +662,7 @@ cmd_recover(void)
 		fprintf(stderr, "faultctl: %s; recovering in-process\n", why_local());
 		lockfd = lock_state(cfg);
 		if ((j = journal_open(cfg->state_dir, &e)) == NULL)
-			die(FL_ERROR, "%s", e.msg);
+			ctl_die(FL_ERROR, "%s", e.msg);
 		recover_local(j, cfg, 0);
 		journal_close(j);
 		close(lockfd);
@@ -744,7 +741,7 @@ local_report(const char *id)
 
 	for (const char *p = id; *p; p++)
 		if (*p == '/' || *p == '.')
-			die(FL_INVALID, "bad run id %s", id);
+			ctl_die(FL_INVALID, "bad run id %s", id);
 	snprintf(path, sizeof(path), "%s/runs/%s.json", cfg->state_dir, id);
 	rep = json_load_file(path, 0, NULL);
 	agentcfg_free(cfg);
@@ -768,7 +765,7 @@ cmd_report(int argc, char **argv)
 		if (status != 200)
 			die_reply(rep, status);
 	} else if ((rep = local_report(argv[0])) == NULL)
-		die(FL_INVALID, "no such run %s", argv[0]);
+		ctl_die(FL_INVALID, "no such run %s", argv[0]);
 	print_report(rep);
 	json_decref(rep);
 	return FL_OK;

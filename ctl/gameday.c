@@ -27,23 +27,6 @@ gd_usage(void)
 	exit(FL_INVALID);
 }
 
-static void
-gd_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3),
-    noreturn));
-
-static void
-gd_die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("faultctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
-
 static const char *
 str(const json_t *o, const char *key)
 {
@@ -60,11 +43,11 @@ gd_connect(const struct ctl_globals *g)
 	struct fl_err e;
 
 	if (g->local)
-		gd_die(FL_INVALID, "--local: gamedays need a running faultlined");
+		ctl_die(FL_INVALID, "--local: gamedays need a running faultlined");
 	if ((c = client_new(url, g->cert ? g->cert : getenv("FAULTLINE_CERT"),
 	    g->key ? g->key : getenv("FAULTLINE_KEY"),
 	    g->cacert ? g->cacert : getenv("FAULTLINE_CACERT"), &e)) == NULL)
-		gd_die(FL_INVALID, "%s", e.msg);
+		ctl_die(FL_INVALID, "%s", e.msg);
 	return c;
 }
 
@@ -80,14 +63,14 @@ gd_request(struct fl_client *c, const char *method, const char *path,
 
 	if ((rc = client_request(c, method, path, NULL, 0, NULL, &status, &reply,
 	    &e)) != 0)
-		gd_die(FL_ERROR, "agent %s unreachable: %s", client_agent(c), e.msg);
+		ctl_die(FL_ERROR, "agent %s unreachable: %s", client_agent(c), e.msg);
 	if (status != want) {
 		client_error(status, reply, &e);
 		json_decref(reply);
-		gd_die(e.status, "%s", e.msg);
+		ctl_die(e.status, "%s", e.msg);
 	}
 	if (reply == NULL)
-		gd_die(FL_ERROR, "agent sent an empty answer to %s", path);
+		ctl_die(FL_ERROR, "agent sent an empty answer to %s", path);
 	return reply;
 }
 
@@ -327,7 +310,7 @@ gd_show(struct fl_client *c, const char *id, const struct ctl_globals *g)
 
 	for (const char *p = id; *p; p++)
 		if (*p == '/' || *p == '?' || *p == '%')
-			gd_die(FL_INVALID, "bad gameday run id %s", id);
+			ctl_die(FL_INVALID, "bad gameday run id %s", id);
 	snprintf(path, sizeof(path), "/v1/gamedays/runs/%.200s", id);
 	rec = gd_request(c, "GET", path, 200);
 	if (g->json)
