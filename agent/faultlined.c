@@ -143,9 +143,18 @@ recover_journal(struct agent *a)
 
 	if ((res = run_recover(a->journal, a->cfg, &failed, &e)) == NULL)
 		fatalx("journal: %s", e.msg);
-	if (json_array_size(res) > 0)
-		log_info("journal: reverted %zu fault(s) left by a previous run, "
-		    "%d failed", json_array_size(res), failed);
+	{
+		size_t i, nhooks = 0;
+		json_t *it;
+
+		json_array_foreach(res, i, it)
+			nhooks += strcmp(json_string_value(json_object_get(it,
+			    "type")), "hook") == 0;
+		if (json_array_size(res) > 0)
+			log_info("journal: reverted %zu fault(s) left by a previous "
+			    "run and ran %zu cleanup hook(s) it owed, %d failed",
+			    json_array_size(res) - nhooks, nhooks, failed);
+	}
 	if (failed > 0)
 		log_warnx("journal: %d fault(s) could not be reverted; they stay in "
 		    "the journal and are retried by `faultctl recover`", failed);

@@ -133,6 +133,18 @@ journal_reverted(struct journal *j, const char *run, const char *fault,
 }
 
 int
+journal_hooks(struct journal *j, const char *run, const struct strlist *hooks,
+    uint64_t timeout_ms, struct fl_err *e)
+{
+	json_t *cmds = json_array();
+
+	for (size_t i = 0; i < hooks->n; i++)
+		json_array_append_new(cmds, json_string(hooks->v[i]));
+	return append(j, json_pack("{s:s, s:s, s:o, s:I}", "op", "hooks",
+	    "run", run, "hooks", cmds, "timeout_ms", (json_int_t)timeout_ms), e);
+}
+
+int
 journal_end(struct journal *j, const char *run, struct fl_err *e)
 {
 	return append(j, json_pack("{s:s, s:s}", "op", "end", "run", run), e);
@@ -152,21 +164,23 @@ find_entry(json_t *pending, const char *run, const char *fault)
 	return -1;
 }
 
-json_t *
-journal_pending(struct journal *j, struct fl_err *e)
+/* One pass over the file: faults still applied, and runs still owing
+ * their hooks. Either out pointer may be NULL. */
+static int
+journal_scan(struct journal *j, json_t **faults, json_t **hooks,
+    struct fl_err *e)
 {
 	FILE *fp;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len, at;
-	json_t *pending, *rec;
+	json_t *pending, *owed, *rec;
 	const char *op, *run, *fault, *type;
 
-	if ((fp = fopen(j->path, "re")) == NULL) {
-		fl_fail(e, "journal %s: %s", j->path, strerror(errno));
-		return NULL;
-	}
+	if ((fp = fopen(j->path, "re")) == NULL)
+		return fl_fail(e, "journal %s: %s", j->path, strerror(errno));
 	pending = json_array();
+	owed = json_object();   /* run -> {"run","hooks","timeout_ms"} */
 	while ((len = getline(&line, &cap, fp)) != -1) {
 		/* A line without its newline is a torn write: ignore it. */
 		if (len == 0 || line[len - 1] != '\n')
@@ -195,24 +209,60 @@ journal_pending(struct journal *j, struct fl_err *e)
 			    "state", json_object_get(rec, "state"));
 		} else if (strcmp(op, "reverted") == 0 && at >= 0) {
 			json_array_remove(pending, (size_t)at);
+		} else if (strcmp(op, "hooks") == 0 &&
+		    json_is_array(json_object_get(rec, "hooks"))) {
+			json_object_set_new(owed, run, json_pack("{s:s, s:O, s:O}",
+			    "run", run, "hooks", json_object_get(rec, "hooks"),
+			    "timeout_ms", json_object_get(rec, "timeout_ms")));
+		} else if (strcmp(op, "end") == 0) {
+			json_object_del(owed, run);
 		}
 		json_decref(rec);
 	}
 	free(line);
 	fclose(fp);
-	return pending;
+	if (faults != NULL)
+		*faults = pending;
+	else
+		json_decref(pending);
+	if (hooks != NULL) {
+		const char *k;
+		json_t *v;
+
+		*hooks = json_array();
+		json_object_foreach(owed, k, v)
+			json_array_append(*hooks, v);
+	}
+	json_decref(owed);
+	return 0;
+}
+
+json_t *
+journal_pending(struct journal *j, struct fl_err *e)
+{
+	json_t *faults;
+
+	return journal_scan(j, &faults, NULL, e) == -1 ? NULL : faults;
+}
+
+json_t *
+journal_pending_hooks(struct journal *j, struct fl_err *e)
+{
+	json_t *hooks;
+
+	return journal_scan(j, NULL, &hooks, e) == -1 ? NULL : hooks;
 }
 
 int
 journal_compact(struct journal *j, struct fl_err *e)
 {
-	json_t *pending, *it;
+	json_t *pending, *owed, *it;
 	char *tmp = NULL;
 	FILE *fp;
 	size_t i;
 	int fd, ret = 0;
 
-	if ((pending = journal_pending(j, e)) == NULL)
+	if (journal_scan(j, &pending, &owed, e) == -1)
 		return -1;
 	if (asprintf(&tmp, "%s.tmp", j->path) == -1) {
 		json_decref(pending);
@@ -221,6 +271,15 @@ journal_compact(struct journal *j, struct fl_err *e)
 	if ((fp = fopen(tmp, "we")) == NULL) {
 		ret = fl_fail(e, "journal %s: %s", tmp, strerror(errno));
 		goto out;
+	}
+	json_array_foreach(owed, i, it) {
+		json_t *rec = json_pack("{s:s, s:O, s:O, s:O}", "op", "hooks",
+		    "run", json_object_get(it, "run"),
+		    "hooks", json_object_get(it, "hooks"),
+		    "timeout_ms", json_object_get(it, "timeout_ms"));
+		json_dumpf(rec, fp, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		fputc('\n', fp);
+		json_decref(rec);
 	}
 	json_array_foreach(pending, i, it) {
 		json_t *rec = json_pack("{s:s, s:O, s:O, s:O, s:O?}", "op", "intent",
@@ -255,5 +314,6 @@ journal_compact(struct journal *j, struct fl_err *e)
 out:
 	free(tmp);
 	json_decref(pending);
+	json_decref(owed);
 	return ret;
 }

@@ -66,6 +66,7 @@ struct run {
 
 	struct fault_ctx ctx;
 	size_t ninjected;           /* faults whose intent is journaled */
+	int journaled;              /* wrote anything for this run: owe an end */
 	uint64_t timer;
 	int aborting;
 
@@ -698,6 +699,17 @@ start_inject(struct run *r)
 		loop_timer_cancel(r->o.loop, r->timer);
 	r->timer = 0;
 	set_phase(r, PHASE_INJECT);
+	/* The hooks go into the journal first, so that a restart after a
+	 * SIGKILL runs them after reverting (run_recover). */
+	if (r->o.journal != NULL && r->x->cleanup.hooks.n > 0) {
+		r->journaled = 1;
+		if (journal_hooks(r->o.journal, r->id, &r->x->cleanup.hooks,
+		    r->x->cleanup.timeout_ms, &e) == -1) {
+			set_outcome(r, FL_ERROR, "cannot journal the hooks: %s", e.msg);
+			revert_all(r);
+			return;
+		}
+	}
 	for (size_t i = 0; i < r->x->nfaults; i++) {
 		struct fault *f = r->x->faults[i];
 
@@ -710,6 +722,7 @@ start_inject(struct run *r)
 			return;
 		}
 		r->ninjected = i + 1;
+		r->journaled = 1;
 		if (f->ops->inject(f, &r->ctx, &e) == -1) {
 			free(f->error);
 			f->error = strdup(e.msg);
@@ -1056,7 +1069,7 @@ finish(struct run *r)
 	stop_probes(r);
 	/* Keep the journal small on a long-lived agent: once a run has ended,
 	 * only what is still pending (a failed revert) needs to stay. */
-	if (r->o.journal != NULL && r->ninjected > 0 &&
+	if (r->o.journal != NULL && r->journaled &&
 	    (journal_end(r->o.journal, r->id, &e) == -1 ||
 	    journal_compact(r->o.journal, &e) == -1))
 		add_event(r, "error", "%s", e.msg);
@@ -1080,6 +1093,86 @@ finish(struct run *r)
 }
 
 /* --- recovery from the journal ----------------------------------------- */
+
+struct recover_hooks {
+	struct loop *loop;
+	struct hook_result *res;
+	size_t n;
+	int done;
+};
+
+static void
+recover_hooks_done(void *arg, struct hook_result *res, size_t n)
+{
+	struct recover_hooks *rh = arg;
+
+	rh->res = res;
+	rh->n = n;
+	rh->done = 1;
+	loop_break(rh->loop);
+}
+
+/* Cleanup hooks of runs that were cut short (a "hooks" record and no
+ * "end"): run them after the reverts, on a loop of their own, then close
+ * the run in the journal. Results are appended to out as type "hook". */
+static void
+recover_hooks(struct journal *j, json_t *out, int *failed)
+{
+	struct fl_err e;
+	json_t *owed = journal_pending_hooks(j, &e), *it, *cmd;
+	size_t i, k;
+
+	if (owed == NULL) {
+		log_warnx("recover: %s", e.msg);
+		(*failed)++;
+		return;
+	}
+	json_array_foreach(owed, i, it) {
+		const char *run = json_string_value(json_object_get(it, "run"));
+		struct strlist cmds = { NULL, 0 };
+		struct recover_hooks rh = { NULL, NULL, 0, 0 };
+
+		json_array_foreach(json_object_get(it, "hooks"), k, cmd)
+			if (json_is_string(cmd))
+				strlist_add(&cmds, json_string_value(cmd));
+		if ((rh.loop = loop_new()) == NULL ||
+		    hooks_run(rh.loop, &cmds, (uint64_t)json_integer_value(
+		    json_object_get(it, "timeout_ms")), recover_hooks_done,
+		    &rh) == -1) {
+			log_warnx("recover: run %s: cannot run its cleanup hooks", run);
+			(*failed)++;
+		} else {
+			if (!rh.done)
+				loop_run(rh.loop);
+			for (k = 0; k < rh.n; k++) {
+				char what[300];
+
+				if (rh.res[k].timed_out)
+					snprintf(what, sizeof(what), "timed out");
+				else if (rh.res[k].error != NULL)
+					snprintf(what, sizeof(what), "failed: %.280s",
+					    rh.res[k].error);
+				else
+					snprintf(what, sizeof(what), "exit %d",
+					    rh.res[k].exit_code);
+				log_info("recover: run %s cleanup hook %s: %s", run,
+				    rh.res[k].command, what);
+				json_array_append_new(out, json_pack(
+				    "{s:s, s:s, s:s, s:s}", "run", run,
+				    "fault", rh.res[k].command, "type", "hook",
+				    "result", what));
+			}
+			hook_results_free(rh.res, rh.n);
+			if (journal_end(j, run, &e) == -1) {
+				log_warnx("recover: %s", e.msg);
+				(*failed)++;
+			}
+		}
+		loop_free(rh.loop);
+		strlist_free(&cmds);
+	}
+	json_decref(owed);
+}
 
 json_t *
 run_recover(struct journal *j, const struct agent_config *cfg, int *failed,
@@ -1131,6 +1224,7 @@ run_recover(struct journal *j, const struct agent_config *cfg, int *failed,
 			json_decref(f.targets);
 	}
 	json_decref(pending);
+	recover_hooks(j, out, failed);
 	if (*failed == 0)
 		journal_compact(j, e);
 	return out;

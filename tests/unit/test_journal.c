@@ -171,6 +171,43 @@ test_compact(void **state)
 	journal_close(j);
 }
 
+/* A run that journaled its hooks owes them until its "end"; compaction
+ * keeps what is owed. */
+static void
+test_owed_hooks(void **state)
+{
+	struct journal *j = open_j();
+	struct fl_err e;
+	struct strlist hooks = { NULL, 0 };
+	json_t *p;
+
+	(void)state;
+	strlist_add(&hooks, "/bin/true");
+	strlist_add(&hooks, "/usr/bin/touch /tmp/x");
+	assert_int_equal(journal_hooks(j, "r1", &hooks, 5000, &e), 0);
+	assert_int_equal(journal_hooks(j, "r2", &hooks, 1000, &e), 0);
+	assert_int_equal(journal_intent(j, "r1", "a", "process-kill", NULL, &e), 0);
+	assert_int_equal(journal_reverted(j, "r1", "a", &e), 0);
+	assert_int_equal(journal_end(j, "r2", &e), 0);
+	assert_int_equal(journal_compact(j, &e), 0);
+	p = journal_pending_hooks(j, &e);
+	assert_non_null(p);
+	assert_int_equal(json_array_size(p), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(p, 0),
+	    "run")), "r1");
+	assert_int_equal(json_array_size(json_object_get(json_array_get(p, 0),
+	    "hooks")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(p, 0),
+	    "timeout_ms")), 5000);
+	json_decref(p);
+	assert_int_equal(journal_end(j, "r1", &e), 0);
+	p = journal_pending_hooks(j, &e);
+	assert_int_equal(json_array_size(p), 0);
+	json_decref(p);
+	strlist_free(&hooks);
+	journal_close(j);
+}
+
 static void
 test_open_fails_cleanly(void **state)
 {
@@ -190,6 +227,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_runs_are_separate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_line_and_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owed_hooks, setup, teardown),
 		cmocka_unit_test(test_open_fails_cleanly),
 	};
 
