@@ -46,7 +46,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fl_err e = { 0 };
 	struct journal *j;
-	json_t *before, *after;
+	json_t *before, *after, *hbefore, *hafter;
 	FILE *fp;
 
 	if (dir[0] == '\0' && setup() == -1)
@@ -61,7 +61,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "journal_open: %s\n", e.msg);
 		abort();
 	}
-	if ((before = journal_pending(j, &e)) == NULL) {
+	if ((before = journal_pending(j, &e)) == NULL ||
+	    (hbefore = journal_pending_hooks(j, &e)) == NULL) {
 		fprintf(stderr, "journal_pending: %s\n", e.msg);
 		abort();
 	}
@@ -69,8 +70,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "journal_compact: %s\n", e.msg);
 		abort();
 	}
-	if ((after = journal_pending(j, &e)) == NULL)
+	if ((after = journal_pending(j, &e)) == NULL ||
+	    (hafter = journal_pending_hooks(j, &e)) == NULL)
 		abort();
+	if (!json_equal(hbefore, hafter)) {
+		fprintf(stderr, "compaction changed the owed hooks\n");
+		abort();
+	}
+	json_decref(hbefore);
+	json_decref(hafter);
 	if (!json_equal(before, after)) {
 		char *a = json_dumps(before, JSON_COMPACT);
 		char *b = json_dumps(after, JSON_COMPACT);
