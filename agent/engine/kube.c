@@ -1098,6 +1098,28 @@ skip_ws(const char *s)
 	return s;
 }
 
+/* One label value at *pp appended to vals, *pp moved past it and the
+ * blanks after. 0; -1 an invalid value (err filled); -2 out of memory. */
+static int
+take_value(const char **pp, struct strlist *vals, char *err, size_t errlen)
+{
+	const char *p = *pp;
+	size_t n = tok_len(p);
+	char *v;
+
+	if (!valid_name(p, n, 1) || memchr(p, '/', n) != NULL) {
+		snprintf(err, errlen, "invalid label value at \"%s\"", p);
+		return -1;
+	}
+	if ((v = strndup(p, n)) == NULL || strlist_add(vals, v) == -1) {
+		free(v);
+		return -2;
+	}
+	free(v);
+	*pp = skip_ws(p + n);
+	return 0;
+}
+
 int
 kube_selector_parse(const char *s, struct kube_selector **out, char *err,
     size_t errlen)
@@ -1115,7 +1137,7 @@ kube_selector_parse(const char *s, struct kube_selector **out, char *err,
 		struct sel_req r = { 0 };
 		struct sel_req *nv;
 		size_t n;
-		int neg = 0;
+		int neg = 0, rc;
 
 		if (*p == '!') {
 			neg = 1;
@@ -1137,18 +1159,11 @@ kube_selector_parse(const char *s, struct kube_selector **out, char *err,
 			r.op = *p == '!' ? SEL_NE : SEL_EQ;
 			p += (p[0] == '!' || p[1] == '=') ? 2 : 1;
 			p = skip_ws(p);
-			n = tok_len(p);
-			if (!valid_name(p, n, 1) || memchr(p, '/', n) != NULL) {
-				snprintf(err, errlen, "invalid label value at \"%s\"", p);
+			if ((rc = take_value(&p, &r.vals, err, errlen)) != 0) {
+				if (rc == -2)
+					goto oom_r;
 				goto bad_r;
 			}
-			char *v = strndup(p, n);
-			if (v == NULL || strlist_add(&r.vals, v) == -1) {
-				free(v);
-				goto oom_r;
-			}
-			free(v);
-			p = skip_ws(p + n);
 		} else if ((strncmp(p, "in", 2) == 0 && (p[2] == ' ' || p[2] == '(')) ||
 		    (strncmp(p, "notin", 5) == 0 && (p[5] == ' ' || p[5] == '('))) {
 			r.op = p[0] == 'i' ? SEL_IN : SEL_NOTIN;
@@ -1160,18 +1175,11 @@ kube_selector_parse(const char *s, struct kube_selector **out, char *err,
 			}
 			p = skip_ws(p + 1);
 			for (;;) {
-				n = tok_len(p);
-				if (!valid_name(p, n, 1) || memchr(p, '/', n) != NULL) {
-					snprintf(err, errlen, "invalid label value at \"%s\"", p);
+				if ((rc = take_value(&p, &r.vals, err, errlen)) != 0) {
+					if (rc == -2)
+						goto oom_r;
 					goto bad_r;
 				}
-				char *v = strndup(p, n);
-				if (v == NULL || strlist_add(&r.vals, v) == -1) {
-					free(v);
-					goto oom_r;
-				}
-				free(v);
-				p = skip_ws(p + n);
 				if (*p == ',') {
 					p = skip_ws(p + 1);
 					continue;
