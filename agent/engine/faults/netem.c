@@ -1093,24 +1093,36 @@ link_index(struct nl_sock *sk, const char *name, int *ifindex,
 
 /* ------------------------------------------------------ tc requests */
 
+/* The netlink header and struct tcmsg every qdisc and filter request
+ * starts with. */
+static int
+tc_begin(struct nl_msg *m, int cmd, int flags, int ifindex, uint32_t parent,
+    uint32_t handle, uint32_t info)
+{
+	struct tcmsg t;
+
+	memset(&t, 0, sizeof(t));
+	t.tcm_family = AF_UNSPEC;
+	t.tcm_ifindex = ifindex;
+	t.tcm_parent = parent;
+	t.tcm_handle = handle;
+	t.tcm_info = info;
+	if (nlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, cmd, 0, flags) == NULL)
+		return -1;
+	return nlmsg_append(m, &t, sizeof(t), NLMSG_ALIGNTO);
+}
+
 static int
 qdisc_msg(struct nl_sock *sk, int cmd, int flags, int ifindex, uint32_t parent,
     uint32_t handle, const char *kind, const void *opts, size_t optlen,
     char *ext, size_t extlen)
 {
 	struct nl_msg *m = nlmsg_alloc_size(optlen + 1024);
-	struct tcmsg t;
 	int r = -ENOMEM;
 
 	if (m == NULL)
 		return -ENOMEM;
-	memset(&t, 0, sizeof(t));
-	t.tcm_family = AF_UNSPEC;
-	t.tcm_ifindex = ifindex;
-	t.tcm_parent = parent;
-	t.tcm_handle = handle;
-	if (nlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, cmd, 0, flags) == NULL ||
-	    nlmsg_append(m, &t, sizeof(t), NLMSG_ALIGNTO) < 0 ||
+	if (tc_begin(m, cmd, flags, ifindex, parent, handle, 0) < 0 ||
 	    (kind != NULL && nla_put_string(m, TCA_KIND, kind) < 0) ||
 	    (opts != NULL && nla_put(m, TCA_OPTIONS, (int)optlen, opts) < 0))
 		goto out;
@@ -1126,19 +1138,12 @@ filter_msg(struct nl_sock *sk, int ifindex, uint32_t prio,
 {
 	struct nl_msg *m = nlmsg_alloc_size(f->len + 512);
 	struct nlattr *nest;
-	struct tcmsg t;
 	int r = -ENOMEM;
 
 	if (m == NULL)
 		return -ENOMEM;
-	memset(&t, 0, sizeof(t));
-	t.tcm_family = AF_UNSPEC;
-	t.tcm_ifindex = ifindex;
-	t.tcm_parent = NETEM_HANDLE_ROOT;
-	t.tcm_info = TC_H_MAKE(prio << 16, htons(f->ethertype));
-	if (nlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, RTM_NEWTFILTER, 0,
-	    NLM_F_CREATE | NLM_F_EXCL) == NULL ||
-	    nlmsg_append(m, &t, sizeof(t), NLMSG_ALIGNTO) < 0 ||
+	if (tc_begin(m, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifindex,
+	    NETEM_HANDLE_ROOT, 0, TC_H_MAKE(prio << 16, htons(f->ethertype))) < 0 ||
 	    nla_put_string(m, TCA_KIND, "u32") < 0 ||
 	    (nest = nla_nest_start(m, TCA_OPTIONS)) == NULL ||
 	    nla_put_u32(m, TCA_U32_CLASSID, NETEM_HANDLE_ROOT | NETEM_PRIO_BANDS) < 0 ||
