@@ -39,6 +39,10 @@ int strlist_add_split(struct strlist *l, const char *csv);
 int strlist_has(const struct strlist *l, const char *s);
 void strlist_free(struct strlist *l);
 
+/* write(2) all of buf, retrying on EINTR and short writes. 0, or -1 with
+ * errno set. */
+int fl_write_all(int fd, const void *buf, size_t len);
+
 /* Wall clock in milliseconds since the epoch, and monotonic milliseconds. */
 uint64_t fl_wall_ms(void);
 uint64_t fl_mono_ms(void);

@@ -80,8 +80,7 @@ static int
 append(struct journal *j, json_t *rec, struct fl_err *e)
 {
 	char *line;
-	size_t len, off = 0;
-	ssize_t n;
+	size_t len;
 	int ret = 0;
 
 	line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -90,17 +89,8 @@ append(struct journal *j, json_t *rec, struct fl_err *e)
 		return fl_fail(e, "journal: cannot encode record");
 	len = strlen(line);
 	line[len++] = '\n';  /* json_dumps' NUL becomes the newline */
-	while (off < len) {
-		n = write(j->fd, line + off, len - off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			ret = fl_fail(e, "journal %s: write: %s", j->path,
-			    strerror(errno));
-			break;
-		}
-		off += (size_t)n;
-	}
+	if (fl_write_all(j->fd, line, len) == -1)
+		ret = fl_fail(e, "journal %s: write: %s", j->path, strerror(errno));
 	if (ret == 0 && fdatasync(j->fd) == -1)
 		ret = fl_fail(e, "journal %s: fdatasync: %s", j->path,
 		    strerror(errno));

@@ -24,22 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_WORKERS 64
+#include "common.h"
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
+#define MAX_WORKERS 64
 
 static void
 answer(int c)
@@ -68,7 +55,7 @@ answer(int c)
 	    "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n"
 	    "\r\n%s", ok ? "200 OK" : "404 Not Found", strlen(body),
 	    strncmp(req, "HEAD ", 5) == 0 ? "" : body);
-	(void)write_all(c, out, (size_t)n);
+	(void)fl_write_all(c, out, (size_t)n);
 	shutdown(c, SHUT_WR);
 }
 

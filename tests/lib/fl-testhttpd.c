@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 static const char *status_file, *delay_file, *log_file;
 
 static long
@@ -44,21 +46,6 @@ read_num(const char *path, long dflt)
 		return dflt;
 	buf[n] = '\0';
 	return strtol(buf, NULL, 10);
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 static const char *
@@ -103,7 +90,7 @@ serve(int c)
 		int lf = open(log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 		    0644);
 		if (lf != -1) {
-			(void)write_all(lf, req, (size_t)(end - req) + 4);
+			(void)fl_write_all(lf, req, (size_t)(end - req) + 4);
 			close(lf);
 		}
 	}
@@ -119,8 +106,8 @@ serve(int c)
 	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %ld %s\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
 	    "Connection: close\r\n\r\n", code, reason(code), strlen(body));
-	if (write_all(c, hdr, (size_t)n) == 0 && !head)
-		(void)write_all(c, body, strlen(body));
+	if (fl_write_all(c, hdr, (size_t)n) == 0 && !head)
+		(void)fl_write_all(c, body, strlen(body));
 	shutdown(c, SHUT_WR);
 }
 
