@@ -1023,11 +1023,11 @@ run_events_from(struct run *r, size_t from)
 	return out;
 }
 
+/* Write rep (borrowed) to STATE_DIR/runs/ID.json, atomically. */
 static void
-save_report(struct run *r)
+save_report(struct run *r, json_t *rep)
 {
 	char *dir = NULL, *path = NULL, *tmp = NULL;
-	json_t *rep;
 	int fd = -1;
 
 	if (r->o.cfg->state_dir == NULL ||
@@ -1040,14 +1040,12 @@ save_report(struct run *r)
 	if (asprintf(&path, "%s/%s.json", dir, r->id) == -1 ||
 	    asprintf(&tmp, "%s/.%s.json.tmp", dir, r->id) == -1)
 		goto out;
-	rep = run_report(r);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) == -1 ||
 	    json_dumpfd(rep, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == -1 ||
 	    fsync(fd) == -1 || rename(tmp, path) == -1) {
 		log_warn("saving report %s", path);
 		unlink(tmp);
 	}
-	json_decref(rep);
 out:
 	if (fd != -1)
 		close(fd);
@@ -1076,17 +1074,18 @@ finish(struct run *r)
 	r->phase = PHASE_DONE;
 	r->ended_wall = fl_wall_ms();
 	r->finished = 1;
-	save_report(r);
 	{
-		/* The last event carries the report, so a client following the
-		 * stream has it even if the agent exits right after (SIGTERM). */
+		/* The last event carries the saved report, so a client following
+		 * the stream has it even if the agent exits right after
+		 * (SIGTERM). */
+		json_t *rep = run_report(r);
 		char detail[600];
 
+		save_report(r, rep);
 		snprintf(detail, sizeof(detail), "%s%s%.500s",
 		    fl_status_verdict(r->status), r->reason[0] ? ": " : "",
 		    r->reason);
-		push_event(r, "end", detail, json_pack("{s:o}", "report",
-		    run_report(r)));
+		push_event(r, "end", detail, json_pack("{s:o}", "report", rep));
 	}
 	if (r->o.on_done != NULL)
 		r->o.on_done(r, r->o.arg);
