@@ -25,6 +25,9 @@
 #include "remote.h"
 #include "schedule.h"
 
+/* A certificate chain or CA bundle far larger than this is not one. */
+#define TLS_FILE_MAX (1024 * 1024)
+
 static struct {
 	char *cert, *key, *ca;      /* PEM text, owned */
 	int fd;                     /* listening socket, -1 when none */
@@ -80,22 +83,6 @@ bad(const struct agent_config *cfg, struct fl_err *e, const char *key,
 	return -1;
 }
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	gnutls_datum_t d = { NULL, 0 };
-	char *s;
-
-	if (gnutls_load_file(path, &d) < 0)
-		return NULL;
-	if ((s = malloc(d.size + 1)) != NULL) {
-		memcpy(s, d.data, d.size);
-		s[d.size] = '\0';
-		*len = d.size;
-	}
-	gnutls_free(d.data);
-	return s;
-}
 
 int
 remote_load(const struct agent_config *cfg, struct fl_err *e)
@@ -103,6 +90,7 @@ remote_load(const struct agent_config *cfg, struct fl_err *e)
 	gnutls_certificate_credentials_t cred = NULL;
 	gnutls_datum_t c, k, a;
 	size_t cl = 0, kl = 0, al = 0;
+	char why[256];
 	int rc;
 
 	if (cfg->listen == NULL)
@@ -110,13 +98,19 @@ remote_load(const struct agent_config *cfg, struct fl_err *e)
 	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
 		return bad(cfg, e, "listen", "this libmicrohttpd has no TLS support%s%s",
 		    "", "");
-	if ((tls.cert = slurp(cfg->tls_cert, &cl)) == NULL)
-		return bad(cfg, e, "tls_cert", "cannot read %s%s", cfg->tls_cert, "");
-	if ((tls.key = slurp(cfg->tls_key, &kl)) == NULL)
-		return bad(cfg, e, "tls_key", "cannot read %s%s", cfg->tls_key, "");
-	if ((tls.ca = slurp(cfg->tls_client_ca, &al)) == NULL)
-		return bad(cfg, e, "tls_client_ca", "cannot read %s%s",
-		    cfg->tls_client_ca, "");
+	/* Bounded and non-blocking: tls_cert = /dev/zero or a FIFO is refused,
+	 * not read until memory runs out. */
+	if ((tls.cert = fl_read_file(cfg->tls_cert, TLS_FILE_MAX, &cl, why,
+	    sizeof(why))) == NULL)
+		return bad(cfg, e, "tls_cert", "cannot read %s: %s", cfg->tls_cert,
+		    why);
+	if ((tls.key = fl_read_file(cfg->tls_key, TLS_FILE_MAX, &kl, why,
+	    sizeof(why))) == NULL)
+		return bad(cfg, e, "tls_key", "cannot read %s: %s", cfg->tls_key, why);
+	if ((tls.ca = fl_read_file(cfg->tls_client_ca, TLS_FILE_MAX, &al, why,
+	    sizeof(why))) == NULL)
+		return bad(cfg, e, "tls_client_ca", "cannot read %s: %s",
+		    cfg->tls_client_ca, why);
 	c.data = (unsigned char *)tls.cert;
 	c.size = (unsigned)cl;
 	k.data = (unsigned char *)tls.key;

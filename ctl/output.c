@@ -143,51 +143,6 @@ xput(FILE *out, const char *s, int attr)
 
 /* ---- time ---- */
 
-int
-output_parse_time(const char *s, long long *ms)
-{
-	struct tm tm;
-	int y, mo, d, h, mi, sec, n = 0, oh, om;
-	long long frac = 0, scale = 1000, off = 0;
-	const char *p;
-	time_t t;
-
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h,
-	    &mi, &sec, &n) != 6 || n != 19)
-		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return -1;
-	p = s + n;
-	if (*p == '.') {
-		for (p++; isdigit((unsigned char)*p); p++) {
-			if (scale > 1) {
-				scale /= 10;
-				frac += (*p - '0') * scale;
-			}
-		}
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 &&
-	    strlen(p) == 6) {
-		off = (oh * 60LL + om) * 60000LL * (*p == '+' ? 1 : -1);
-		p += 6;
-	} else
-		return -1;
-	if (*p != '\0')
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	if ((t = timegm(&tm)) == (time_t)-1)
-		return -1;
-	*ms = (long long)t * 1000 + frac - off;
-	return 0;
-}
 
 char *
 output_clock(long long ms, char *buf, size_t len)
@@ -246,10 +201,10 @@ fmt_ms(double ms, char *buf, size_t len)
 static int
 rel_ms(const json_t *report, const char *at, long long *ms)
 {
-	long long t0, t;
+	int64_t t0, t;
 
-	if (output_parse_time(jstr(report, "started_at"), &t0) == -1 ||
-	    output_parse_time(at, &t) == -1)
+	if (fl_parse_rfc3339(jstr(report, "started_at"), &t0) == -1 ||
+	    fl_parse_rfc3339(at, &t) == -1)
 		return -1;
 	*ms = t - t0;
 	return 0;

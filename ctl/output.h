@@ -44,8 +44,5 @@ int output_progress_line(FILE *out, const json_t *event);
 
 /* "mm:ss", or "h:mm:ss" from an hour on; negative values clamp to 0. */
 char *output_clock(long long ms, char *buf, size_t len);
-/* Parse RFC 3339 ("2026-11-21T16:20:00.123Z", offsets +hh:mm accepted) to
- * milliseconds since the epoch; -1 on a malformed value. */
-int output_parse_time(const char *s, long long *ms);
 
 #endif

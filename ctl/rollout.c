@@ -205,7 +205,7 @@ plan_one(struct ro *ro, struct target *t)
 		json_t *reply = NULL;
 		long http = 0;
 		const char *retry, *msg;
-		uint64_t at;
+		int64_t at;
 		int rc;
 
 		if ((c = connect_to(ro, t, &e)) == NULL) {
@@ -227,7 +227,7 @@ plan_one(struct ro *ro, struct target *t)
 		retry = json_string_value(json_object_get(reply, "retry_at"));
 		msg = e.msg;
 		if (e.status != FL_REFUSED || retry == NULL ||
-		    rollout_parse_time(retry, &at) == -1) {
+		    fl_parse_rfc3339(retry, &at) == -1 || at < 0) {
 			snprintf(t->detail, sizeof(t->detail), "plan: %s", msg);
 			json_decref(reply);
 			return e.status;
@@ -241,7 +241,7 @@ plan_one(struct ro *ro, struct target *t)
 		say("stage %s: %s: %s; waiting until %s", t->stage, t->agent, msg,
 		    retry);
 		json_decref(reply);
-		if (sleep_until(at) == -1) {
+		if (sleep_until((uint64_t)at) == -1) {
 			snprintf(t->detail, sizeof(t->detail), "interrupted while "
 			    "waiting for the window");
 			return FL_ABORTED;

@@ -515,8 +515,8 @@ agentcfg_load(const char *path, struct diag *d)
 	char err[256], *text;
 	size_t len;
 
-	if (inidoc_read_file(path, AGENTCFG_MAX_BYTES, &text, &len, err,
-	    sizeof(err)) == -1) {
+	if ((text = fl_read_file(path, AGENTCFG_MAX_BYTES, &len, err,
+	    sizeof(err))) == NULL) {
 		diag_add(d, path, 0, NULL, "%s", err);
 		return NULL;
 	}

@@ -48,5 +48,29 @@ uint64_t fl_wall_ms(void);
 uint64_t fl_mono_ms(void);
 /* RFC 3339 UTC with milliseconds: 2026-11-21T16:20:00.123Z */
 char *fl_rfc3339(uint64_t wall_ms, char *buf, size_t len);
+/* The one RFC 3339 parser: "2026-11-21T16:20:00.123Z" ('t' and 'z' too,
+ * a fraction of any length, kept to the millisecond, or a +HH:MM/-HH:MM
+ * offset) to milliseconds since the epoch (negative before 1970). 0, or -1
+ * when s is NULL, malformed, or names a day its month does not have. */
+int fl_parse_rfc3339(const char *s, int64_t *ms);
+
+/* The one whole-file reader. Opens path without blocking (a FIFO or a
+ * device never hangs the caller), refuses anything but a regular file,
+ * reads at most max bytes (a larger file is an error, never a truncation)
+ * and NUL-terminates. Returns a malloc'd buffer (*len, may be NULL, gets
+ * the length), or NULL with a one-line reason in err: "cannot open: ...",
+ * "not a regular file", "file too large (over N bytes)", "cannot read: ...". */
+char *fl_read_file(const char *path, size_t max, size_t *len, char *err,
+    size_t errlen);
+
+/* UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF; NUL bytes count as invalid because C strings cannot carry
+ * them). fl_utf8_valid returns 1 when s[0..len) is valid, else 0 with
+ * *bad (may be NULL) set to the offset of the first bad byte. */
+int fl_utf8_valid(const char *s, size_t len, size_t *bad);
+/* A new NUL-terminated copy of s[0..len) in which every invalid sequence
+ * (and every NUL byte) is replaced by U+FFFD, so that it can always go into
+ * JSON. NULL only when memory runs out. */
+char *fl_utf8_sanitize(const char *s, size_t len);
 
 #endif

@@ -44,10 +44,6 @@ int inidoc_parse(const char *file, const char *text, size_t len,
     struct ini_doc *doc, struct diag *d);
 void inidoc_free(struct ini_doc *doc);
 
-/* Reads a whole file (at most max bytes) into a NUL-terminated buffer. */
-int inidoc_read_file(const char *path, size_t max, char **text, size_t *len,
-    char *err, size_t errlen);
-
 /* Does name match [a-z0-9][a-z0-9<extra>]* and fit INIDOC_MAX_NAME? */
 int inidoc_name_ok(const char *name, const char *extra);
 

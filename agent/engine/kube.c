@@ -24,34 +24,6 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
-/* Read a whole (small) file into a new NUL-terminated buffer. */
-static char *
-read_small_file(const char *path, size_t max, size_t *lenp)
-{
-	FILE *fp;
-	char *buf;
-	size_t n;
-
-	if ((fp = fopen(path, "re")) == NULL)
-		return NULL;
-	if ((buf = malloc(max + 1)) == NULL) {
-		fclose(fp);
-		return NULL;
-	}
-	n = fread(buf, 1, max + 1, fp);
-	if (ferror(fp) || n > max) {
-		if (n > max)
-			errno = EFBIG;
-		free(buf);
-		fclose(fp);
-		return NULL;
-	}
-	fclose(fp);
-	buf[n] = '\0';
-	if (lenp != NULL)
-		*lenp = n;
-	return buf;
-}
 
 static void
 blob_free(struct kube_blob *b)
@@ -594,7 +566,7 @@ kube_conn_incluster(struct kube_conn *c, const char *sa_dir,
 {
 	const char *host = getenv("KUBERNETES_SERVICE_HOST");
 	const char *port = getenv("KUBERNETES_SERVICE_PORT");
-	char path[PATH_MAX], *tok;
+	char path[PATH_MAX], why[256], *tok;
 	int v6;
 
 	memset(c, 0, sizeof(*c));
@@ -612,9 +584,10 @@ kube_conn_incluster(struct kube_conn *c, const char *sa_dir,
 		return fl_fail(e, "out of memory");
 	}
 	snprintf(path, sizeof(path), "%s/token", sa_dir);
-	if ((tok = read_small_file(path, 64 * 1024, NULL)) == NULL) {
+	if ((tok = fl_read_file(path, 64 * 1024, NULL, why,
+	    sizeof(why))) == NULL) {
 		fl_fail(e, "in-cluster: cannot read service-account token %s: %s",
-		    path, strerror(errno));
+		    path, why);
 		goto bad;
 	}
 	c->token = strdup(trim_ws(tok));
@@ -707,6 +680,7 @@ int
 kube_conn_kubeconfig_text(struct kube_conn *c, const char *path,
     const char *text, struct fl_err *e)
 {
+	char why[256];
 	json_t *root, *ctx, *cl, *user;
 	const char *cur, *cname, *uname, *v;
 
@@ -786,11 +760,12 @@ kube_conn_kubeconfig_text(struct kube_conn *c, const char *path,
 				free(tf);
 				goto bad;
 			}
-			t = read_small_file(tf, 64 * 1024, NULL);
+			t = fl_read_file(tf, 64 * 1024, NULL, why, sizeof(why));
 			free(tf);
 			if (t == NULL || (c->token = strdup(trim_ws(t))) == NULL) {
 				free(t);
-				fl_fail(e, "%s: cannot read tokenFile %s", path, v);
+				fl_fail(e, "%s: cannot read tokenFile %s: %s", path, v,
+				    t == NULL ? why : "out of memory");
 				goto bad;
 			}
 			free(t);
@@ -834,13 +809,13 @@ bad:
 int
 kube_conn_kubeconfig(struct kube_conn *c, const char *path, struct fl_err *e)
 {
-	char *text;
+	char *text, why[256];
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	if ((text = read_small_file(path, 1024 * 1024, NULL)) == NULL)
-		return fl_fail(e, "%s: cannot read kubeconfig: %s", path,
-		    strerror(errno));
+	if ((text = fl_read_file(path, 1024 * 1024, NULL, why,
+	    sizeof(why))) == NULL)
+		return fl_fail(e, "%s: cannot read kubeconfig: %s", path, why);
 	rc = kube_conn_kubeconfig_text(c, path, text, e);
 	explicit_bzero(text, strlen(text));
 	free(text);

@@ -17,55 +17,6 @@
 #include "rollout.h"
 #include "units.h"
 
-int
-rollout_parse_time(const char *s, uint64_t *ms)
-{
-	struct tm tm;
-	int n = 0, frac_ms = 0;
-	long off = 0;
-	const char *p;
-	time_t t;
-
-	if (s == NULL)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
-		return -1;
-	p = s + n;
-	if (*p == '.') {
-		int digits = 0;
-
-		for (p++; isdigit((unsigned char)*p); p++, digits++)
-			if (digits < 3)
-				frac_ms = frac_ms * 10 + (*p - '0');
-		if (digits == 0)
-			return -1;
-		for (; digits < 3; digits++)
-			frac_ms *= 10;
-	}
-	if (*p == 'Z' || *p == 'z')
-		p++;
-	else if (*p == '+' || *p == '-') {
-		int hh, mm;
-
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || strlen(p) != 6)
-			return -1;
-		off = (hh * 60L + mm) * 60L * (*p == '-' ? -1 : 1);
-		p += 6;
-	} else
-		return -1;
-	if (*p != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-	    tm.tm_sec > 60)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	if ((t = timegm(&tm)) == (time_t)-1 || t - off < 0)
-		return -1;
-	*ms = (uint64_t)(t - off) * 1000 + (uint64_t)frac_ms;
-	return 0;
-}
 
 static int
 hash_ok(const char *h)
@@ -332,13 +283,13 @@ rollout_gate(const struct experiment *x, const struct agent_config *cfg,
 		json_array_foreach(json_object_get(ans, "runs"), j, r) {
 			const char *renv = json_string_value(json_object_get(r,
 			    "environment"));
-			uint64_t ended;
+			int64_t ended;
 
 			if (renv == NULL || strcmp(renv, prev) != 0 ||
-			    rollout_parse_time(json_string_value(json_object_get(r,
-			    "ended_at")), &ended) == -1)
+			    fl_parse_rfc3339(json_string_value(json_object_get(r,
+			    "ended_at")), &ended) == -1 || ended < 0)
 				continue;
-			if (ended + max_age < now_ms) {
+			if ((uint64_t)ended + max_age < now_ms) {
 				stale++;
 				continue;
 			}

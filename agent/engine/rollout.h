@@ -45,8 +45,5 @@ json_t *rollout_evidence_local(const char *state_dir, const char *node,
 int rollout_gate(const struct experiment *x, const struct agent_config *cfg,
     uint64_t now_ms, json_t **evidence, struct fl_err *e);
 
-/* RFC 3339 ("2026-11-21T16:20:00.123Z", offsets allowed) to epoch ms; -1
- * when malformed. */
-int rollout_parse_time(const char *s, uint64_t *ms);
 
 #endif

@@ -504,59 +504,23 @@ window_next_open(const struct window *w, time_t now)
 
 /* ---- blackouts ------------------------------------------------------------- */
 
-/* YYYY-MM-DD (*date_only = 1: 00:00 UTC) or RFC 3339. */
+/* YYYY-MM-DD (*date_only = 1: 00:00 UTC) or RFC 3339 (fl_parse_rfc3339). */
 static int
 parse_instant(const char *s, time_t *out, int *date_only)
 {
-	struct tm tm;
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-	long off = 0;
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	char full[32];
+	int64_t ms;
 
-	if (strlen(s) < 10 || s[4] != '-' || s[7] != '-')
-		return -1;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return -1;
-	y = atoi(s);
-	mo = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-	    (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) ||
-	    y % 400 == 0)))
-		return -1;
-	*date_only = s[10] == '\0';
-	if (!*date_only) {
-		const char *p;
-
-		if ((s[10] != 'T' && s[10] != 't') ||
-		    sscanf(s + 11, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 ||
-		    n != 8 || h > 23 || mi > 59 || sec > 60)
-			return -1;
-		p = s + 19;
-		if (*p == '.') {
-			p++;
-			if (*p < '0' || *p > '9')
-				return -1;
-			while (*p >= '0' && *p <= '9')
-				p++;
-		}
-		if (strcmp(p, "Z") == 0 || strcmp(p, "z") == 0)
-			off = 0;
-		else if ((p[0] == '+' || p[0] == '-') && strlen(p) == 6 &&
-		    parse_hhmm(p + 1, 0) >= 0)
-			off = (p[0] == '-' ? -60L : 60L) * parse_hhmm(p + 1, 0);
-		else
-			return -1;
+	*date_only = strlen(s) == 10;
+	if (*date_only) {
+		/* The same checks as a full timestamp at midnight UTC. */
+		snprintf(full, sizeof(full), "%sT00:00:00Z", s);
+		s = full;
 	}
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out = timegm(&tm) - off;
+	if (fl_parse_rfc3339(s, &ms) == -1)
+		return -1;
+	/* Floor, so that 00:00:00.5 is in the second that starts at 00:00:00. */
+	*out = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
 	return 0;
 }
 

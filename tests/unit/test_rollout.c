@@ -19,24 +19,6 @@
 static const char H[] =
     "3f2a000000000000000000000000000000000000000000000000000000000001";
 
-static void
-test_parse_time(void **st)
-{
-	uint64_t ms;
-
-	(void)st;
-	assert_int_equal(rollout_parse_time("2026-11-21T16:20:00.123Z", &ms), 0);
-	assert_int_equal(ms, 1795278000123ULL);
-	assert_int_equal(rollout_parse_time("2026-11-21T17:20:00+01:00", &ms), 0);
-	assert_int_equal(ms, 1795278000000ULL);
-	assert_int_equal(rollout_parse_time("2026-11-21T16:20:00.5Z", &ms), 0);
-	assert_int_equal(ms, 1795278000500ULL);
-	assert_int_equal(rollout_parse_time("2026-11-21 16:20:00Z", &ms), -1);
-	assert_int_equal(rollout_parse_time("2026-11-21T16:20:00", &ms), -1);
-	assert_int_equal(rollout_parse_time("2026-13-21T16:20:00Z", &ms), -1);
-	assert_int_equal(rollout_parse_time("2026-11-21T16:20:00Zjunk", &ms), -1);
-	assert_int_equal(rollout_parse_time(NULL, &ms), -1);
-}
 
 static void
 write_report(const char *dir, const char *id, const char *hash,
@@ -169,7 +151,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_time),
 		cmocka_unit_test(test_evidence_local),
 		cmocka_unit_test(test_gate_local),
 	};
