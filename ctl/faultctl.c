@@ -30,6 +30,7 @@
 #include "output.h"
 #include "proc.h"
 #include "run.h"
+#include "store.h"
 
 #define DEFAULT_CONFIG "/etc/faultline/agent.ini"
 #define DEFAULT_AGENT "unix:/run/faultline/agent.sock"
@@ -316,18 +317,12 @@ load_or_die(const char *path)
 static int
 lock_state(const struct agent_config *cfg)
 {
-	char path[4096];
+	struct fl_err e;
 	int fd;
 
-	if (mkdir(cfg->state_dir, 0700) == -1 && errno != EEXIST)
-		ctl_die(FL_ERROR, "state_dir %s: %s", cfg->state_dir, strerror(errno));
-	snprintf(path, sizeof(path), "%s/lock", cfg->state_dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
-		ctl_die(FL_ERROR, "%s: %s", path, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1)
-		ctl_die(FL_REFUSED, "busy: %s is held by faultlined or another "
-		    "faultctl (is the agent running on another socket?)",
-		    cfg->state_dir);
+	if ((fd = store_lock(cfg->state_dir, &e)) == -1)
+		ctl_die(e.status, "%s%s", e.msg, e.status == FL_REFUSED ?
+		    " (is the agent running on another socket?)" : "");
 	return fd;
 }
 
@@ -736,14 +731,12 @@ static json_t *
 local_report(const char *id)
 {
 	struct agent_config *cfg = load_config();
-	char path[4096];
+	struct fl_err e;
 	json_t *rep;
 
-	for (const char *p = id; *p; p++)
-		if (*p == '/' || *p == '.')
-			ctl_die(FL_INVALID, "bad run id %s", id);
-	snprintf(path, sizeof(path), "%s/runs/%s.json", cfg->state_dir, id);
-	rep = json_load_file(path, 0, NULL);
+	if (!store_valid_id(STORE_RUNS, id))
+		ctl_die(FL_INVALID, "bad run id %s", id);
+	rep = store_load(cfg->state_dir, STORE_RUNS, id, &e);
 	agentcfg_free(cfg);
 	return rep;
 }
@@ -845,28 +838,11 @@ static json_t *
 local_history(void)
 {
 	struct agent_config *cfg = load_config();
-	char path[4096];
-	json_t *runs = json_array();
-	struct dirent *de;
-	DIR *d;
+	json_t *runs = store_run_summaries(cfg->state_dir, 0);
 
-	snprintf(path, sizeof(path), "%s/runs", cfg->state_dir);
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			size_t l = strlen(de->d_name);
-			char id[256];
-			json_t *rep;
-
-			if (de->d_name[0] == '.' || l < 6 || l > 200 ||
-			    strcmp(de->d_name + l - 5, ".json") != 0)
-				continue;
-			snprintf(id, sizeof(id), "%.*s", (int)(l - 5), de->d_name);
-			if ((rep = local_report(id)) != NULL)
-				json_array_append_new(runs, rep);
-		}
-		closedir(d);
-	}
 	agentcfg_free(cfg);
+	if (runs == NULL)
+		ctl_die(FL_ERROR, "out of memory");
 	return json_pack("{s:o}", "runs", runs);
 }
 

@@ -15,6 +15,7 @@
 #include "agentcfg.h"
 #include "experiment.h"
 #include "rollout.h"
+#include "store.h"
 #include "units.h"
 
 
@@ -43,61 +44,55 @@ json_t *
 rollout_evidence_local(const char *state_dir, const char *node,
     const char *environment, const char *hash, struct fl_err *e)
 {
-	char path[4096];
-	json_t **v = NULL, *runs;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *dir;
+	json_t **v = NULL, *runs, *ids, *it;
+	size_t n = 0, cap = 0, i;
 
 	if (hash == NULL || !hash_ok(hash)) {
 		fl_invalid(e, "hash must be 64 lower-case hex digits (sha256 of the "
 		    "experiment file)");
 		return NULL;
 	}
-	snprintf(path, sizeof(path), "%s/runs", state_dir);
-	/* No runs directory yet is simply no evidence. */
-	if ((dir = opendir(path)) != NULL) {
-		while ((de = readdir(dir)) != NULL) {
-			size_t l = strlen(de->d_name);
-			json_t *rep;
-			const char *h, *verdict;
-
-			if (de->d_name[0] == '.' || l < 6 ||
-			    strcmp(de->d_name + l - 5, ".json") != 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/runs/%s", state_dir,
-			    de->d_name);
-			if ((rep = json_load_file(path, 0, NULL)) == NULL)
-				continue;
-			h = json_string_value(json_object_get(rep, "hash"));
-			verdict = json_string_value(json_object_get(rep, "verdict"));
-			if (h != NULL && verdict != NULL && strcmp(h, hash) == 0 &&
-			    strcmp(verdict, "passed") == 0 &&
-			    json_is_string(json_object_get(rep, "ended_at"))) {
-				if (n == cap) {
-					json_t **nv;
-
-					cap = cap ? cap * 2 : 16;
-					if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
-						json_decref(rep);
-						break;
-					}
-					v = nv;
-				}
-				v[n++] = json_pack("{s:O, s:O, s:O, s:O}",
-				    "id", json_object_get(rep, "id"),
-				    "experiment", json_object_get(rep, "experiment"),
-				    "environment", json_object_get(rep, "environment"),
-				    "ended_at", json_object_get(rep, "ended_at"));
-			}
-			json_decref(rep);
-		}
-		closedir(dir);
+	/* No runs folder yet is simply no evidence. */
+	if ((ids = store_ids(state_dir, STORE_RUNS)) == NULL) {
+		fl_fail(e, "out of memory");
+		return NULL;
 	}
+	json_array_foreach(ids, i, it) {
+		struct fl_err le;
+		json_t *rep;
+		const char *h, *verdict;
+
+		if ((rep = store_load(state_dir, STORE_RUNS, json_string_value(it),
+		    &le)) == NULL)
+			continue;
+		h = json_string_value(json_object_get(rep, "hash"));
+		verdict = json_string_value(json_object_get(rep, "verdict"));
+		if (h != NULL && verdict != NULL && strcmp(h, hash) == 0 &&
+		    strcmp(verdict, "passed") == 0 &&
+		    json_is_string(json_object_get(rep, "ended_at"))) {
+			if (n == cap) {
+				json_t **nv;
+
+				cap = cap ? cap * 2 : 16;
+				if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+					json_decref(rep);
+					break;
+				}
+				v = nv;
+			}
+			v[n++] = json_pack("{s:O, s:O, s:O, s:O}",
+			    "id", json_object_get(rep, "id"),
+			    "experiment", json_object_get(rep, "experiment"),
+			    "environment", json_object_get(rep, "environment"),
+			    "ended_at", json_object_get(rep, "ended_at"));
+		}
+		json_decref(rep);
+	}
+	json_decref(ids);
 	if (n > 1)
 		qsort(v, n, sizeof(*v), cmp_ended_desc);
 	runs = json_array();
-	for (size_t i = 0; i < n; i++)
+	for (i = 0; i < n; i++)
 		json_array_append_new(runs, v[i]);
 	free(v);
 	return json_pack("{s:s, s:s, s:s, s:o}", "node", node ? node : "",

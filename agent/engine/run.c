@@ -30,6 +30,7 @@
 #include "rollout.h"
 #include "run.h"
 #include "schedule.h"
+#include "store.h"
 #include "units.h"
 
 /* Without an rto, after=require waits this long for the service to recover. */
@@ -245,23 +246,6 @@ ctx_journal_update(struct fault_ctx *ctx, struct fault *f)
 	return 0;
 }
 
-static void
-make_id(char *buf, size_t len)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	unsigned rnd = 0;
-	int fd;
-
-	gmtime_r(&t, &tm);
-	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) != -1) {
-		(void)!read(fd, &rnd, sizeof(rnd));
-		close(fd);
-	}
-	snprintf(buf, len, "%04d%02d%02d-%02d%02d%02d-%04x",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, rnd & 0xffff);
-}
 
 static void
 init_ctx(struct fault_ctx *ctx, const struct agent_config *cfg,
@@ -297,7 +281,7 @@ run_new(struct experiment *x, const struct run_opts *o)
 		}
 		memcpy(r->protect, o->protect_pids, o->nprotect * sizeof(pid_t));
 	}
-	make_id(r->id, sizeof(r->id));
+	store_new_id(STORE_RUNS, r->id, sizeof(r->id));
 	r->events = json_array();
 	init_ctx(&r->ctx, o->cfg, o->loop, r->protect, o->nprotect, x);
 	r->ctx.event = ctx_event;
@@ -1023,36 +1007,6 @@ run_events_from(struct run *r, size_t from)
 	return out;
 }
 
-/* Write rep (borrowed) to STATE_DIR/runs/ID.json, atomically. */
-static void
-save_report(struct run *r, json_t *rep)
-{
-	char *dir = NULL, *path = NULL, *tmp = NULL;
-	int fd = -1;
-
-	if (r->o.cfg->state_dir == NULL ||
-	    asprintf(&dir, "%s/runs", r->o.cfg->state_dir) == -1)
-		return;
-	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
-		log_warn("%s", dir);
-		goto out;
-	}
-	if (asprintf(&path, "%s/%s.json", dir, r->id) == -1 ||
-	    asprintf(&tmp, "%s/.%s.json.tmp", dir, r->id) == -1)
-		goto out;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) == -1 ||
-	    json_dumpfd(rep, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == -1 ||
-	    fsync(fd) == -1 || rename(tmp, path) == -1) {
-		log_warn("saving report %s", path);
-		unlink(tmp);
-	}
-out:
-	if (fd != -1)
-		close(fd);
-	free(dir);
-	free(path);
-	free(tmp);
-}
 
 static void
 finish(struct run *r)
@@ -1081,7 +1035,9 @@ finish(struct run *r)
 		json_t *rep = run_report(r);
 		char detail[600];
 
-		save_report(r, rep);
+		if (r->o.cfg->state_dir != NULL &&
+		    store_save(r->o.cfg->state_dir, STORE_RUNS, r->id, rep, &e) == -1)
+			log_warnx("saving the report of run %s: %s", r->id, e.msg);
 		snprintf(detail, sizeof(detail), "%s%s%.500s",
 		    fl_status_verdict(r->status), r->reason[0] ? ": " : "",
 		    r->reason);
