@@ -1,11 +1,26 @@
-/* faultlined: the node agent. Start-up order matters:
- *   1. read the config (bad config: one line per problem, exit 2)
+/* faultlined: the node agent, two processes (DESIGN.md 9, issue 10).
+ *
+ * This file is the engine process's start-up and end. The order matters:
+ *   1. read the config (bad config: one line per problem, exit 2) and the
+ *      TLS files (bounded reads, before anything else)
  *   2. lock state_dir (one agent or in-process faultctl per node)
- *   3. revert whatever the journal says is still applied
- *   4. keep only the capabilities the fault drivers need
- *   5. open the socket and serve
- * so that no API request is accepted while a previous run's fault may
- * still be in place. */
+ *   3. revert whatever the journal says is still applied (fast: no hooks,
+ *      no network), so that no request is served while a previous run's
+ *      fault may be in place
+ *   4. make the listening sockets (refusing a path that is not a socket or
+ *      that a live agent answers on)
+ *   5. keep only the capabilities the drivers and the API process's
+ *      start need
+ *   6. start the API process (apiproc.c), which serves those sockets
+ *      unprivileged, and the gameday scheduler
+ *   7. run the cleanup hooks the interrupted runs still owe, on the loop,
+ *      while the API answers (new runs are refused until they are done)
+ *
+ * Signals (docs/api.md "Signals"): TERM, INT and QUIT abort the run in
+ * progress, revert, run its hooks and exit; HUP reloads the config without
+ * touching a run; USR1 logs a status line; USR2 and ALRM are ignored with a
+ * line; PIPE, TSTP, TTIN and TTOU are ignored (a stopped agent would keep
+ * a fault past its duration). */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -13,10 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/capability.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,13 +49,14 @@
 #include "proc.h"
 #include "remote.h"
 #include "run.h"
+#include "store.h"
 
 #define DEFAULT_CONFIG "/etc/faultline/agent.ini"
 
-struct agent agent = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.changed = PTHREAD_COND_INITIALIZER,
-};
+static struct agent agent = { .unix_fd = -1, .tls_fd = -1, .self_exe = -1,
+    .lockfd = -1 };
+static dev_t sock_dev;
+static ino_t sock_ino;
 
 static void
 usage(void)
@@ -51,140 +65,148 @@ usage(void)
 	exit(2);
 }
 
-static void
-lock_cb(void *arg)
+/* Refuse to replace what is not our stale socket: a regular file someone
+ * named by mistake, or the live socket of another agent (configured with
+ * another state_dir, so its lock did not stop us). */
+static int
+check_socket_path(const char *path, struct fl_err *e)
 {
-	pthread_mutex_lock(&((struct agent *)arg)->lock);
-}
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd, rc;
 
-static void
-unlock_cb(void *arg)
-{
-	pthread_mutex_unlock(&((struct agent *)arg)->lock);
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return fl_fail(e, "socket %s: %s", path, strerror(errno));
+	}
+	if (!S_ISSOCK(st.st_mode))
+		return fl_refuse(e, "socket %s: exists and is not a socket; refusing "
+		    "to replace it (check `socket` in the agent config)", path);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return fl_fail(e, "socket: %s", strerror(errno));
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	if (rc == 0)
+		return fl_refuse(e, "socket %s: another faultlined is serving on it; "
+		    "refusing to take it over (give each agent its own socket and "
+		    "state_dir)", path);
+	if (errno != ECONNREFUSED)
+		return fl_fail(e, "socket %s: %s", path, strerror(errno));
+	/* Nobody listens: a killed agent's leftover. */
+	if (unlink(path) == -1 && errno != ENOENT)
+		return fl_fail(e, "socket %s: %s", path, strerror(errno));
+	return 0;
 }
 
 static int
-open_socket(const char *path, gid_t gid)
+open_socket(const char *path, gid_t gid, struct fl_err *e)
 {
 	struct sockaddr_un sun;
 	char dir[sizeof(sun.sun_path)], *slash;
+	struct stat st;
 	int fd;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		log_warnx("socket path too long: %s", path);
-		return -1;
-	}
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return fl_invalid(e, "socket path too long: %s", path);
 	strcpy(sun.sun_path, path);
 	snprintf(dir, sizeof(dir), "%s", path);
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-			log_warn("mkdir %s", dir);
-			return -1;
-		}
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			return fl_fail(e, "mkdir %s: %s", dir, strerror(errno));
 	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		log_warn("socket");
+	if (check_socket_path(path, e) == -1)
 		return -1;
-	}
-	/* A stale socket from a killed agent: we hold the state_dir lock, so
-	 * no live agent of ours owns it. */
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		log_warn("bind %s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return fl_fail(e, "socket: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chown(path, 0, gid) == -1 || chmod(path, 0660) == -1 ||
+	    listen(fd, SOMAXCONN) == -1 || stat(path, &st) == -1) {
+		fl_fail(e, "socket %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
-	if (chown(path, 0, gid) == -1 || chmod(path, 0660) == -1) {
-		log_warn("%s", path);
-		close(fd);
-		return -1;
-	}
-	if (listen(fd, 16) == -1) {
-		log_warn("listen");
-		close(fd);
-		return -1;
-	}
+	sock_dev = st.st_dev;
+	sock_ino = st.st_ino;
 	return fd;
 }
 
-static int
-lock_state_dir(const char *dir)
+/* Remove the socket at exit only if the path is still ours. */
+static void
+remove_socket(const char *path)
 {
-	char path[4096];
-	int fd;
+	struct stat st;
 
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		log_warn("mkdir %s", dir);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/lock", dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
-		log_warn("%s", path);
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		log_warnx("%s is in use by another faultlined or an in-process "
-		    "faultctl run", dir);
-		close(fd);
-		return -1;
-	}
-	return fd;
+	if (lstat(path, &st) == 0 && st.st_dev == sock_dev &&
+	    st.st_ino == sock_ino)
+		unlink(path);
 }
 
 static void
-recover_journal(struct agent *a)
+recover_start_up(struct agent *a)
 {
 	struct fl_err e;
 	json_t *res;
 	int failed;
 
-	if ((res = run_recover(a->journal, a->cfg, &failed, &e)) == NULL)
+	if ((res = run_recover_reverts(a->journal, a->cfg, &failed, &e)) == NULL)
 		fatalx("journal: %s", e.msg);
-	{
-		size_t i, nhooks = 0;
-		json_t *it;
-
-		json_array_foreach(res, i, it)
-			nhooks += strcmp(json_string_value(json_object_get(it,
-			    "type")), "hook") == 0;
-		if (json_array_size(res) > 0)
-			log_info("journal: reverted %zu fault(s) left by a previous "
-			    "run and ran %zu cleanup hook(s) it owed, %d failed",
-			    json_array_size(res) - nhooks, nhooks, failed);
-	}
+	if (json_array_size(res) > 0)
+		log_info("journal: reverted %zu fault(s) left by a previous run, "
+		    "%d failed", json_array_size(res), failed);
 	if (failed > 0)
 		log_warnx("journal: %d fault(s) could not be reverted; they stay in "
 		    "the journal and are retried by `faultctl recover`", failed);
-	json_decref(res);
+	a->recovered = json_pack("{s:o, s:i}", "reverted", res, "failed", failed);
 }
 
-/* The union of the capabilities every driver needs, plus CAP_SETPCAP to
- * spawn hooks without any (the socket is already open by now). */
+static void
+owed_hooks_done(json_t *results, int failed, void *arg)
+{
+	struct agent *a = arg;
+
+	a->recovering = 0;
+	if (json_array_size(results) > 0)
+		log_info("journal: ran %zu cleanup hook(s) owed by interrupted "
+		    "run(s), %d failed; new runs are accepted again",
+		    json_array_size(results), failed);
+	if (a->recovered != NULL)
+		json_object_set(a->recovered, "hooks", results);
+	json_decref(results);
+	if (a->exiting && agent_current(a) == NULL)
+		loop_break(a->loop);
+}
+
+/* The union of the capabilities every driver needs, plus CAP_SETPCAP (to
+ * spawn hooks, probes and the API process without any) and
+ * CAP_SETUID/CAP_SETGID (the API process's uid). */
 static void
 keep_capabilities(struct agent *a)
 {
 	int caps[64];
 	size_t n = 0;
 	struct fl_err e;
+	static const int own[] = { CAP_SETPCAP, CAP_SETUID, CAP_SETGID, -1 };
 
 	for (size_t i = 0; fault_drivers[i] != NULL; i++) {
-		const int *c = fault_drivers[i]->caps;
-
-		for (; c != NULL && *c != -1; c++) {
+		for (const int *c = fault_drivers[i]->caps; c != NULL && *c != -1;
+		    c++) {
 			size_t k;
 
 			for (k = 0; k < n && caps[k] != *c; k++)
 				;
-			if (k == n && n < sizeof(caps) / sizeof(caps[0]) - 1)
+			if (k == n && n < sizeof(caps) / sizeof(caps[0]) - 4)
 				caps[n++] = *c;
 		}
 	}
-	/* CAP_SETPCAP: hooks and exec probes are spawned with no capabilities
-	 * at all, and clearing a child's bounding set needs it. */
-	caps[n++] = CAP_SETPCAP;
+	for (const int *c = own; *c != -1; c++)
+		caps[n++] = *c;
 	caps[n] = -1;
 	if (caps_keep_only(caps, &e) == -1)
 		fatalx("capabilities: %s", e.msg);
@@ -193,179 +215,202 @@ keep_capabilities(struct agent *a)
 }
 
 static void
+log_status(struct agent *a)
+{
+	struct run *cur = agent_current(a);
+
+	log_info("status: %s%s%s; API process %d; %s", cur ? "run " : "no run",
+	    cur ? run_id(cur) : " in progress", cur ? " in progress" : "",
+	    (int)apiproc_pid(a), a->recovering ? "running owed cleanup hooks" :
+	    "accepting runs");
+}
+
+static void
 on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct agent *a = arg;
 	struct signalfd_siginfo si;
 	struct run *cur;
+	char reason[64];
 
 	(void)events;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			agent_reload(a);
+			continue;
+		case SIGUSR1:
+			log_status(a);
+			continue;
+		case SIGUSR2:
+		case SIGALRM:
+			log_info("signal %s ignored (HUP reloads the config, USR1 "
+			    "logs the status, TERM stops the agent)",
+			    sigabbrev_np((int)si.ssi_signo));
+			continue;
+		}
 		cur = agent_current(a);
 		if (a->exiting) {
-			log_warnx("signal %u: still reverting, please wait", si.ssi_signo);
+			log_warnx("SIG%s: still reverting, please wait",
+			    sigabbrev_np((int)si.ssi_signo));
 			continue;
 		}
 		a->exiting = 1;
-		if (cur == NULL) {
-			log_info("signal %u: exiting", si.ssi_signo);
+		if (cur == NULL && !a->recovering) {
+			log_info("SIG%s: exiting", sigabbrev_np((int)si.ssi_signo));
 			loop_break(l);
 			continue;
 		}
-		log_info("signal %u: aborting run %s, reverting before exit",
-		    si.ssi_signo, run_id(cur));
-		run_abort(cur, si.ssi_signo == SIGTERM ?
-		    "faultlined received SIGTERM" : "faultlined received SIGINT");
-		if (run_finished(cur))
+		if (cur == NULL) {
+			log_info("SIG%s: exiting once the owed cleanup hooks are done",
+			    sigabbrev_np((int)si.ssi_signo));
+			continue;
+		}
+		snprintf(reason, sizeof(reason), "faultlined received SIG%s",
+		    sigabbrev_np((int)si.ssi_signo));
+		log_info("SIG%s: aborting run %s, reverting before exit",
+		    sigabbrev_np((int)si.ssi_signo), run_id(cur));
+		run_abort(cur, reason);
+		if (agent_current(a) == NULL && !a->recovering)
 			loop_break(l);
 	}
+}
+
+static int
+setup_signals(struct agent *a)
+{
+	static const int caught[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1,
+	    SIGUSR2, SIGALRM };
+	static const int ignored[] = { SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU };
+	sigset_t mask;
+	int sfd;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < sizeof(caught) / sizeof(caught[0]); i++) {
+		/* Started from a shell's background, SIGINT may be ignored; an
+		 * ignored signal never reaches the signalfd. */
+		signal(caught[i], SIG_DFL);
+		sigaddset(&mask, caught[i]);
+	}
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		signal(ignored[i], SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1 ||
+	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
+	    loop_add_fd(a->loop, sfd, EPOLLIN, on_signal, a) == -1)
+		return -1;
+	return sfd;
 }
 
 int
 main(int argc, char *argv[])
 {
-	const char *config = NULL;
-	int ch, foreground = 0, verbose = 0, lockfd, sfd, lfd;
+	struct agent *a = &agent;
+	int ch, sfd;
 	struct diag d = { 0 };
 	struct group *gr;
-	sigset_t mask;
+	struct fl_err e;
 
+	/* The API process: this binary again, started by the engine. */
+	if (argc == 2 && strcmp(argv[1], "--api-process") == 0)
+		return apichild_main(0);
 	while ((ch = getopt(argc, argv, "c:fv")) != -1) {
 		switch (ch) {
-		case 'c': config = optarg; break;
-		case 'f': foreground = 1; break;
-		case 'v': verbose = 1; break;
+		case 'c': a->config_path = optarg; break;
+		case 'f': a->foreground = 1; break;
+		case 'v': a->verbose = 1; break;
 		default: usage();
 		}
 	}
 	if (optind != argc)
 		usage();
-	log_init(1, verbose, "faultlined");
-	if (config == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
-		config = DEFAULT_CONFIG;
-	agent.cfg = config != NULL ? agentcfg_load(config, &d) :
+	log_init(1, a->verbose, "faultlined");
+	if (a->config_path == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
+		a->config_path = DEFAULT_CONFIG;
+	a->cfg = a->config_path != NULL ? agentcfg_load(a->config_path, &d) :
 	    agentcfg_default();
-	if (agent.cfg == NULL) {
+	if (a->cfg == NULL) {
 		diag_print(&d, stderr);
 		diag_free(&d);
 		return 2;
 	}
-	{
-		struct fl_err e;
-
-		/* Bad TLS files are bad config: one line, exit 2. */
-		if (remote_load(agent.cfg, &e) == -1) {
-			fprintf(stderr, "%s\n", e.msg);
-			return 2;
-		}
+	/* Bad TLS files are bad config: one line, exit 2. */
+	if (remote_load(a->cfg, &e) == -1) {
+		fprintf(stderr, "%s\n", e.msg);
+		return 2;
 	}
 	if (geteuid() != 0)
 		fatalx("faultlined must run as root (it keeps only the capabilities "
 		    "its faults need)");
-	log_init(foreground, verbose, "faultlined");
+	log_init(a->foreground, a->verbose, "faultlined");
 
-	if ((lockfd = lock_state_dir(agent.cfg->state_dir)) == -1)
-		return 3;
-	{
-		struct fl_err e;
-
-		if ((agent.journal = journal_open(agent.cfg->state_dir, &e)) == NULL)
-			fatalx("%s", e.msg);
+	if ((a->lockfd = store_lock(a->cfg->state_dir, &e)) == -1) {
+		log_warnx("%s", e.msg);
+		return e.status == FL_REFUSED ? 3 : 4;
 	}
-	recover_journal(&agent);
+	if ((a->self_exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) == -1)
+		fatal("/proc/self/exe");
+	if ((a->journal = journal_open(a->cfg->state_dir, &e)) == NULL)
+		fatalx("%s", e.msg);
+	recover_start_up(a);
 
-	agent.nprotect = proc_ancestors(getpid(), agent.protect,
-	    sizeof(agent.protect) / sizeof(agent.protect[0]));
+	a->nprotect = proc_ancestors(getpid(), a->protect,
+	    sizeof(a->protect) / sizeof(a->protect[0]));
 	gr = getgrnam("faultline");
-	agent.sock_gid = gr != NULL ? gr->gr_gid : 0;
-	if ((lfd = open_socket(agent.cfg->socket_path, agent.sock_gid)) == -1)
-		return 4;
-	{
-		struct fl_err e;
-
-		if (remote_listen(agent.cfg, &e) == -1) {
-			log_warnx("%s", e.msg);
-			return e.status == FL_INVALID ? 2 : 4;
-		}
+	a->sock_gid = gr != NULL ? gr->gr_gid : 0;
+	if ((a->unix_fd = open_socket(a->cfg->socket_path, a->sock_gid, &e)) == -1) {
+		log_warnx("%s", e.msg);
+		return e.status == FL_REFUSED ? 3 : 4;
 	}
-	keep_capabilities(&agent);
+	if (remote_listen(a->cfg, &a->tls_fd, &e) == -1) {
+		log_warnx("%s", e.msg);
+		remove_socket(a->cfg->socket_path);
+		return e.status == FL_INVALID ? 2 : 4;
+	}
+	keep_capabilities(a);
 
-	/* Started from a shell's background, SIGINT may be ignored; an ignored
-	 * signal never reaches the signalfd. */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	/* Block before starting threads so that they inherit the mask. */
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if ((agent.loop = loop_new()) == NULL)
+	if ((a->loop = loop_new()) == NULL)
 		fatal("loop");
-	loop_set_lock(agent.loop, lock_cb, unlock_cb, &agent);
-	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
-	    loop_add_fd(agent.loop, sfd, EPOLLIN, on_signal, &agent) == -1)
-		fatal("signalfd");
-	if (loop_set_wake(agent.loop, NULL, NULL) == -1)
-		fatal("eventfd");
-	{
-		struct fl_err e;
-
-		if (gameday_init(&agent, &e) == -1)
-			fatalx("%s", e.msg);
-	}
-	if (api_start(&agent, lfd) == -1)
-		fatalx("cannot start the API on %s", agent.cfg->socket_path);
-	{
-		struct fl_err e;
-
-		if (remote_start(&agent, &e) == -1)
-			fatalx("%s", e.msg);
+	if ((sfd = setup_signals(a)) == -1)
+		fatal("signals");
+	if (dispatch_init(a) == -1)
+		fatal("dispatch");
+	if (gameday_init(a, &e) == -1)
+		fatalx("%s", e.msg);
+	if (apiproc_start(a, &e) == -1)
+		fatalx("cannot start the API process: %s", e.msg);
+	/* Owed hooks run while the API answers; new runs wait for them. */
+	a->recovering = 1;
+	if (run_recover_hooks_start(a->loop, a->journal, a->cfg, owed_hooks_done,
+	    a) == -1) {
+		a->recovering = 0;
+		log_warnx("journal: cannot run the cleanup hooks owed by "
+		    "interrupted runs; `faultctl recover` retries them");
 	}
 	log_info("faultlined %s ready on %s (environment %s, node %s)",
-	    FL_VERSION, agent.cfg->socket_path, agent.cfg->environment,
-	    agent.cfg->node_name);
+	    FL_VERSION, a->cfg->socket_path, a->cfg->environment,
+	    a->cfg->node_name);
 
-	if (loop_run(agent.loop) == -1)
+	if (loop_run(a->loop) == -1)
 		log_warn("loop");
 
-	/* Let clients following the last run read its end (bounded). */
-	pthread_mutex_lock(&agent.lock);
-	for (int i = 0; i < 50; i++) {
-		struct agent_run *ar;
-		struct timespec ts;
-
-		for (ar = agent.runs; ar != NULL && ar->refs == 0; ar = ar->next)
-			;
-		if (ar == NULL)
-			break;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&agent.changed, &agent.lock, &ts);
-	}
-	pthread_mutex_unlock(&agent.lock);
-	remote_stop();
-	api_stop(&agent);
-	gameday_shutdown(&agent);
-	unlink(agent.cfg->socket_path);
-	pthread_mutex_lock(&agent.lock);
-	while (agent.runs != NULL) {
-		struct agent_run *ar = agent.runs;
-
-		agent.runs = ar->next;
-		run_free(ar->run);
-		free(ar);
-	}
-	pthread_mutex_unlock(&agent.lock);
-	journal_close(agent.journal);
-	loop_free(agent.loop);
+	gameday_shutdown(a);
+	/* The last run's end event is queued for its followers: the API
+	 * process delivers it before it exits. */
+	apiproc_stop(a);
+	dispatch_free(a);
+	remove_socket(a->cfg->socket_path);
+	close(a->unix_fd);
+	if (a->tls_fd != -1)
+		close(a->tls_fd);
+	agent_runs_free(a);
+	json_decref(a->recovered);
+	journal_close(a->journal);
+	loop_free(a->loop);
 	close(sfd);
-	close(lockfd);
-	agentcfg_free(agent.cfg);
+	close(a->self_exe);
+	close(a->lockfd);
+	remote_free();
+	agentcfg_free(a->cfg);
 	log_info("faultlined: exited cleanly");
 	return 0;
 }

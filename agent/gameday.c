@@ -1,9 +1,10 @@
 /* Gamedays: the agent's scheduler and the records of gameday runs. See
  * gameday.h for the design; docs/gameday.md for the user's view.
  *
- * Everything runs with agent.lock held: timer and run callbacks are
- * dispatched by the loop under it, API threads take it before calling
- * gameday_api(). State is process-wide (one agent per process). */
+ * Everything runs on the engine's loop thread: the timer, the runs' end
+ * callbacks and the API's requests (dispatch.c). State is process-wide
+ * (one agent per process). A gameday in progress keeps its own copy of its
+ * section, so that a SIGHUP reload never changes it under its feet. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,7 @@
 #include "loop.h"
 #include "run.h"
 #include "schedule.h"
+#include "store.h"
 
 /* A late firing (the clock was stepped past an occurrence, or the agent was
  * descheduled) still runs if it is at most this late; beyond, the
@@ -45,8 +47,10 @@ struct gd {
 
 /* The gameday run in progress. */
 struct gdrun {
-	char id[48];
-	size_t gi;                      /* index in S.v */
+	char id[STORE_ID_MAX];
+	char *name;                     /* owned copies of its section */
+	struct strlist exps;
+	int on_failure;
 	const char *trigger;            /* "schedule" | "manual" */
 	time_t scheduled_for;           /* 0 for manual */
 	uint64_t started_ms, ended_ms;
@@ -65,7 +69,6 @@ static struct {
 	size_t n;
 	int tfd;
 	struct gdrun *cur;              /* owned; NULL when idle */
-	uint64_t last_id_ms;
 } S = { .tfd = -1 };
 
 static void arm(void);
@@ -156,151 +159,32 @@ local_zone_name(char *buf, size_t len)
 	snprintf(buf, len, "local");
 }
 
-/* Ids sort by time: gd-YYYYMMDD-HHMMSS-mmm, unique within the process
- * (a second id in the same millisecond takes the next one). */
 static void
-make_id(char *buf, size_t len)
-{
-	uint64_t ms = fl_wall_ms();
-	time_t t;
-	struct tm tm;
-
-	if (ms <= S.last_id_ms)
-		ms = S.last_id_ms + 1;
-	S.last_id_ms = ms;
-	t = (time_t)(ms / 1000);
-	gmtime_r(&t, &tm);
-	snprintf(buf, len, "gd-%04d%02d%02d-%02d%02d%02d-%03u",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, (unsigned)(ms % 1000));
-}
-
-static int
-valid_record_id(const char *id)
-{
-	size_t l = strlen(id);
-
-	if (l < 4 || l > 40 || strncmp(id, "gd-", 3) != 0)
-		return 0;
-	for (; *id; id++)
-		if (!((*id >= '0' && *id <= '9') || (*id >= 'a' && *id <= 'z') ||
-		    *id == '-'))
-			return 0;
-	return 1;
-}
-
-static char *
-records_dir(void)
-{
-	char *dir;
-
-	if (asprintf(&dir, "%s/gamedays", S.a->cfg->state_dir) == -1)
-		return NULL;
-	return dir;
-}
-
-/* Write rec as STATE_DIR/gamedays/ID.json: temp file, fsync, rename. */
-static int
 save_record(json_t *rec)
 {
-	const char *id = json_string_value(json_object_get(rec, "id"));
-	char *dir = records_dir(), *path = NULL, *tmp = NULL;
-	int fd = -1, rc = -1;
+	struct fl_err e;
 
-	if (dir == NULL || id == NULL)
-		goto out;
-	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
-		log_warn("%s", dir);
-		goto out;
-	}
-	if (asprintf(&path, "%s/%s.json", dir, id) == -1) {
-		path = NULL;
-		goto out;
-	}
-	if (asprintf(&tmp, "%s/.%s.json.tmp", dir, id) == -1) {
-		tmp = NULL;
-		goto out;
-	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) == -1 ||
-	    json_dumpfd(rec, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == -1 ||
-	    fsync(fd) == -1 || rename(tmp, path) == -1) {
-		log_warn("saving gameday record %s", path);
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	free(dir);
-	free(path);
-	free(tmp);
-	return rc;
+	if (rec == NULL)
+		return;
+	if (store_save(S.a->cfg->state_dir, STORE_GAMEDAYS,
+	    json_string_value(json_object_get(rec, "id")), rec, &e) == -1)
+		log_warnx("saving gameday record: %s", e.msg);
 }
 
 static json_t *
 load_record(const char *id)
 {
-	char *dir = records_dir(), *path;
-	json_t *rec = NULL;
+	struct fl_err e;
 
-	if (dir != NULL && asprintf(&path, "%s/%s.json", dir, id) != -1) {
-		rec = json_load_file(path, 0, NULL);
-		free(path);
-	}
-	free(dir);
-	return rec;
+	return store_load(S.a->cfg->state_dir, STORE_GAMEDAYS, id, &e);
 }
 
-static int
-cmp_desc(const void *x, const void *y)
-{
-	return -strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-/* Record ids on disk, newest first (new array of strings). */
 static json_t *
 record_ids(void)
 {
-	char *dir = records_dir(), **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	json_t *out = json_array();
-	DIR *d;
+	json_t *ids = store_ids(S.a->cfg->state_dir, STORE_GAMEDAYS);
 
-	if (dir != NULL && (d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			size_t l = strlen(de->d_name);
-			char id[64];
-
-			if (l < 6 || l - 5 >= sizeof(id) ||
-			    strcmp(de->d_name + l - 5, ".json") != 0)
-				continue;
-			snprintf(id, sizeof(id), "%.*s", (int)(l - 5), de->d_name);
-			if (!valid_record_id(id))
-				continue;
-			if (n == cap) {
-				char **nn;
-
-				cap = cap ? cap * 2 : 64;
-				if ((nn = realloc(names, cap * sizeof(*names))) == NULL)
-					break;
-				names = nn;
-			}
-			if ((names[n] = strdup(id)) != NULL)
-				n++;
-		}
-		closedir(d);
-	}
-	if (n > 0)
-		qsort(names, n, sizeof(*names), cmp_desc);
-	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(out, json_string(names[i]));
-		free(names[i]);
-	}
-	free(names);
-	free(dir);
-	return out;
+	return ids != NULL ? ids : json_array();
 }
 
 /* --- records of the run in progress -------------------------------------- */
@@ -308,16 +192,15 @@ record_ids(void)
 static json_t *
 gdrun_json(const struct gdrun *g)
 {
-	const struct gameday_cfg *c = S.v[g->gi].cfg;
 	int done = g->ended_ms != 0;
 
 	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:O}",
-	    "id", g->id, "gameday", c->name, "trigger", g->trigger,
+	    "id", g->id, "gameday", g->name, "trigger", g->trigger,
 	    "scheduled_for", g->scheduled_for ? iso((uint64_t)g->scheduled_for *
 	    1000) : json_null(),
 	    "started_at", iso(g->started_ms), "ended_at", iso(g->ended_ms),
 	    "verdict", done ? status_verdict(g->worst) : "running",
-	    "reason", g->reason, "on_failure", c->on_failure ? "continue" : "stop",
+	    "reason", g->reason, "on_failure", g->on_failure ? "continue" : "stop",
 	    "runs", g->runs);
 }
 
@@ -338,7 +221,7 @@ record_skip(size_t gi, time_t when, const char *fmt, ...)
 static void
 record_skip(size_t gi, time_t when, const char *fmt, ...)
 {
-	char id[48], reason[512];
+	char id[STORE_ID_MAX], reason[512];
 	uint64_t now = fl_wall_ms();
 	va_list ap;
 	json_t *rec;
@@ -346,7 +229,7 @@ record_skip(size_t gi, time_t when, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	make_id(id, sizeof(id));
+	store_new_id(STORE_GAMEDAYS, id, sizeof(id));
 	rec = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:[]}",
 	    "id", id, "gameday", S.v[gi].cfg->name, "trigger", "schedule",
 	    "scheduled_for", iso((uint64_t)when * 1000),
@@ -356,18 +239,15 @@ record_skip(size_t gi, time_t when, const char *fmt, ...)
 	save_record(rec);
 	json_decref(rec);
 	log_warnx("gameday %s (%s) skipped: %s", S.v[gi].cfg->name, id, reason);
-	pthread_cond_broadcast(&S.a->changed);
 }
 
 /* The experiments not reached, listed so the record shows the whole plan. */
 static void
 mark_not_run(struct gdrun *g, const char *why)
 {
-	const struct gameday_cfg *c = S.v[g->gi].cfg;
-
-	for (; g->next < c->experiments.n; g->next++)
+	for (; g->next < g->exps.n; g->next++)
 		json_array_append_new(g->runs, json_pack("{s:n, s:n, s:s, s:s, s:s}",
-		    "id", "experiment", "file", c->experiments.v[g->next],
+		    "id", "experiment", "file", g->exps.v[g->next],
 		    "verdict", "not-run", "reason", why));
 }
 
@@ -382,20 +262,19 @@ end_gameday(void)
 		loop_timer_cancel(S.a->loop, g->timer);
 	g->ended_ms = fl_wall_ms();
 	save_cur();
-	log_info("gameday %s (%s) ended: %s%s%s", S.v[g->gi].cfg->name, g->id,
+	log_info("gameday %s (%s) ended: %s%s%s", g->name, g->id,
 	    status_verdict(g->worst), g->reason[0] ? ": " : "", g->reason);
 	json_decref(g->runs);
+	free(g->name);
+	strlist_free(&g->exps);
 	free(g);
 	S.cur = NULL;
-	pthread_cond_broadcast(&S.a->changed);
 }
 
 /* Fold one finished experiment into the gameday's outcome. */
 static void
 note_result(struct gdrun *g, json_t *entry, int st, const char *reason)
 {
-	const struct gameday_cfg *c = S.v[g->gi].cfg;
-
 	json_object_set_new(entry, "verdict", json_string(status_verdict(st)));
 	json_object_set_new(entry, "reason", json_string(reason ? reason : ""));
 	if (st > g->worst)
@@ -413,7 +292,7 @@ note_result(struct gdrun *g, json_t *entry, int st, const char *reason)
 			    file, status_verdict(st), reason && *reason ? ": " : "",
 			    reason ? reason : "");
 	}
-	if (st != FL_OK && c->on_failure == 0) {
+	if (st != FL_OK && g->on_failure == 0) {
 		char why[128];
 
 		snprintf(why, sizeof(why), "on_failure = stop after %s",
@@ -422,26 +301,19 @@ note_result(struct gdrun *g, json_t *entry, int st, const char *reason)
 	}
 }
 
-static void
-gd_run_event(struct run *r, json_t *ev, void *arg)
-{
-	(void)r;
-	(void)ev;
-	pthread_cond_broadcast(&((struct agent *)arg)->changed);
-}
 
 /* An experiment of the gameday finished (possibly from within run_start,
- * when refused at plan time: so never start the next one from here). */
+ * when refused at plan time: so never start the next one from here). The
+ * run registry (runs.c) calls this after its own end-of-run work. */
 static void
 gd_run_done(struct run *r, void *arg)
 {
-	struct agent *a = arg;
+	struct agent *a = S.a;
 	struct gdrun *g = S.cur;
 	json_t *rep = run_report(r), *entry = NULL;
 	size_t i;
 
-	log_info("run %s finished: %s", run_id(r),
-	    fl_status_verdict(run_status(r)));
+	(void)arg;
 	if (g != NULL) {
 		json_array_foreach(g->runs, i, entry)
 			if (json_is_string(json_object_get(entry, "id")) &&
@@ -463,9 +335,6 @@ gd_run_done(struct run *r, void *arg)
 		}
 	}
 	json_decref(rep);
-	pthread_cond_broadcast(&a->changed);
-	if (a->exiting)
-		loop_break(a->loop);
 }
 
 /* Start the next experiment, or end the gameday when none is left. Each
@@ -476,16 +345,14 @@ advance_cb(struct loop *l, void *arg)
 {
 	struct agent *a = S.a;
 	struct gdrun *g = S.cur;
-	const struct gameday_cfg *c;
 
 	(void)l;
 	(void)arg;
 	if (g == NULL)
 		return;
 	g->timer = 0;
-	c = S.v[g->gi].cfg;
-	while (g->next < c->experiments.n) {
-		const char *path = c->experiments.v[g->next++];
+	while (g->next < g->exps.n) {
+		const char *path = g->exps.v[g->next++];
 		struct diag d = { 0 };
 		struct experiment *x;
 		struct run_opts o;
@@ -527,14 +394,9 @@ advance_cb(struct loop *l, void *arg)
 			continue;
 		}
 		memset(&o, 0, sizeof(o));
-		o.cfg = a->cfg;
-		o.loop = a->loop;
-		o.journal = a->journal;
+		agent_run_opts(a, &o);
 		o.protect_pids = a->protect;
 		o.nprotect = a->nprotect;
-		o.on_event = gd_run_event;
-		o.on_done = gd_run_done;
-		o.arg = a;
 		if ((r = run_new(x, &o)) == NULL) {
 			experiment_free(x);
 			note_result(g, entry, FL_ERROR, "out of memory");
@@ -542,11 +404,10 @@ advance_cb(struct loop *l, void *arg)
 		}
 		json_object_set_new(entry, "id", json_string(run_id(r)));
 		save_cur();
-		log_info("gameday %s (%s): experiment %s (%s)", c->name, g->id,
+		log_info("gameday %s (%s): experiment %s (%s)", g->name, g->id,
 		    x->name, path);
-		if (agent_submit(a, r) == -1) {
+		if (agent_submit(a, r, gd_run_done, NULL) == -1) {
 			note_result(g, entry, FL_ERROR, "out of memory");
-			run_free(r);
 			continue;
 		}
 		return;  /* gd_run_done continues */
@@ -559,13 +420,26 @@ start_gameday(size_t gi, const char *trigger, time_t scheduled_for)
 {
 	struct gdrun *g;
 
+	const struct gameday_cfg *c = S.v[gi].cfg;
+
 	if ((g = calloc(1, sizeof(*g))) == NULL ||
-	    (g->runs = json_array()) == NULL) {
+	    (g->runs = json_array()) == NULL ||
+	    (g->name = strdup(c->name)) == NULL) {
+		if (g != NULL)
+			json_decref(g->runs);
 		free(g);
 		return NULL;
 	}
-	make_id(g->id, sizeof(g->id));
-	g->gi = gi;
+	for (size_t k = 0; k < c->experiments.n; k++)
+		if (strlist_add(&g->exps, c->experiments.v[k]) == -1) {
+			json_decref(g->runs);
+			free(g->name);
+			strlist_free(&g->exps);
+			free(g);
+			return NULL;
+		}
+	g->on_failure = c->on_failure;
+	store_new_id(STORE_GAMEDAYS, g->id, sizeof(g->id));
 	g->trigger = trigger;
 	g->scheduled_for = scheduled_for;
 	g->started_ms = fl_wall_ms();
@@ -573,11 +447,9 @@ start_gameday(size_t gi, const char *trigger, time_t scheduled_for)
 	S.cur = g;
 	save_cur();
 	log_info("gameday %s (%s) started (%s), %zu experiment(s)",
-	    S.v[gi].cfg->name, g->id, trigger, S.v[gi].cfg->experiments.n);
+	    g->name, g->id, trigger, g->exps.n);
 	/* Experiments start from the loop, never from the caller's stack. */
 	g->timer = loop_timer(S.a->loop, 0, advance_cb, NULL);
-	loop_wakeup(S.a->loop);
-	pthread_cond_broadcast(&S.a->changed);
 	return g->id;
 }
 
@@ -589,7 +461,7 @@ why_busy(char *msg, size_t len)
 
 	if (S.cur != NULL) {
 		snprintf(msg, len, "gameday %s (%s) is in progress",
-		    S.v[S.cur->gi].cfg->name, S.cur->id);
+		    S.cur->name, S.cur->id);
 		return 1;
 	}
 	if ((cur = agent_current(S.a)) != NULL) {
@@ -678,7 +550,6 @@ on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 		/* else: not due yet (an early wake-up): keep it */
 	}
 	arm();
-	pthread_cond_broadcast(&S.a->changed);
 }
 
 /* Records a killed agent left "running" end as aborted. */
@@ -712,46 +583,36 @@ close_stale_records(void)
 	json_decref(ids);
 }
 
-int
-gameday_init(struct agent *a, struct fl_err *e)
+/* Compile the gamedays of cfg into a new array (*v, *n). */
+static int
+build(const struct agent_config *cfg, struct gd **v, size_t *n,
+    struct fl_err *e)
 {
-	const struct agent_config *cfg = a->cfg;
-	char err[256];
 	time_t now = time(NULL);
+	char err[256];
 
-	S.a = a;
-	if ((S.tz = tz_load("local", err, sizeof(err))) == NULL) {
-		fl_invalid(e, "gameday: time zone: %s", err);
-		return -1;
-	}
-	local_zone_name(S.tzname, sizeof(S.tzname));
-	S.n = cfg->ngamedays;
-	if ((S.v = calloc(S.n ? S.n : 1, sizeof(*S.v))) == NULL) {
-		fl_invalid(e, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < S.n; i++) {
+	*n = cfg->ngamedays;
+	if ((*v = calloc(*n ? *n : 1, sizeof(**v))) == NULL)
+		return fl_fail(e, "out of memory");
+	for (size_t i = 0; i < *n; i++) {
 		const struct gameday_cfg *c = &cfg->gamedays[i];
 
-		S.v[i].cfg = c;
-		if (cron_parse(c->schedule, &S.v[i].cron, err, sizeof(err)) == -1) {
+		(*v)[i].cfg = c;
+		if (cron_parse(c->schedule, &(*v)[i].cron, err, sizeof(err)) == -1) {
 			fl_invalid(e, "%s:%d: schedule: %s", cfg->file ? cfg->file :
 			    "agent.ini", c->line, err);
+			free(*v);
+			*v = NULL;
 			return -1;
 		}
-		S.v[i].next_at = next_of(&S.v[i], now);
+		(*v)[i].next_at = S.tz != NULL ? next_of(&(*v)[i], now) : 0;
 	}
-	close_stale_records();
-	if (S.n == 0)
-		return 0;
-	if ((S.tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK |
-	    TFD_CLOEXEC)) == -1 ||
-	    loop_add_fd(a->loop, S.tfd, EPOLLIN, on_timer, NULL) == -1) {
-		fl_invalid(e, "gameday timer: %s", strerror(errno));
-		e->status = FL_ERROR;
-		return -1;
-	}
-	arm();
+	return 0;
+}
+
+static void
+log_schedules(void)
+{
 	for (size_t i = 0; i < S.n; i++) {
 		char buf[40];
 
@@ -760,6 +621,61 @@ gameday_init(struct agent *a, struct fl_err *e)
 		    S.v[i].next_at ? fl_rfc3339((uint64_t)S.v[i].next_at * 1000,
 		    buf, sizeof(buf)) : "never");
 	}
+}
+
+int
+gameday_init(struct agent *a, struct fl_err *e)
+{
+	char err[256];
+
+	S.a = a;
+	if ((S.tz = tz_load("local", err, sizeof(err))) == NULL) {
+		fl_invalid(e, "gameday: time zone: %s", err);
+		return -1;
+	}
+	local_zone_name(S.tzname, sizeof(S.tzname));
+	if (build(a->cfg, &S.v, &S.n, e) == -1)
+		return -1;
+	close_stale_records();
+	/* The timer exists even without gamedays: a reload may add some. */
+	if ((S.tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1 ||
+	    loop_add_fd(a->loop, S.tfd, EPOLLIN, on_timer, NULL) == -1) {
+		fl_fail(e, "gameday timer: %s", strerror(errno));
+		return -1;
+	}
+	arm();
+	log_schedules();
+	return 0;
+}
+
+int
+gameday_check(const struct agent_config *cfg, struct fl_err *e)
+{
+	struct gd *v;
+	size_t n;
+
+	if (build(cfg, &v, &n, e) == -1)
+		return -1;
+	free(v);
+	return 0;
+}
+
+int
+gameday_reload(struct agent *a, struct fl_err *e)
+{
+	struct gd *v;
+	size_t n;
+
+	S.a = a;
+	if (build(a->cfg, &v, &n, e) == -1)
+		return -1;
+	free(S.v);
+	S.v = v;
+	S.n = n;
+	if (S.tfd != -1)
+		arm();
+	log_schedules();
 	return 0;
 }
 
@@ -810,7 +726,7 @@ gameday_busy(struct agent *a, char *msg, size_t len)
 		return 0;
 	cur = agent_current(a);
 	snprintf(msg, len, "busy: gameday %s (%s) is in progress%s%s%s; one "
-	    "experiment at a time", S.v[S.cur->gi].cfg->name, S.cur->id,
+	    "experiment at a time", S.cur->name, S.cur->id,
 	    cur ? " (run " : "", cur ? run_id(cur) : "", cur ? ")" : "");
 	return 1;
 }
@@ -853,7 +769,7 @@ list_gamedays(void)
 
 		for (size_t k = 0; k < c->experiments.n; k++)
 			json_array_append_new(exps, json_string(c->experiments.v[k]));
-		if (S.cur != NULL && S.cur->gi == i) {
+		if (S.cur != NULL && strcmp(S.cur->name, c->name) == 0) {
 			json_t *rec = gdrun_json(S.cur);
 
 			json_decref(last[i]);
@@ -897,72 +813,63 @@ list_records(void)
 	return out;
 }
 
-unsigned
-gameday_api(struct agent *a, const char *method, const char *url,
-    json_t **body)
+json_t *
+gameday_list(struct agent *a)
 {
-	int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-	const char *p;
-	char msg[400];
-
-	if (strncmp(url, "/v1/gamedays", 12) != 0 ||
-	    (url[12] != '\0' && url[12] != '/'))
-		return 0;
 	S.a = a;
-	if (get && strcmp(url, "/v1/gamedays") == 0) {
-		*body = list_gamedays();
-		return 200;
-	}
-	if (get && strcmp(url, "/v1/gamedays/runs") == 0) {
-		*body = list_records();
-		return 200;
-	}
-	if (get && strncmp(url, "/v1/gamedays/runs/", 18) == 0) {
-		const char *id = url + 18;
+	return list_gamedays();
+}
 
-		if (!valid_record_id(id)) {
-			*body = api_error("bad gameday run id", FL_INVALID);
-			return 404;
-		}
-		if (S.cur != NULL && strcmp(S.cur->id, id) == 0)
-			*body = gdrun_json(S.cur);
-		else if ((*body = load_record(id)) == NULL) {
-			*body = api_error("no such gameday run", FL_INVALID);
-			return 404;
-		}
-		return 200;
-	}
-	p = url + 13;
-	if (post && url[12] == '/' && strlen(p) > 4 &&
-	    strcmp(p + strlen(p) - 4, "/run") == 0) {
-		size_t l = strlen(p) - 4, i;
-		const char *id;
+json_t *
+gameday_records(struct agent *a)
+{
+	S.a = a;
+	return list_records();
+}
 
-		for (i = 0; i < S.n; i++)
-			if (strlen(S.v[i].cfg->name) == l &&
-			    strncmp(S.v[i].cfg->name, p, l) == 0)
-				break;
-		if (i == S.n) {
-			snprintf(msg, sizeof(msg), "no gameday named '%.*s' in the "
-			    "agent config", (int)(l > 100 ? 100 : l), p);
-			*body = api_error(msg, FL_INVALID);
-			return 404;
-		}
-		if (a->exiting) {
-			*body = api_error("faultlined is shutting down", FL_REFUSED);
-			return 503;
-		}
-		if (why_busy(msg + 6, sizeof(msg) - 6)) {
-			memcpy(msg, "busy: ", 6);
-			*body = api_error(msg, FL_REFUSED);
-			return 409;
-		}
-		if ((id = start_gameday(i, "manual", 0)) == NULL) {
-			*body = api_error("out of memory", FL_ERROR);
-			return 500;
-		}
-		*body = json_pack("{s:s}", "id", id);
-		return 202;
+unsigned
+gameday_show(struct agent *a, const char *id, json_t **body)
+{
+	S.a = a;
+	if (!store_valid_id(STORE_GAMEDAYS, id)) {
+		*body = api_error("bad gameday run id", FL_INVALID);
+		return 404;
 	}
-	return 0;
+	if (S.cur != NULL && strcmp(S.cur->id, id) == 0)
+		*body = gdrun_json(S.cur);
+	else if ((*body = load_record(id)) == NULL) {
+		*body = api_error("no such gameday run", FL_INVALID);
+		return 404;
+	}
+	return 200;
+}
+
+unsigned
+gameday_run_now(struct agent *a, const char *name, json_t **body)
+{
+	const char *id;
+	unsigned http;
+	char msg[512];
+	size_t i;
+
+	S.a = a;
+	for (i = 0; i < S.n; i++)
+		if (strcmp(S.v[i].cfg->name, name) == 0)
+			break;
+	if (i == S.n) {
+		snprintf(msg, sizeof(msg), "no gameday named '%.100s' in the agent "
+		    "config", name);
+		*body = api_error(msg, FL_INVALID);
+		return 404;
+	}
+	if (agent_busy(a, msg, sizeof(msg), &http)) {
+		*body = api_error(msg, FL_REFUSED);
+		return http;
+	}
+	if ((id = start_gameday(i, "manual", 0)) == NULL) {
+		*body = api_error("out of memory", FL_ERROR);
+		return 500;
+	}
+	*body = json_pack("{s:s}", "id", id);
+	return 202;
 }

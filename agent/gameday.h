@@ -10,8 +10,7 @@
  * environment and guards apply to each. Each gameday run has a record,
  * STATE_DIR/gamedays/ID.json, written atomically.
  *
- * Threads: everything here is called with agent.lock held (the loop holds it
- * while dispatching; API threads take it before calling in). */
+ * Everything here runs on the engine's loop thread. */
 #ifndef FL_GAMEDAY_H
 #define FL_GAMEDAY_H
 
@@ -22,6 +21,7 @@
 #include "common.h"
 
 struct agent;
+struct agent_config;
 
 /* After the loop exists and before it runs: compile every gameday's
  * schedule, close records a previous agent left "running", arm the timer.
@@ -37,10 +37,19 @@ void gameday_shutdown(struct agent *a);
  * refused busy while one is. */
 int gameday_busy(struct agent *a, char *msg, size_t len);
 
-/* The /v1/gamedays routes of docs/api.md. Returns the HTTP status and sets
- * *body to a new JSON reference (the answer or {"error","status"}); returns
- * 0 when method+url is not a gameday route (body untouched). */
-unsigned gameday_api(struct agent *a, const char *method, const char *url,
-    json_t **body);
+/* The /v1/gamedays answers of docs/api.md (new references). */
+json_t *gameday_list(struct agent *a);
+json_t *gameday_records(struct agent *a);
+/* One record, or 404; returns the HTTP status, *body the answer. */
+unsigned gameday_show(struct agent *a, const char *id, json_t **body);
+/* Start the gameday named name now (trigger "manual"): 202 {"id"}, 404
+ * unknown, 409/503 busy. */
+unsigned gameday_run_now(struct agent *a, const char *name, json_t **body);
+
+/* SIGHUP: gameday_check(new config) before the swap, gameday_reload once
+ * a->cfg is the new one (schedules recomputed, the timer re-armed; a
+ * gameday in progress goes on with the section it started with). */
+int gameday_check(const struct agent_config *cfg, struct fl_err *e);
+int gameday_reload(struct agent *a, struct fl_err *e);
 
 #endif

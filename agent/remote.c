@@ -1,11 +1,12 @@
-/* The remote API over TLS (remote.h). libmicrohttpd with GnuTLS serves the
- * same handlers as the Unix socket (api.c); MHD_OPTION_HTTPS_MEM_TRUST
- * makes the server request a client certificate, and every request is
- * checked here (remote_peer) before it is routed: no certificate, or one
- * that does not verify against tls_client_ca, is 403.
+/* The remote API over TLS (remote.h). The engine reads the TLS files and
+ * binds the listener before it gives up anything; the API process gets the
+ * listening socket and the PEM text (privsep.h PS_CONFIG) and serves it with
+ * libmicrohttpd + GnuTLS, where MHD_OPTION_HTTPS_MEM_TRUST makes the server
+ * request a client certificate and remote_peer() checks it before any
+ * request is routed: no certificate, or one that does not verify against
+ * tls_client_ca, is 403.
  *
- * Memory: the PEM buffers are owned by this file and must outlive the
- * daemon (MHD keeps pointers to them); remote_stop frees them. */
+ * Memory: the PEM buffers are owned by this file (remote_free). */
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -30,10 +31,9 @@
 
 static struct {
 	char *cert, *key, *ca;      /* PEM text, owned */
-	int fd;                     /* listening socket, -1 when none */
-	struct MHD_Daemon *d;
-	char addr[128];
-} tls = { .fd = -1 };
+	size_t certlen, keylen, calen;
+	unsigned generation;        /* bumped when the material changes */
+} tls;
 
 /* The line of `key = ...` in the config file, for FILE:LINE messages; 0
  * when not found (built-in defaults, unreadable file). */
@@ -84,56 +84,36 @@ bad(const struct agent_config *cfg, struct fl_err *e, const char *key,
 }
 
 
-int
-remote_load(const struct agent_config *cfg, struct fl_err *e)
+/* Check that key matches cert and that ca holds a certificate. */
+static int
+check_material(const struct agent_config *cfg, char *cert, size_t cl,
+    char *key, size_t kl, char *ca, size_t al, struct fl_err *e)
 {
 	gnutls_certificate_credentials_t cred = NULL;
 	gnutls_datum_t c, k, a;
-	size_t cl = 0, kl = 0, al = 0;
-	char why[256];
 	int rc;
 
-	if (cfg->listen == NULL)
-		return 0;
-	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
-		return bad(cfg, e, "listen", "this libmicrohttpd has no TLS support%s%s",
-		    "", "");
-	/* Bounded and non-blocking: tls_cert = /dev/zero or a FIFO is refused,
-	 * not read until memory runs out. */
-	if ((tls.cert = fl_read_file(cfg->tls_cert, TLS_FILE_MAX, &cl, why,
-	    sizeof(why))) == NULL)
-		return bad(cfg, e, "tls_cert", "cannot read %s: %s", cfg->tls_cert,
-		    why);
-	if ((tls.key = fl_read_file(cfg->tls_key, TLS_FILE_MAX, &kl, why,
-	    sizeof(why))) == NULL)
-		return bad(cfg, e, "tls_key", "cannot read %s: %s", cfg->tls_key, why);
-	if ((tls.ca = fl_read_file(cfg->tls_client_ca, TLS_FILE_MAX, &al, why,
-	    sizeof(why))) == NULL)
-		return bad(cfg, e, "tls_client_ca", "cannot read %s: %s",
-		    cfg->tls_client_ca, why);
-	c.data = (unsigned char *)tls.cert;
+	c.data = (unsigned char *)cert;
 	c.size = (unsigned)cl;
-	k.data = (unsigned char *)tls.key;
+	k.data = (unsigned char *)key;
 	k.size = (unsigned)kl;
-	a.data = (unsigned char *)tls.ca;
+	a.data = (unsigned char *)ca;
 	a.size = (unsigned)al;
 	if (gnutls_certificate_allocate_credentials(&cred) < 0)
 		return bad(cfg, e, "listen", "out of memory%s%s", "", "");
 	rc = gnutls_certificate_set_x509_key_mem(cred, &c, &k, GNUTLS_X509_FMT_PEM);
 	if (rc < 0) {
+		gnutls_x509_crt_t crt;
+		int crt_ok;
+
 		gnutls_certificate_free_credentials(cred);
 		/* Tell which of the two is wrong where we can. */
-		{
-			gnutls_x509_crt_t crt;
-			int crt_ok;
-
-			gnutls_x509_crt_init(&crt);
-			crt_ok = gnutls_x509_crt_import(crt, &c, GNUTLS_X509_FMT_PEM) >= 0;
-			gnutls_x509_crt_deinit(crt);
-			if (!crt_ok)
-				return bad(cfg, e, "tls_cert", "%s: not a PEM certificate%s",
-				    cfg->tls_cert, "");
-		}
+		gnutls_x509_crt_init(&crt);
+		crt_ok = gnutls_x509_crt_import(crt, &c, GNUTLS_X509_FMT_PEM) >= 0;
+		gnutls_x509_crt_deinit(crt);
+		if (!crt_ok)
+			return bad(cfg, e, "tls_cert", "%s: not a PEM certificate%s",
+			    cfg->tls_cert, "");
 		return bad(cfg, e, "tls_key", "%s: %s", cfg->tls_key,
 		    rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH ?
 		    "does not match tls_cert" : gnutls_strerror(rc));
@@ -147,13 +127,73 @@ remote_load(const struct agent_config *cfg, struct fl_err *e)
 }
 
 int
-remote_listen(const struct agent_config *cfg, struct fl_err *e)
+remote_load(const struct agent_config *cfg, struct fl_err *e)
+{
+	char *cert = NULL, *key = NULL, *ca = NULL, why[256];
+	size_t cl = 0, kl = 0, al = 0;
+	int rc = -1;
+
+	if (cfg->listen == NULL)
+		return 0;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return bad(cfg, e, "listen", "this libmicrohttpd has no TLS support%s%s",
+		    "", "");
+	/* Bounded and non-blocking: tls_cert = /dev/zero or a FIFO is refused,
+	 * not read until memory runs out. */
+	if ((cert = fl_read_file(cfg->tls_cert, TLS_FILE_MAX, &cl, why,
+	    sizeof(why))) == NULL)
+		bad(cfg, e, "tls_cert", "cannot read %s: %s", cfg->tls_cert, why);
+	else if ((key = fl_read_file(cfg->tls_key, TLS_FILE_MAX, &kl, why,
+	    sizeof(why))) == NULL)
+		bad(cfg, e, "tls_key", "cannot read %s: %s", cfg->tls_key, why);
+	else if ((ca = fl_read_file(cfg->tls_client_ca, TLS_FILE_MAX, &al, why,
+	    sizeof(why))) == NULL)
+		bad(cfg, e, "tls_client_ca", "cannot read %s: %s",
+		    cfg->tls_client_ca, why);
+	else if (check_material(cfg, cert, cl, key, kl, ca, al, e) == 0)
+		rc = 0;
+	if (rc == 0) {
+		/* Only a complete, checked set replaces what we had. */
+		unsigned gen = tls.generation;
+
+		if (cl != tls.certlen || kl != tls.keylen || al != tls.calen ||
+		    memcmp(cert, tls.cert ? tls.cert : "", cl) != 0 ||
+		    memcmp(key, tls.key ? tls.key : "", kl) != 0 ||
+		    memcmp(ca, tls.ca ? tls.ca : "", al) != 0)
+			gen++;
+		remote_free();
+		tls.generation = gen;
+		tls.cert = cert;
+		tls.key = key;
+		tls.ca = ca;
+		tls.certlen = cl;
+		tls.keylen = kl;
+		tls.calen = al;
+		return 0;
+	}
+	if (key != NULL)
+		explicit_bzero(key, kl);
+	free(cert);
+	free(key);
+	free(ca);
+	return -1;
+}
+
+unsigned
+remote_generation(void)
+{
+	return tls.generation;
+}
+
+int
+remote_listen(const struct agent_config *cfg, int *fdp, struct fl_err *e)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char host[128], *colon;
 	const char *port;
 	int fd = -1, on = 1, rc;
 
+	*fdp = -1;
 	if (cfg->listen == NULL)
 		return 0;
 	snprintf(host, sizeof(host), "%s", cfg->listen);
@@ -197,52 +237,32 @@ remote_listen(const struct agent_config *cfg, struct fl_err *e)
 		    strerror(errno));
 		return -1;
 	}
-	tls.fd = fd;
-	snprintf(tls.addr, sizeof(tls.addr), "%s", cfg->listen);
-	return 0;
-}
-
-int
-remote_start(struct agent *a, struct fl_err *e)
-{
-	struct MHD_OptionItem opts[] = {
-		{ MHD_OPTION_HTTPS_MEM_CERT, 0, tls.cert },
-		{ MHD_OPTION_HTTPS_MEM_KEY, 0, tls.key },
-		{ MHD_OPTION_HTTPS_MEM_TRUST, 0, tls.ca },
-		/* One thread per connection: bound how many a remote peer can
-		 * hold. No idle timeout, as on the socket: an event stream may
-		 * be silent for a whole observe phase. */
-		{ MHD_OPTION_CONNECTION_LIMIT, 64, NULL },
-		{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, 16, NULL },
-		{ MHD_OPTION_END, 0, NULL },
-	};
-
-	if (tls.fd == -1)
-		return 0;
-	if ((tls.d = api_daemon(a, tls.fd, MHD_USE_TLS, opts)) == NULL) {
-		e->status = FL_ERROR;
-		snprintf(e->msg, sizeof(e->msg), "cannot start the TLS API on %s",
-		    tls.addr);
-		return -1;
-	}
-	log_info("remote API on https://%s (client certificates required)",
-	    tls.addr);
+	*fdp = fd;
 	return 0;
 }
 
 void
-remote_stop(void)
+remote_material(const char **cert, size_t *cl, const char **key, size_t *kl,
+    const char **ca, size_t *al)
 {
-	if (tls.d != NULL)
-		MHD_stop_daemon(tls.d);
-	tls.d = NULL;
-	if (tls.fd != -1)
-		close(tls.fd);
-	tls.fd = -1;
+	*cert = tls.cert;
+	*cl = tls.cert ? tls.certlen : 0;
+	*key = tls.key;
+	*kl = tls.key ? tls.keylen : 0;
+	*ca = tls.ca;
+	*al = tls.ca ? tls.calen : 0;
+}
+
+void
+remote_free(void)
+{
+	if (tls.key != NULL)
+		explicit_bzero(tls.key, tls.keylen);
 	free(tls.cert);
 	free(tls.key);
 	free(tls.ca);
 	tls.cert = tls.key = tls.ca = NULL;
+	tls.certlen = tls.keylen = tls.calen = 0;
 }
 
 int

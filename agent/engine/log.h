@@ -4,6 +4,9 @@
 #define FL_LOG_H
 
 void log_init(int to_stderr, int verbose, const char *ident);
+/* Send every line to sink instead (level 0 warning, 1 info, 2 debug): the
+ * API process hands its lines to the engine this way. */
+void log_set_sink(void (*sink)(int level, const char *msg));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -59,6 +59,20 @@ json_t *run_events_from(struct run *r, size_t from);
 json_t *run_plan(struct experiment *x, const struct agent_config *cfg,
     const pid_t *protect, size_t nprotect, struct fl_err *e);
 
+/* TEMPORARY declarations (agent/compat.c) until the async-plan and journal
+ * branches land with the real ones. */
+typedef void (*run_plan_cb)(json_t *plan, const struct fl_err *e, void *arg);
+struct plan_req;
+struct plan_req *run_plan_start(struct loop *l, struct experiment *x,
+    const struct agent_config *cfg, const pid_t *protect, size_t nprotect,
+    run_plan_cb cb, void *arg);
+void run_plan_cancel(struct plan_req *p);
+json_t *run_recover_reverts(struct journal *j, const struct agent_config *cfg,
+    int *failed, struct fl_err *e);
+int run_recover_hooks_start(struct loop *l, struct journal *j,
+    const struct agent_config *cfg,
+    void (*done)(json_t *results, int failed, void *arg), void *arg);
+
 /* Revert everything the journal says is still applied. Returns a new array
  * of {"run","fault","type","result","error"}; *failed counts failures. */
 json_t *run_recover(struct journal *j, const struct agent_config *cfg,

@@ -1,0 +1,178 @@
+/* The runs faultlined keeps in memory: the one in progress and the last few
+ * finished ones, for status, reports and event streams (older ones are read
+ * back from the report store). One experiment at a time (DESIGN.md 5). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "agentcfg.h"
+#include "gameday.h"
+#include "log.h"
+#include "loop.h"
+#include "run.h"
+
+struct run *
+agent_current(struct agent *a)
+{
+	if (a->runs != NULL && !run_finished(a->runs->run))
+		return a->runs->run;
+	return NULL;
+}
+
+struct agent_run *
+agent_find(struct agent *a, const char *id)
+{
+	for (struct agent_run *ar = a->runs; ar != NULL; ar = ar->next)
+		if (strcmp(run_id(ar->run), id) == 0)
+			return ar;
+	return NULL;
+}
+
+static struct agent_run *
+find_run(struct agent *a, const struct run *r)
+{
+	for (struct agent_run *ar = a->runs; ar != NULL; ar = ar->next)
+		if (ar->run == r)
+			return ar;
+	return NULL;
+}
+
+static void
+on_event(struct run *r, json_t *ev, void *arg)
+{
+	dispatch_run_event(arg, r, ev);
+}
+
+static void
+on_done(struct run *r, void *arg)
+{
+	struct agent *a = arg;
+	struct agent_run *ar = find_run(a, r);
+
+	log_info("run %s finished: %s", run_id(r),
+	    fl_status_verdict(run_status(r)));
+	dispatch_run_done(a, r);
+	if (ar != NULL && ar->done_hook != NULL)
+		ar->done_hook(r, ar->done_arg);
+	/* Shutting down: the last revert is done. */
+	if (a->exiting && agent_current(a) == NULL)
+		loop_break(a->loop);
+}
+
+void
+agent_run_opts(struct agent *a, struct run_opts *o)
+{
+	o->cfg = a->cfg;
+	o->loop = a->loop;
+	o->journal = a->journal;
+	o->on_event = on_event;
+	o->on_done = on_done;
+	o->arg = a;
+}
+
+int
+agent_submit(struct agent *a, struct run *r,
+    void (*done_hook)(struct run *r, void *arg), void *done_arg)
+{
+	struct agent_run *ar;
+
+	if ((ar = calloc(1, sizeof(*ar))) == NULL) {
+		run_free(r);
+		return -1;
+	}
+	ar->run = r;
+	ar->cfg = a->cfg;
+	ar->done_hook = done_hook;
+	ar->done_arg = done_arg;
+	ar->next = a->runs;
+	a->runs = ar;
+	log_info("run %s started", run_id(r));
+	/* on_done may run inside run_start (refused at plan time): the run is
+	 * registered first so that its streams and hook find it. */
+	run_start(r);
+	agent_trim(a);
+	return 0;
+}
+
+int
+agent_busy(struct agent *a, char *msg, size_t len, unsigned *http)
+{
+	struct run *cur;
+
+	*http = 409;
+	if (a->exiting) {
+		*http = 503;
+		snprintf(msg, len, "faultlined is shutting down");
+		return 1;
+	}
+	if (a->recovering) {
+		snprintf(msg, len, "busy: recovering after a restart: cleanup hooks "
+		    "owed by interrupted runs are still running; new runs are "
+		    "refused until they finish (see `faultctl info`)");
+		return 1;
+	}
+	if (gameday_busy(a, msg, len))
+		return 1;
+	if ((cur = agent_current(a)) != NULL) {
+		snprintf(msg, len, "busy: run %s is in progress; one experiment at "
+		    "a time", run_id(cur));
+		return 1;
+	}
+	return 0;
+}
+
+void
+agent_trim(struct agent *a)
+{
+	struct agent_run **pp = &a->runs;
+	struct retired_cfg **rp = &a->retired;
+	int n = 0;
+
+	while (*pp != NULL) {
+		struct agent_run *ar = *pp;
+
+		if (++n > AGENT_KEEP_RUNS && ar->streams == 0 &&
+		    run_finished(ar->run)) {
+			*pp = ar->next;
+			run_free(ar->run);
+			free(ar);
+			continue;
+		}
+		pp = &ar->next;
+	}
+	/* A replaced config lives as long as a kept run points at it. */
+	while (*rp != NULL) {
+		struct retired_cfg *rc = *rp;
+		struct agent_run *ar;
+
+		for (ar = a->runs; ar != NULL && ar->cfg != rc->cfg; ar = ar->next)
+			;
+		if (ar == NULL && !dispatch_uses_cfg(a, rc->cfg)) {
+			*rp = rc->next;
+			agentcfg_free(rc->cfg);
+			free(rc);
+			continue;
+		}
+		rp = &rc->next;
+	}
+}
+
+void
+agent_runs_free(struct agent *a)
+{
+	while (a->runs != NULL) {
+		struct agent_run *ar = a->runs;
+
+		a->runs = ar->next;
+		run_free(ar->run);
+		free(ar);
+	}
+	while (a->retired != NULL) {
+		struct retired_cfg *rc = a->retired;
+
+		a->retired = rc->next;
+		agentcfg_free(rc->cfg);
+		free(rc);
+	}
+}
