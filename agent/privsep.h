@@ -33,8 +33,11 @@ struct loop;
  * carrying a report) that cross the socketpair. */
 #define PS_MAX_TEXT (1024u * 1024)
 #define PS_MAX_JSON (64u * 1024 * 1024)
-/* Bytes queued for the other side before it counts as stuck. */
+/* Bytes queued for the other side before it counts as stuck (a unit test
+ * may define a smaller one). */
+#ifndef PS_QUEUE_MAX
 #define PS_QUEUE_MAX (128u * 1024 * 1024)
+#endif
 
 enum ps_type {
 	/* API process -> engine */
