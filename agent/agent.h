@@ -31,6 +31,7 @@ struct run;
 struct run_opts;
 struct apiproc;
 struct dispatch;
+struct ps_hdr;
 
 /* A run the API can still reach. */
 struct agent_run {
@@ -45,15 +46,18 @@ struct agent_run {
 
 #define AGENT_KEEP_RUNS 8
 
-/* A config replaced by SIGHUP, kept while a run in memory still uses it. */
+/* A config replaced by SIGHUP, kept while a run in memory or a pending
+ * plan still uses it. */
 struct retired_cfg {
 	struct agent_config *cfg;
+	int pins;                   /* plans using it (agent_cfg_pin) */
 	struct retired_cfg *next;
 };
 
 struct agent {
 	const char *config_path;    /* NULL: built-in defaults */
 	struct agent_config *cfg;   /* the current config */
+	int cfg_pins;               /* plans using the current config */
 	struct retired_cfg *retired;
 	struct loop *loop;
 	struct journal *journal;
@@ -68,6 +72,17 @@ struct agent {
 	int unix_fd, tls_fd;        /* listening sockets, served by the API process */
 	struct apiproc *api;
 	struct dispatch *dispatch;
+	/* Who hears of run events and of requests: set by dispatch.c, so that
+	 * the registry (runs.c) and the process manager (apiproc.c) below it
+	 * never call up into it. */
+	void (*on_run_event)(struct agent *a, struct run *r, json_t *ev);
+	void (*on_run_done)(struct agent *a, struct run *r);
+	void (*on_request)(struct agent *a, const struct ps_hdr *h,
+	    const void *payload);
+	void (*on_api_gone)(struct agent *a);
+	/* The gameday in progress ("gameday NAME (ID)"), "" when none: set by
+	 * gameday.c, read by agent_busy. */
+	char gameday[160];
 	struct agent_run *runs;     /* newest first; runs->run may be active */
 	/* Owed cleanup hooks of runs a crash cut short, running after start-up
 	 * (new runs are refused meanwhile). */
@@ -92,24 +107,19 @@ int agent_submit(struct agent *a, struct run *r,
  * down): 1 with msg filled and *http set (409/503), else 0. */
 int agent_busy(struct agent *a, char *msg, size_t len, unsigned *http);
 /* Drop finished runs beyond AGENT_KEEP_RUNS that no stream follows, and
- * configs no kept run uses. */
+ * replaced configs that no kept run or pending plan uses. */
 void agent_trim(struct agent *a);
+/* A plan in progress uses cfg: keep it through a reload until unpinned. */
+void agent_cfg_pin(struct agent *a, const struct agent_config *cfg);
+void agent_cfg_unpin(struct agent *a, const struct agent_config *cfg);
 void agent_runs_free(struct agent *a);
 
 /* --- dispatch.c ---------------------------------------------------------- */
 
-struct ps_hdr;
+/* Sets the four hooks above: requests from the API process are handled
+ * there, and run events go to the streams following them. */
 int dispatch_init(struct agent *a);
 void dispatch_free(struct agent *a);
-/* A checked message from the API process. */
-void dispatch_msg(struct agent *a, const struct ps_hdr *h, const void *payload);
-/* The API process is gone: forget its streams, cancel its plans. */
-void dispatch_reset(struct agent *a);
-/* A run's event (borrowed) and end, for the streams following it. */
-void dispatch_run_event(struct agent *a, struct run *r, json_t *ev);
-void dispatch_run_done(struct agent *a, struct run *r);
-/* Does a pending plan use cfg (so that a reload must keep it)? */
-int dispatch_uses_cfg(const struct agent *a, const struct agent_config *cfg);
 
 /* --- apiproc.c ----------------------------------------------------------- */
 

@@ -124,8 +124,8 @@ on_msg(struct ps_chan *c, const struct ps_hdr *h, const void *payload,
 	case PS_CONFIG:
 		break;
 	default:
-		if (ap->ready) {
-			dispatch_msg(ap->a, h, payload);
+		if (ap->ready && ap->a->on_request != NULL) {
+			ap->a->on_request(ap->a, h, payload);
 			return;
 		}
 	}
@@ -143,7 +143,8 @@ forget_chan(struct apiproc *ap)
 	ps_chan_free(ap->chan);
 	ap->chan = NULL;
 	ap->ready = 0;
-	dispatch_reset(ap->a);
+	if (ap->a->on_api_gone != NULL)
+		ap->a->on_api_gone(ap->a);
 }
 
 static void

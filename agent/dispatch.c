@@ -57,16 +57,13 @@ struct dispatch {
 	size_t nplans;
 };
 
-int
-dispatch_init(struct agent *a)
-{
-	if ((a->dispatch = calloc(1, sizeof(*a->dispatch))) == NULL)
-		return -1;
-	a->dispatch->a = a;
-	return 0;
-}
+static void dispatch_msg(struct agent *a, const struct ps_hdr *h,
+    const void *payload);
+static void dispatch_run_event(struct agent *a, struct run *r, json_t *ev);
+static void dispatch_run_done(struct agent *a, struct run *r);
 
-void
+/* The API process is gone: forget its streams, cancel its plans. */
+static void
 dispatch_reset(struct agent *a)
 {
 	struct dispatch *d = a->dispatch;
@@ -85,11 +82,25 @@ dispatch_reset(struct agent *a)
 
 		d->plans = p->next;
 		run_plan_cancel(p->pr);
+		agent_cfg_unpin(a, p->cfg);
 		experiment_free(p->x);
 		free(p);
 	}
 	d->nplans = 0;
 	agent_trim(a);
+}
+
+int
+dispatch_init(struct agent *a)
+{
+	if ((a->dispatch = calloc(1, sizeof(*a->dispatch))) == NULL)
+		return -1;
+	a->dispatch->a = a;
+	a->on_run_event = dispatch_run_event;
+	a->on_run_done = dispatch_run_done;
+	a->on_request = dispatch_msg;
+	a->on_api_gone = dispatch_reset;
+	return 0;
 }
 
 void
@@ -207,9 +218,9 @@ plan_done(json_t *plan, const struct fl_err *e, void *arg)
 	} else
 		apiproc_reply_error(a, p->id, e->status == FL_INVALID ? 400 : 500,
 		    e->status, "%s", e->msg);
+	agent_cfg_unpin(a, p->cfg);
 	experiment_free(p->x);
 	free(p);
-	agent_trim(a);
 }
 
 static void
@@ -247,20 +258,10 @@ handle_plan(struct agent *a, uint32_t id, const struct ps_experiment *pe,
 		apiproc_reply_error(a, id, 500, FL_ERROR, "out of memory");
 		return;
 	}
+	agent_cfg_pin(a, p->cfg);
 	p->next = d->plans;
 	d->plans = p;
 	d->nplans++;
-}
-
-int
-dispatch_uses_cfg(const struct agent *a, const struct agent_config *cfg)
-{
-	if (a->dispatch == NULL)
-		return 0;
-	for (struct pplan *p = a->dispatch->plans; p != NULL; p = p->next)
-		if (p->cfg == cfg)
-			return 1;
-	return 0;
 }
 
 static void
@@ -516,7 +517,7 @@ handle_unsubscribe(struct agent *a, uint32_t sid)
 		}
 }
 
-void
+static void
 dispatch_run_event(struct agent *a, struct run *r, json_t *ev)
 {
 	struct dispatch *d = a->dispatch;
@@ -531,7 +532,7 @@ dispatch_run_event(struct agent *a, struct run *r, json_t *ev)
 		}
 }
 
-void
+static void
 dispatch_run_done(struct agent *a, struct run *r)
 {
 	struct dispatch *d = a->dispatch;
@@ -550,7 +551,7 @@ dispatch_run_done(struct agent *a, struct run *r)
 
 /* --- the table ------------------------------------------------------------ */
 
-void
+static void
 dispatch_msg(struct agent *a, const struct ps_hdr *h, const void *payload)
 {
 	const struct ps_req_arg *ra = payload;

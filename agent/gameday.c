@@ -269,6 +269,7 @@ end_gameday(void)
 	strlist_free(&g->exps);
 	free(g);
 	S.cur = NULL;
+	S.a->gameday[0] = '\0';
 }
 
 /* Fold one finished experiment into the gameday's outcome. */
@@ -440,6 +441,8 @@ start_gameday(size_t gi, const char *trigger, time_t scheduled_for)
 		}
 	g->on_failure = c->on_failure;
 	store_new_id(STORE_GAMEDAYS, g->id, sizeof(g->id));
+	snprintf(S.a->gameday, sizeof(S.a->gameday), "gameday %s (%s)", g->name,
+	    g->id);
 	g->trigger = trigger;
 	g->scheduled_for = scheduled_for;
 	g->started_ms = fl_wall_ms();
@@ -717,19 +720,6 @@ gameday_shutdown(struct agent *a)
 	S.n = 0;
 }
 
-int
-gameday_busy(struct agent *a, char *msg, size_t len)
-{
-	struct run *cur;
-
-	if (S.cur == NULL)
-		return 0;
-	cur = agent_current(a);
-	snprintf(msg, len, "busy: gameday %s (%s) is in progress%s%s%s; one "
-	    "experiment at a time", S.cur->name, S.cur->id,
-	    cur ? " (run " : "", cur ? run_id(cur) : "", cur ? ")" : "");
-	return 1;
-}
 
 /* --- API ----------------------------------------------------------------- */
 

@@ -33,10 +33,6 @@ int gameday_init(struct agent *a, struct fl_err *e);
  * run), close the timer. Safe to call when gameday_init was not. */
 void gameday_shutdown(struct agent *a);
 
-/* 1 when a gameday is in progress (msg says which), else 0. API runs are
- * refused busy while one is. */
-int gameday_busy(struct agent *a, char *msg, size_t len);
-
 /* The /v1/gamedays answers of docs/api.md (new references). */
 json_t *gameday_list(struct agent *a);
 json_t *gameday_records(struct agent *a);

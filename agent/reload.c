@@ -221,6 +221,8 @@ agent_reload(struct agent *a)
 	log_changes(o, n);
 	/* The old config lives on while a kept run (or a plan) uses it. */
 	rc->cfg = o;
+	rc->pins = a->cfg_pins;
+	a->cfg_pins = 0;
 	rc->next = a->retired;
 	a->retired = rc;
 	a->cfg = n;

@@ -7,7 +7,6 @@
 
 #include "agent.h"
 #include "agentcfg.h"
-#include "gameday.h"
 #include "log.h"
 #include "loop.h"
 #include "run.h"
@@ -41,7 +40,10 @@ find_run(struct agent *a, const struct run *r)
 static void
 on_event(struct run *r, json_t *ev, void *arg)
 {
-	dispatch_run_event(arg, r, ev);
+	struct agent *a = arg;
+
+	if (a->on_run_event != NULL)
+		a->on_run_event(a, r, ev);
 }
 
 static void
@@ -52,7 +54,8 @@ on_done(struct run *r, void *arg)
 
 	log_info("run %s finished: %s", run_id(r),
 	    fl_status_verdict(run_status(r)));
-	dispatch_run_done(a, r);
+	if (a->on_run_done != NULL)
+		a->on_run_done(a, r);
 	if (ar != NULL && ar->done_hook != NULL)
 		ar->done_hook(r, ar->done_arg);
 	/* Shutting down: the last revert is done. */
@@ -112,9 +115,14 @@ agent_busy(struct agent *a, char *msg, size_t len, unsigned *http)
 		    "refused until they finish (see `faultctl info`)");
 		return 1;
 	}
-	if (gameday_busy(a, msg, len))
+	cur = agent_current(a);
+	if (a->gameday[0] != '\0') {
+		snprintf(msg, len, "busy: %s is in progress%s%s%s; one experiment "
+		    "at a time", a->gameday, cur ? " (run " : "",
+		    cur ? run_id(cur) : "", cur ? ")" : "");
 		return 1;
-	if ((cur = agent_current(a)) != NULL) {
+	}
+	if (cur != NULL) {
 		snprintf(msg, len, "busy: run %s is in progress; one experiment at "
 		    "a time", run_id(cur));
 		return 1;
@@ -148,7 +156,7 @@ agent_trim(struct agent *a)
 
 		for (ar = a->runs; ar != NULL && ar->cfg != rc->cfg; ar = ar->next)
 			;
-		if (ar == NULL && !dispatch_uses_cfg(a, rc->cfg)) {
+		if (ar == NULL && rc->pins == 0) {
 			*rp = rc->next;
 			agentcfg_free(rc->cfg);
 			free(rc);
@@ -156,6 +164,31 @@ agent_trim(struct agent *a)
 		}
 		rp = &rc->next;
 	}
+}
+
+void
+agent_cfg_pin(struct agent *a, const struct agent_config *cfg)
+{
+	if (cfg == a->cfg) {
+		a->cfg_pins++;
+		return;
+	}
+	for (struct retired_cfg *rc = a->retired; rc != NULL; rc = rc->next)
+		if (rc->cfg == cfg)
+			rc->pins++;
+}
+
+void
+agent_cfg_unpin(struct agent *a, const struct agent_config *cfg)
+{
+	if (cfg == a->cfg) {
+		a->cfg_pins--;
+		return;
+	}
+	for (struct retired_cfg *rc = a->retired; rc != NULL; rc = rc->next)
+		if (rc->cfg == cfg)
+			rc->pins--;
+	agent_trim(a);
 }
 
 void
