@@ -88,7 +88,7 @@ static const char *const pk_selectors[] = {
 struct pk_rt {
 	struct fault_ctx *ctx;   /* engine's; outlives the run */
 	uint64_t timer;          /* pending interval timer id, 0 = none */
-	uint64_t deadline;       /* loop_now() at which the fault window ends */
+	uint64_t deadline;       /* fl_mono_ms() at which the window ends */
 	unsigned round;          /* rounds after the first */
 	int signo;
 	int reverted;
@@ -898,7 +898,7 @@ pk_tick(struct loop *l, void *arg)
 	if (rt->reverted || c == NULL)
 		return;
 	pk_round(f);
-	if (!rt->reverted && loop_now(l) + c->interval_ms < rt->deadline)
+	if (!rt->reverted && fl_mono_ms() + c->interval_ms < rt->deadline)
 		rt->timer = loop_timer(l, c->interval_ms, pk_tick, f);
 }
 
@@ -930,7 +930,10 @@ pk_inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	if (rc == 0 && c != NULL && fault_has(f, "interval") &&
 	    ctx->loop != NULL && c->interval_ms > 0 &&
 	    c->interval_ms < ctx->duration_ms && rt->timer == 0) {
-		rt->deadline = loop_now(ctx->loop) + ctx->duration_ms;
+		/* fl_mono_ms, not loop_now: inject may run outside the loop
+		 * (an API thread), where loop_now is when the loop last woke,
+		 * and the window would end early by that much. */
+		rt->deadline = fl_mono_ms() + ctx->duration_ms;
 		rt->timer = loop_timer(ctx->loop, c->interval_ms, pk_tick, f);
 		if (rt->timer == 0)
 			return fl_fail(e, "%s: cannot arm the interval timer",
