@@ -48,11 +48,11 @@ kind_json(const struct fault_ops *ops)
 		json_decref(opt);
 		return NULL;
 	}
-	/* The kernel first (nothing to grant), then our capabilities. */
-	if (ops->supported != NULL)
+	/* Our capabilities first: a kernel probe may fail for want of one,
+	 * and "needs cap_x" says what to grant. Then the kernel. */
+	ok = fault_caps_available(ops, why, sizeof(why));
+	if (ok && ops->supported != NULL)
 		ok = ops->supported(why, sizeof(why));
-	if (ok)
-		ok = fault_caps_available(ops, why, sizeof(why));
 	return json_pack("{s:s, s:b, s:s?, s:o, s:o}", "type", ops->type,
 	    "available", ok, "reason", ok ? NULL : why,
 	    "capabilities", need, "optional_capabilities", opt);
