@@ -115,6 +115,17 @@ grep -q "^CapPrm:.0000000000000000$" "$T/hook-caps" || { cat "$T/hook-caps"; fai
 grep -q "^NoNewPrivs:.1$" "$T/hook-caps" || fail "hook without no_new_privs"
 rm -f "$T/hook-caps"
 ok "kill,net_admin: process-kill runs and reverts; the hook ran with no capabilities"
+# port = without CAP_SYS_PTRACE (optional): the agent cannot read the fds
+# of a listener with capabilities it lacks (fl-testhttpd runs as full
+# root); the refusal says why.
+start_httpd
+mkexp port "type = process-kill" "port = $HTTPD_PORT" "signal = STOP"
+rc=0; ctl plan "$T/port.ini" >"$T/port.out" 2>&1 || rc=$?
+[ $rc -eq 3 ] || { cat "$T/port.out"; fail "port plan: exit $rc"; }
+grep -q "no process matches port=$HTTPD_PORT (this agent has no cap_sys_ptrace: listeners of other users, or with capabilities it lacks, are not seen)" "$T/port.out" ||
+    { cat "$T/port.out"; fail "port plan does not say what it cannot see"; }
+[ "$(proc_state "$HTTPD_PID")" != T ] || fail "listener stopped"
+ok "kill,net_admin: port = refused, saying that without cap_sys_ptrace privileged listeners are not seen"
 stop_agent
 
 # ---- without KILL: process-kill is unavailable -------------------------

@@ -227,6 +227,12 @@ ctl run --json "$T/pk.ini" >"$T/pk.json" 2>"$T/pk.err" || { cat "$T/pk.err"; fai
 [ "$(proc_state "$V")" != T ] || fail "victim left stopped"
 [ -e "$T/hook-ran" ] || fail "hook did not run"
 ok "faultlined with the manifest's bounding set: starts, info answers, process-kill runs and reverts"
+# SYS_PTRACE is in the set: port = sees a privileged listener.
+start_httpd
+sed "s/^pid = .*/port = $HTTPD_PORT/" "$T/pk.ini" >"$T/port.ini"
+ctl plan "$T/port.ini" >"$T/port.out" 2>&1 || { cat "$T/port.out"; fail "port plan"; }
+grep -q "pid $HTTPD_PID (fl-testhttpd)" "$T/port.out" || { cat "$T/port.out"; fail "port plan lacks the listener"; }
+ok "with the manifest's set, port = finds a root listener"
 stop_agent
 rc=0; "$FAULTCTL" --agent "unix:$T/agent.sock" info >/dev/null 2>&1 || rc=$?
 [ $rc -ne 0 ] || fail "the probe command succeeds with no agent"

@@ -14,30 +14,22 @@
  *     T or t: a debugger's target, a job someone paused), so that its
  *     revert never resumes what faultline did not stop.
  *
- * f->state (journaled before inject, all revert needs):
+ * f->state (journaled before inject, all revert needs; docs/process-kill.md):
  *   {"signal":"STOP","signo":19,"rounds":N,
  *    "victims":[{"pid":N,"starttime":N,"comm":"...","prior_state":"S",
  *                "round":1,"result":"sent"}]}
- * comm is the name made valid UTF-8. prior_state is the state letter the
- * process had when it was chosen, or "T" when it was found stopped just
- * before a stop signal (then "result" is "already stopped", and that is
- * journaled before anything is signalled); revert sends CONT only to
- * victims whose prior_state is not T/t and whose result, if recorded, is
- * "sent". "result" (sent, gone, reused, error, already stopped) is set
- * after signalling. With an interval every round appends its victims
- * (round 2, 3, ...) and journals the state before signalling them, so the
- * report lists every process signalled. */
+ * comm is the name made valid UTF-8. prior_state is the state letter when
+ * chosen, or "T" when found stopped just before a stop signal (result
+ * "already stopped", journaled before anything is signalled); revert sends
+ * CONT only where prior_state is not T/t and result, if set, is "sent".
+ * Every interval round appends its victims and journals them first. */
 #include <sys/capability.h>
 #include <errno.h>
-#include <math.h>
 #include <regex.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agentcfg.h"
@@ -281,6 +273,27 @@ consider(struct fault *f, struct fault_ctx *ctx, pid_t pid, int explicit,
 	return 0;
 }
 
+/* port = finds a socket's owner through /proc/PID/fd, which the kernel
+ * shows without CAP_SYS_PTRACE (optional for this kind) only for processes
+ * of our uid with no capability we lack: say so rather than miss them
+ * silently. */
+#define PK_NO_PTRACE "this agent has no cap_sys_ptrace: listeners of other " \
+    "users, or with capabilities it lacks, are not seen"
+
+static int
+pk_lacks_ptrace(void)
+{
+	cap_flag_value_t v = CAP_CLEAR;
+	cap_t cur;
+
+	if (geteuid() != 0 || (cur = cap_get_proc()) == NULL)
+		return 0;
+	if (cap_get_flag(cur, CAP_SYS_PTRACE, CAP_EFFECTIVE, &v) == -1)
+		v = CAP_SET;  /* unknown: say nothing */
+	cap_free(cur);
+	return v != CAP_SET;
+}
+
 /* Every live, unprotected process the selector and filters match, sorted
  * by PID. exclude: a state whose victims are left out (later STOP rounds
  * pick new processes). */
@@ -361,9 +374,13 @@ pk_candidates(struct fault *f, struct fault_ctx *ctx, int stop,
 				return fl_refuse(e, "cgroup %s: %s", c->cgroup,
 				    errno == ENOENT ? "no such cgroup" :
 				    strerror(errno));
-		} else if (proc_listening_on((uint16_t)c->port, &pids, &n) == -1)
-			return fl_fail(e, "port %llu: reading /proc/net: %s",
-			    (unsigned long long)c->port, strerror(errno));
+		} else {
+			if (proc_listening_on((uint16_t)c->port, &pids, &n) == -1)
+				return fl_fail(e, "port %llu: reading /proc/net: %s",
+				    (unsigned long long)c->port, strerror(errno));
+			if (pk_lacks_ptrace())
+				fault_event(ctx, "info", "%s: " PK_NO_PTRACE, f->name);
+		}
 		for (size_t i = 0; i < n && rc == 0; i++)
 			rc = consider(f, ctx, pids[i], 0, &flt, l, e);
 		free(pids);
@@ -401,7 +418,9 @@ pk_choose(struct fault *f, struct fault_ctx *ctx, unsigned round, int stop,
 			return fl_refuse(e, "every process matching %s is "
 			    "already stopped (%zu); nothing to stop", desc,
 			    cand.nstopped);
-		return fl_refuse(e, "no process matches %s", desc);
+		return fl_refuse(e, "no process matches %s%s", desc,
+		    fault_has(f, "port") && pk_lacks_ptrace() ?
+		    " (" PK_NO_PTRACE ")" : "");
 	}
 	if ((idx = calloc(cand.n, sizeof(*idx))) == NULL ||
 	    (out->v = calloc(cand.n, sizeof(*out->v))) == NULL) {
