@@ -1066,14 +1066,25 @@ test_interval_kill_and_journal_failure(void **state)
 	assert_int_equal(process_kill_ops.plan(f, &w->ctx, &e), 0);
 	assert_int_equal(process_kill_ops.inject(f, &w->ctx, &e), 0);
 	run_loop_for(l, 600);
-	/* Rounds at 0, ~150, ~300, ~450: dead children are not re-planned. */
-	for (size_t i = 0; i < w->nkids; i++)
-		if (pstate(w->kids[i]) == 'Z')
-			dead++;
+	/* Rounds at 0, ~150, ~300, ~450 (fewer on a slow machine: timers
+	 * fire late, never early): dead children are not re-planned, so
+	 * each round signals a new one, and exactly those die. A TERM takes
+	 * a moment to end a child (long under valgrind): poll. */
+	for (int tries = 0; tries < 400; tries++) {
+		dead = 0;
+		for (size_t i = 0; i < w->nkids; i++)
+			if (pstate(w->kids[i]) == 'Z')
+				dead++;
+		if ((size_t)dead >= json_array_size(f->targets))
+			break;
+		usleep(5000);
+	}
 	print_message("interval kill: %d of 4 terminated, %zu targets\n", dead,
 	    json_array_size(f->targets));
-	assert_true(dead >= 3);
+	assert_true(json_array_size(f->targets) >= 2);
 	assert_int_equal((size_t)dead, json_array_size(f->targets));
+	for (size_t i = 0; i < nvictims(f); i++)
+		assert_int_equal(pstate(victim(f, i)), 'Z');
 	/* Every later round is journaled before it signals, whatever the
 	 * signal, and the state lists every process signalled (item 16). */
 	assert_int_equal(w->journal_updates, (int)json_array_size(f->targets) - 1);
