@@ -53,7 +53,7 @@ caps_keep_report(const int *caps, struct caps_report *r, struct fl_err *e)
 	for (size_t i = 0; caps[i] != -1; i++) {
 		if (caps[i] == FAULT_CAPS_OPTIONAL)
 			continue;
-		if (caps[i] < 0 || caps[i] > last || i >= 64) {
+		if (caps[i] < 0 || caps[i] > last || last >= 64) {
 			e->status = FL_INVALID;
 			snprintf(e->msg, sizeof(e->msg),
 			    "capability %d is not known to this kernel", caps[i]);
