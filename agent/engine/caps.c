@@ -144,6 +144,20 @@ caps_keep_only(const int *caps, struct fl_err *e)
 	return 0;
 }
 
+int
+caps_lacks(int cap)
+{
+	cap_flag_value_t v = CAP_SET;
+	cap_t cur;
+
+	if (geteuid() != 0 || (cur = cap_get_proc()) == NULL)
+		return 0;
+	if (cap_get_flag(cur, (cap_value_t)cap, CAP_EFFECTIVE, &v) == -1)
+		v = CAP_SET;  /* unknown: do not claim it is missing */
+	cap_free(cur);
+	return v != CAP_SET;
+}
+
 char *
 caps_describe(char *buf, size_t len)
 {

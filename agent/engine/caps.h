@@ -35,6 +35,11 @@ int caps_keep_report(const int *caps, struct caps_report *r, struct fl_err *e);
  * missing capabilities, and the bounding set it could not shrink. */
 int caps_keep_only(const int *caps, struct fl_err *e);
 
+/* 1 when this process runs as root without cap in its effective set (a
+ * reduced bounding set); 0 when it has it, is not root (file permissions
+ * decide then), or its sets cannot be read. */
+int caps_lacks(int cap);
+
 /* Names of the effective capabilities, comma separated, lower case
  * ("cap_kill,cap_net_admin"), or "none". Truncated to fit; returns buf. */
 char *caps_describe(char *buf, size_t len);

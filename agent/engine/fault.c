@@ -239,3 +239,20 @@ fault_caps_available(const struct fault_ops *ops, char *why, size_t len)
 		    perm[0] ? ", which this agent does not have (permitted set)" : "");
 	return 0;
 }
+
+void
+fault_utf8_trim(char *s)
+{
+	size_t n = strlen(s), i = n, need;
+	unsigned char lead;
+
+	/* Back over at most 3 continuation bytes to the lead byte. */
+	while (i > 0 && n - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+		i--;
+	if (i == 0)
+		return;
+	lead = (unsigned char)s[i - 1];
+	need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	if (n - (i - 1) < need)
+		s[i - 1] = '\0';
+}

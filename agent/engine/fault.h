@@ -186,4 +186,9 @@ int fault_pick(const struct fault_pick *p, size_t n, double max_percent,
  * cap_net_admin, which this agent does not have (bounding set)". */
 int fault_caps_available(const struct fault_ops *ops, char *why, size_t len);
 
+/* snprintf may cut a text inside a multi-byte character: drop such an
+ * incomplete character at the end of s, so that valid UTF-8 (experiment
+ * text, names from proc_info.name) stays valid for JSON after truncation. */
+void fault_utf8_trim(char *s);
+
 #endif

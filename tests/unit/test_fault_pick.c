@@ -260,6 +260,36 @@ t_caps_available(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* ---- fault_utf8_trim ----------------------------------------------------- */
+
+static void
+t_utf8_trim(void **state)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "", "" }, { "abc", "abc" },
+		{ "ab\xc3\xa9", "ab\xc3\xa9" },            /* é whole */
+		{ "ab\xc3", "ab" },                        /* é cut after 1 of 2 */
+		{ "ab\xef\xbf\xbd", "ab\xef\xbf\xbd" },    /* U+FFFD whole */
+		{ "ab\xef\xbf", "ab" }, { "ab\xef", "ab" },
+		{ "a\xf0\x9f\x98\x80", "a\xf0\x9f\x98\x80" },  /* 4 bytes whole */
+		{ "a\xf0\x9f\x98", "a" }, { "\xf0\x9f", "" },
+	};
+	char buf[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		fault_utf8_trim(buf);
+		assert_string_equal(buf, cases[i].out);
+	}
+	/* What snprintf into 6 bytes does to a longer name: cut after 5
+	 * bytes, inside the second U+FFFD; trimmed back to whole ones. */
+	memcpy(buf, "ab\xef\xbf\xbd\xef", 6);
+	assert_string_equal(buf, "ab\xef\xbf\xbd\xef");
+	fault_utf8_trim(buf);
+	assert_string_equal(buf, "ab\xef\xbf\xbd");
+}
+
 int
 main(void)
 {
@@ -269,6 +299,7 @@ main(void)
 		cmocka_unit_test(t_pick_all_and_percent),
 		cmocka_unit_test(t_pick_guard),
 		cmocka_unit_test(t_caps_available),
+		cmocka_unit_test(t_utf8_trim),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,7 +25,7 @@
 #include "loop.h"
 #include "proc.h"
 
-#define MAXKIDS 8
+#define MAXKIDS 40
 
 /* One test's world: a guard config, a context recording events and
  * journal updates, and the children to clean up. */
@@ -1359,6 +1359,26 @@ test_interval_plan(void **state)
 	assert_int_equal(json_integer_value(json_object_get(f->state, "rounds")), 6);
 	assert_true(has_event(w, "up to 6 kill rounds"));
 	assert_true(has_event(w, "each pick 50% (at least one) anew"));
+	freefault(f);
+
+	/* Many candidates: as many as fit whole, then "and N more", the
+	 * whole note under fault_event's 512 bytes and valid UTF-8. */
+	for (int i = 0; i < 30; i++)
+		spawn(w, "v", 0, NULL);
+	strlist_free(&w->events);
+	f = mkfault("many", "process", comm(w, "v"), "interval", "100ms", NULL);
+	assert_int_equal(process_kill_ops.plan(f, &w->ctx, &e), 0);
+	assert_int_equal(w->events.n, 1);
+	{
+		const char *note = w->events.v[0];
+		size_t len = strlen(note);
+
+		print_message("note (%zu bytes): %s\n", len, note);
+		assert_true(len < 511);
+		assert_true(fl_utf8_valid(note, len, NULL));
+		assert_non_null(strstr(note, "(now 33: pid "));
+		assert_true(len > 6 && strcmp(note + len - 6, " more)") == 0);
+	}
 	freefault(f);
 
 	/* No interval, or one as long as the duration: one round, no note. */

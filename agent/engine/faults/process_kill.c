@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "agentcfg.h"
+#include "caps.h"
 #include "fault.h"
 #include "loop.h"
 #include "proc.h"
@@ -104,7 +105,7 @@ pk_selector(const struct fault *f)
 	return NULL;
 }
 
-/* "process=api-server" for messages. */
+/* "process=api-server" for messages; cut whole to fit len. */
 static void
 pk_describe(const struct fault *f, char *buf, size_t len)
 {
@@ -130,6 +131,7 @@ pk_describe(const struct fault *f, char *buf, size_t len)
 
 		snprintf(buf + l, len - l, " user=%s", c->user);
 	}
+	fault_utf8_trim(buf);
 }
 
 static int
@@ -280,20 +282,6 @@ consider(struct fault *f, struct fault_ctx *ctx, pid_t pid, int explicit,
 #define PK_NO_PTRACE "this agent has no cap_sys_ptrace: listeners of other " \
     "users, or with capabilities it lacks, are not seen"
 
-static int
-pk_lacks_ptrace(void)
-{
-	cap_flag_value_t v = CAP_CLEAR;
-	cap_t cur;
-
-	if (geteuid() != 0 || (cur = cap_get_proc()) == NULL)
-		return 0;
-	if (cap_get_flag(cur, CAP_SYS_PTRACE, CAP_EFFECTIVE, &v) == -1)
-		v = CAP_SET;  /* unknown: say nothing */
-	cap_free(cur);
-	return v != CAP_SET;
-}
-
 /* Every live, unprotected process the selector and filters match, sorted
  * by PID. exclude: a state whose victims are left out (later STOP rounds
  * pick new processes). */
@@ -378,7 +366,7 @@ pk_candidates(struct fault *f, struct fault_ctx *ctx, int stop,
 			if (proc_listening_on((uint16_t)c->port, &pids, &n) == -1)
 				return fl_fail(e, "port %llu: reading /proc/net: %s",
 				    (unsigned long long)c->port, strerror(errno));
-			if (pk_lacks_ptrace())
+			if (caps_lacks(CAP_SYS_PTRACE))
 				fault_event(ctx, "info", "%s: " PK_NO_PTRACE, f->name);
 		}
 		for (size_t i = 0; i < n && rc == 0; i++)
@@ -407,7 +395,7 @@ pk_choose(struct fault *f, struct fault_ctx *ctx, unsigned round, int stop,
 	struct pk_list cand;
 	size_t k, *idx;
 	uint64_t seed;
-	char desc[512];
+	char desc[256];
 
 	memset(out, 0, sizeof(*out));
 	if (pk_candidates(f, ctx, stop, exclude, &cand, e) == -1)
@@ -419,7 +407,7 @@ pk_choose(struct fault *f, struct fault_ctx *ctx, unsigned round, int stop,
 			    "already stopped (%zu); nothing to stop", desc,
 			    cand.nstopped);
 		return fl_refuse(e, "no process matches %s%s", desc,
-		    fault_has(f, "port") && pk_lacks_ptrace() ?
+		    fault_has(f, "port") && caps_lacks(CAP_SYS_PTRACE) ?
 		    " (" PK_NO_PTRACE ")" : "");
 	}
 	if ((idx = calloc(cand.n, sizeof(*idx))) == NULL ||
@@ -573,6 +561,7 @@ signal_victims(struct fault *f, struct fault_ctx *ctx, json_t *victims,
 		const char *result = json_string_value(json_object_get(v,
 		    "result"));
 		const char *res = NULL;
+		int err;
 
 		/* A hand-edited or corrupt journal must not make us signal
 		 * PID 0 (our process group) or -1 (everything). */
@@ -608,11 +597,12 @@ signal_victims(struct fault *f, struct fault_ctx *ctx, json_t *victims,
 			res = "reused";
 			break;
 		case PROC_SEND_ERROR:
+			err = errno;  /* the event callback may change it */
 			fault_event(ctx, "error", "%s: SIG%s to pid %d (%s): %s",
-			    f->name, signame, (int)pid, comm, strerror(errno));
+			    f->name, signame, (int)pid, comm, strerror(err));
 			if (rc == 0)
 				fl_fail(e, "SIG%s to pid %d (%s): %s", signame,
-				    (int)pid, comm, strerror(errno));
+				    (int)pid, comm, strerror(err));
 			rc = -1;
 			res = "error";
 			break;
@@ -757,16 +747,18 @@ pk_rounds(const struct fault *f, const struct fault_ctx *ctx)
 }
 
 /* The plan's note for an interval: how many rounds, of how many, from
- * which candidates (those matching now, as many as fit whole; every name
- * is valid UTF-8 already, so the text stays valid). */
+ * which candidates (those matching now, as many as fit whole). Kept under
+ * fault_event's 512 bytes and cut only at character boundaries: every
+ * name is valid UTF-8 already, and so stays the note. */
 static void
 pk_rounds_note(struct fault *f, struct fault_ctx *ctx, unsigned rounds,
     const struct pk_list *first, const struct pk_list *cand, int stop)
 {
 	const struct pk_cfg *c = f->cfg;
 	struct fault_pick p = pk_pick(f);
-	char how[64], iv[32], dur[32], desc[256], list[300], one[PROC_NAME_MAX + 32];
-	size_t off = 0, shown = 0;
+	char how[64], iv[32], dur[32], desc[160], note[480];
+	size_t off, shown = 0;
+	int n;
 
 	if (p.kind == FAULT_PICK_ALL)
 		snprintf(how, sizeof(how), "all");
@@ -775,28 +767,33 @@ pk_rounds_note(struct fault *f, struct fault_ctx *ctx, unsigned rounds,
 	else
 		snprintf(how, sizeof(how), "%llu", (unsigned long long)
 		    (p.kind == FAULT_PICK_COUNT ? p.count : 1));
-	list[0] = '\0';
+	pk_describe(f, desc, sizeof(desc));
+	snprintf(note, sizeof(note), "%s: interval %s within duration %s: up "
+	    "to %u kill rounds; round 1 signals the %zu target%s above, rounds "
+	    "2-%u each pick %s anew among the processes then matching %s%s "
+	    "(now %zu: pid ", f->name, fmt_duration(c->interval_ms, iv,
+	    sizeof(iv)), fmt_duration(ctx->duration_ms, dur, sizeof(dur)),
+	    rounds, first->n, first->n == 1 ? "" : "s", rounds, how, desc,
+	    stop ? " and not stopped yet" : "", cand->n);
+	fault_utf8_trim(note);
+	off = strlen(note);
 	for (size_t i = 0; i < cand->n; i++) {
-		int n = snprintf(one, sizeof(one), "%s%d (%s)", off ? ", " : "",
-		    (int)cand->v[i].pid, cand->v[i].name);
-
-		if (n < 0 || off + (size_t)n + 16 >= sizeof(list))
+		/* Whole entries only, with room left for " and N more)". */
+		n = snprintf(note + off, sizeof(note) - off, "%s%d (%s)",
+		    shown ? ", " : "", (int)cand->v[i].pid, cand->v[i].name);
+		if (n < 0 || off + (size_t)n + 24 >= sizeof(note)) {
+			note[off] = '\0';
 			break;
-		memcpy(list + off, one, (size_t)n + 1);
+		}
 		off += (size_t)n;
 		shown++;
 	}
 	if (shown < cand->n)
-		snprintf(list + off, sizeof(list) - off, " and %zu more",
+		snprintf(note + off, sizeof(note) - off, " and %zu more)",
 		    cand->n - shown);
-	pk_describe(f, desc, sizeof(desc));
-	fault_event(ctx, "info", "%s: interval %s within duration %s: up to %u "
-	    "kill rounds; round 1 signals the %zu target%s above, rounds 2-%u "
-	    "each pick %s anew among the processes then matching %s%s (now "
-	    "%zu: pid %s)", f->name, fmt_duration(c->interval_ms, iv,
-	    sizeof(iv)), fmt_duration(ctx->duration_ms, dur, sizeof(dur)),
-	    rounds, first->n, first->n == 1 ? "" : "s", rounds, how, desc,
-	    stop ? " and not stopped yet" : "", cand->n, list);
+	else
+		snprintf(note + off, sizeof(note) - off, ")");
+	fault_event(ctx, "info", "%s", note);
 }
 
 static int
