@@ -284,7 +284,7 @@ t_utf8_trim(void **state)
 	}
 	/* What snprintf into 6 bytes does to a longer name: cut after 5
 	 * bytes, inside the second U+FFFD; trimmed back to whole ones. */
-	memcpy(buf, "ab\xef\xbf\xbd\xef", 6);
+	memcpy(buf, "ab\xef\xbf\xbd\xef", 7);  /* with its NUL */
 	assert_string_equal(buf, "ab\xef\xbf\xbd\xef");
 	fault_utf8_trim(buf);
 	assert_string_equal(buf, "ab\xef\xbf\xbd");
