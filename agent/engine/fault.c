@@ -1,10 +1,13 @@
 /* Helpers shared by fault drivers. */
+#include <sys/capability.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "fault.h"
 
@@ -121,4 +124,135 @@ fault_is_stop_signal(int signo)
 {
 	return signo == SIGSTOP || signo == SIGTSTP || signo == SIGTTIN ||
 	    signo == SIGTTOU;
+}
+
+/* ---- victim choice ------------------------------------------------------ */
+
+size_t
+fault_pick_count(const struct fault_pick *p, size_t n)
+{
+	double k;
+
+	if (n == 0)
+		return 0;
+	switch (p->kind) {
+	case FAULT_PICK_ALL:
+		return n;
+	case FAULT_PICK_COUNT:
+		if (p->count == 0)
+			return 1;  /* validation refuses 0; never pick nothing */
+		return p->count < n ? (size_t)p->count : n;
+	case FAULT_PICK_PERCENT:
+		/* Round down, at least one: never more than the share asked
+		 * for. The epsilon keeps 50% of 2 from becoming 0.999.. -> 0. */
+		k = floor((double)n * p->percent / 100.0 + 1e-9);
+		if (!(k >= 1))
+			return 1;
+		return k < (double)n ? (size_t)k : n;
+	case FAULT_PICK_ONE:
+	default:
+		return 1;
+	}
+}
+
+static int
+cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int
+fault_pick(const struct fault_pick *p, size_t n, double max_percent,
+    uint64_t seed, const char *name, const char *verb, const char *noun,
+    size_t *idx, size_t *k, struct fl_err *e)
+{
+	double pct;
+
+	*k = 0;
+	if (n == 0)
+		return fl_refuse(e, "no %s to %s", noun, verb);
+	*k = fault_pick_count(p, n);
+	pct = 100.0 * (double)*k / (double)n;
+	if (pct > max_percent + 1e-9)
+		return fl_refuse(e, "would %s %zu of %zu %s (%.1f%%), more than "
+		    "the agent's max_kill_percent %g%%", verb, *k, n, noun, pct,
+		    max_percent);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	fault_shuffle(seed, name, idx, n);
+	qsort(idx, *k, sizeof(*idx), cmp_size);
+	return 0;
+}
+
+/* ---- capabilities ------------------------------------------------------- */
+
+/* Append cap's name to list ("cap_a, cap_b"), truncating whole names. */
+static void
+cap_list_add(char *list, size_t len, int cap)
+{
+	char *name = cap_to_name((cap_value_t)cap);
+	size_t off = strlen(list);
+
+	snprintf(list + off, len - off, "%s%s", off ? ", " : "",
+	    name != NULL ? name : "?");
+	cap_free(name);
+}
+
+int
+fault_caps_available(const struct fault_ops *ops, char *why, size_t len)
+{
+	char bound[256] = "", perm[256] = "";
+	int root = geteuid() == 0;
+	cap_t cur = NULL;
+
+	if (why != NULL && len > 0)
+		why[0] = '\0';
+	if (ops == NULL || ops->caps == NULL)
+		return 1;
+	if (root)
+		cur = cap_get_proc();
+	for (const int *c = ops->caps; *c != -1 && *c != FAULT_CAPS_OPTIONAL;
+	    c++) {
+		cap_flag_value_t v = CAP_CLEAR;
+
+		/* Not in the bounding set: no way to get it back, short of a
+		 * restart with a wider set (a container's capabilities). */
+		if (*c < 0 || cap_get_bound((cap_value_t)*c) != 1)
+			cap_list_add(bound, sizeof(bound), *c);
+		/* In the bounding set but not permitted: dropped earlier
+		 * (setpriv, capsh, a caller that trimmed its own). */
+		else if (root && (cur == NULL || cap_get_flag(cur,
+		    (cap_value_t)*c, CAP_PERMITTED, &v) == -1 || v != CAP_SET))
+			cap_list_add(perm, sizeof(perm), *c);
+	}
+	cap_free(cur);
+	if (bound[0] == '\0' && perm[0] == '\0')
+		return 1;
+	if (why != NULL && len > 0)
+		snprintf(why, len, "%s%s%s%s%s%s%s",
+		    bound[0] ? "needs " : "", bound,
+		    bound[0] ? ", which this agent does not have (bounding set)" : "",
+		    bound[0] && perm[0] ? "; " : "",
+		    perm[0] ? "needs " : "", perm,
+		    perm[0] ? ", which this agent does not have (permitted set)" : "");
+	return 0;
+}
+
+void
+fault_utf8_trim(char *s)
+{
+	size_t n = strlen(s), i = n, need;
+	unsigned char lead;
+
+	/* Back over at most 3 continuation bytes to the lead byte. */
+	while (i > 0 && n - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+		i--;
+	if (i == 0)
+		return;
+	lead = (unsigned char)s[i - 1];
+	need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	if (n - (i - 1) < need)
+		s[i - 1] = '\0';
 }

@@ -134,4 +134,61 @@ int fault_is_stop_signal(int signo);
  * the same seed picks the same victims. */
 void fault_shuffle(uint64_t seed, const char *name, size_t *idx, size_t n);
 
+/* ---- victim choice, shared by process-kill and pod-kill ---------------- */
+
+/* How many victims a fault picks among its candidates: process-kill's
+ * count = N | percent = P% | all = yes and pod-kill's mode = one | all |
+ * count:N | percent:N are the same four choices. */
+enum fault_pick_kind {
+	FAULT_PICK_ONE,                  /* the default: one */
+	FAULT_PICK_COUNT,                /* N, fewer if fewer match */
+	FAULT_PICK_PERCENT,              /* P% rounded down, at least one */
+	FAULT_PICK_ALL,                  /* every candidate */
+};
+
+struct fault_pick {
+	enum fault_pick_kind kind;
+	uint64_t count;                  /* FAULT_PICK_COUNT: at least 1 */
+	double percent;                  /* FAULT_PICK_PERCENT: (0, 100] */
+};
+
+/* How many of n candidates p picks: a count is capped at n, a percent
+ * rounds down but picks at least one (50% of 3 is 1, 1% of 3 is 1), all is
+ * n. 0 only when n is 0. */
+size_t fault_pick_count(const struct fault_pick *p, size_t n);
+
+/* Choose among n candidates: how many by p, which by
+ * fault_shuffle(seed, name) (the same seed, name and candidates choose the
+ * same victims). Refused (FL_REFUSED) when nothing is a candidate, and when
+ * the choice is more than max_percent of the n candidates (the guard
+ * max_kill_percent): "would VERB K of N NOUN (P%), more than the agent's
+ * max_kill_percent M%". Fills idx[0..*k) -- the caller's array of n -- with
+ * the chosen candidates' indexes in ascending order, so that a caller whose
+ * candidates are sorted gets its victims in the same order. */
+int fault_pick(const struct fault_pick *p, size_t n, double max_percent,
+    uint64_t seed, const char *name, const char *verb, const char *noun,
+    size_t *idx, size_t *k, struct fl_err *e);
+
+/* ---- capabilities ------------------------------------------------------ */
+
+/* In ops->caps, the capabilities listed after this marker are used when
+ * present but are not needed for the kind to work: without them a driver
+ * reaches less (e.g. process-kill's port = cannot see other users'
+ * sockets without CAP_SYS_PTRACE) and says so where it matters. The agent
+ * keeps them when it can; their absence never makes a kind unavailable. */
+#define FAULT_CAPS_OPTIONAL (-2)
+
+/* Does this process hold every capability ops->caps needs (those before
+ * FAULT_CAPS_OPTIONAL)? A capability counts as held when it is in the
+ * bounding set and, for a root process, in the permitted set (a process
+ * that is not root holds none and relies on file permissions instead).
+ * Returns 1, or 0 with why naming what is missing and where, e.g. "needs
+ * cap_net_admin, which this agent does not have (bounding set)". */
+int fault_caps_available(const struct fault_ops *ops, char *why, size_t len);
+
+/* snprintf may cut a text inside a multi-byte character: drop such an
+ * incomplete character at the end of s, so that valid UTF-8 (experiment
+ * text, names from proc_info.name) stays valid for JSON after truncation. */
+void fault_utf8_trim(char *s);
+
 #endif

@@ -6,7 +6,13 @@
 struct agent_config;
 
 /* {"version","node","environment","state_dir","faults":[{"type","available",
- * "reason"}]} — a new reference. */
+ * "reason","capabilities","optional_capabilities"}]} — a new reference, or
+ * NULL when memory runs out (or a config string is not valid UTF-8).
+ * A kind is unavailable when the kernel cannot run it (ops->supported) or
+ * when this process lacks a capability it needs (fault_caps_available):
+ * "needs cap_net_admin, which this agent does not have (bounding set)".
+ * "capabilities" names what it needs, "optional_capabilities" what it uses
+ * when present. */
 json_t *engine_info(const struct agent_config *cfg);
 
 #endif

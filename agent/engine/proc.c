@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,21 @@ proc_read(pid_t pid, struct proc_info *info)
 			clen = sizeof(info->comm) - 1;
 		memcpy(info->comm, open_p + 1, clen);
 		info->comm[clen] = '\0';
+	}
+	/* Any byte but NUL may be in a name (prctl, or the file name that
+	 * was executed); jansson refuses what is not UTF-8. */
+	if (fl_utf8_valid(info->comm, strlen(info->comm), NULL))
+		memcpy(info->name, info->comm, sizeof(info->comm));
+	else {
+		char *fixed = fl_utf8_sanitize(info->comm, strlen(info->comm));
+
+		if (fixed == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		/* At most 63 bytes, 3 each: always fits. */
+		snprintf(info->name, sizeof(info->name), "%s", fixed);
+		free(fixed);
 	}
 	/* Fields after the comm, numbered as in proc(5): 3 is the state. */
 	field = 3;
@@ -652,6 +668,12 @@ proc_signal_checked(pid_t pid, uint64_t starttime, int signo)
 	return PROC_SENT;
 }
 
+int
+proc_is_stopped(char state)
+{
+	return state == 'T' || state == 't';
+}
+
 /* comm is truncated by the kernel to 15 bytes (TASK_COMM_LEN - 1), so a
  * name such as "systemd-journald" must match comm "systemd-journal". */
 #define COMM_MAX 15
@@ -663,4 +685,74 @@ proc_comm_matches(const char *comm, const char *name)
 		return strncmp(comm, name, COMM_MAX) == 0 &&
 		    strlen(comm) == COMM_MAX;
 	return strcmp(comm, name) == 0;
+}
+
+/* ---- pidfiles and users ---------------------------------------------- */
+
+/* A pidfile holds a PID and a newline; a few more lines at most. */
+#define PIDFILE_MAX 4096
+
+int
+proc_pidfile(const char *path, pid_t *pid, char *err, size_t errlen)
+{
+	char *buf, *p, *end;
+	size_t len;
+	long v;
+	int ok;
+
+	/* fl_read_file opens without blocking and refuses anything but a
+	 * regular file: a FIFO here would hang the plan, and the agent. */
+	if ((buf = fl_read_file(path, PIDFILE_MAX, &len, err, errlen)) == NULL)
+		return -1;
+	buf[strcspn(buf, "\n")] = '\0';
+	for (p = buf; *p == ' ' || *p == '\t'; p++)
+		;
+	errno = 0;
+	v = strtol(p, &end, 10);
+	while (*end == ' ' || *end == '\t' || *end == '\r')
+		end++;
+	ok = end != p && *end == '\0' && errno == 0 && v > 0 && v <= 4194304;
+	free(buf);
+	if (!ok) {
+		snprintf(err, errlen, "%s", len == 0 ? "is empty" :
+		    "does not hold a PID");
+		return -1;
+	}
+	*pid = (pid_t)v;
+	return 0;
+}
+
+int
+proc_user_uid(const char *user, uid_t *uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096], *end;
+	unsigned long v;
+
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
+		*uid = res->pw_uid;
+		return 0;
+	}
+	if (user[0] >= '0' && user[0] <= '9') {
+		errno = 0;
+		v = strtoul(user, &end, 10);
+		if (errno == 0 && *end == '\0' && v < (unsigned long)(uid_t)-1) {
+			*uid = (uid_t)v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void
+proc_user_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+
+	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
+	    res != NULL)
+		snprintf(buf, len, "%s", res->pw_name);
+	else
+		snprintf(buf, len, "%u", (unsigned)uid);
 }

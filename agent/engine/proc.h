@@ -8,12 +8,18 @@
 
 #include "common.h"
 
+/* comm made valid UTF-8: each bad byte of at most 63 becomes U+FFFD. */
+#define PROC_NAME_MAX 200
+
 struct proc_info {
 	pid_t pid;
 	pid_t ppid;
 	uid_t uid;                 /* real uid */
 	uint64_t starttime;        /* field 22 of /proc/PID/stat, clock ticks */
-	char comm[64];             /* /proc/PID/comm, no newline */
+	char comm[64];             /* the name as the kernel has it (any bytes
+	                            * but NUL); for matching process = NAME */
+	char name[PROC_NAME_MAX];  /* comm made valid UTF-8 (U+FFFD for each
+	                            * bad sequence): for messages and JSON */
 	char state;                /* R S D T Z ... */
 	int kthread;               /* kernel thread (PF_KTHREAD or ppid 2) */
 };
@@ -45,7 +51,22 @@ size_t proc_ancestors(pid_t self, pid_t *out, size_t max);
 enum proc_send { PROC_SENT, PROC_GONE, PROC_REUSED, PROC_SEND_ERROR };
 enum proc_send proc_signal_checked(pid_t pid, uint64_t starttime, int signo);
 
+/* Is state (proc_info.state) a stopped one: T (stopped by a signal) or t
+ * (stopped by a tracer, e.g. a debugger's breakpoint)? */
+int proc_is_stopped(char state);
+
 /* Does comm (as the kernel stores it, at most 15 bytes) name name? */
 int proc_comm_matches(const char *comm, const char *name);
+
+/* The PID a pidfile holds: its first line, blanks around it allowed. Read
+ * with fl_read_file (non-blocking open, regular files only, at most 4 KiB),
+ * so a FIFO or a device is refused at once. 0, or -1 with a reason in err:
+ * "cannot open: ...", "not a regular file", "file too large (...)",
+ * "is empty", "does not hold a PID". */
+int proc_pidfile(const char *path, pid_t *pid, char *err, size_t errlen);
+/* A user name, or a numeric uid, to a uid. 0, or -1 if neither. */
+int proc_user_uid(const char *user, uid_t *uid);
+/* A uid's user name, or its number when it has none. */
+void proc_user_name(uid_t uid, char *buf, size_t len);
 
 #endif

@@ -380,8 +380,9 @@ plan_faults(struct experiment *x, struct fault_ctx *ctx, struct fl_err *e)
 	for (size_t i = 0; i < x->nfaults; i++) {
 		struct fault *f = x->faults[i];
 
-		if (f->ops->supported != NULL &&
-		    !f->ops->supported(why, sizeof(why))) {
+		if (!fault_caps_available(f->ops, why, sizeof(why)) ||
+		    (f->ops->supported != NULL &&
+		    !f->ops->supported(why, sizeof(why)))) {
 			fl_refuse(e, "fault %s: %s", f->name, why);
 			return -1;
 		}

@@ -551,11 +551,89 @@ test_guard_long_comm(void **state)
 	reap(c);
 }
 
+/* A name that is not UTF-8: comm keeps the bytes (for matching), name is
+ * valid UTF-8 (for JSON); a stopped process is seen as stopped. */
+static void
+test_name_utf8_and_stopped(void **state)
+{
+	pid_t pid = spawn("fpr\xff\xfe" "x\xc3", SOCK_NONE, NULL);
+	struct proc_info pi;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(proc_read(pid, &pi), 0);
+	assert_string_equal(pi.comm, "fpr\xff\xfe" "x\xc3");
+	assert_string_equal(pi.name, "fpr\xef\xbf\xbd\xef\xbf\xbdx\xef\xbf\xbd");
+	assert_true(proc_comm_matches(pi.comm, "fpr\xff\xfe" "x\xc3"));
+	assert_false(proc_is_stopped(pi.state));
+	kill(pid, SIGSTOP);
+	while (n++ < 400 && proc_read(pid, &pi) == 0 && pi.state != 'T')
+		usleep(5000);
+	assert_true(proc_is_stopped(pi.state));
+	assert_true(proc_is_stopped('t'));
+	assert_false(proc_is_stopped('S'));
+	reap(pid);
+}
+
+static void
+test_pidfile(void **state)
+{
+	char path[64], err[128];
+	pid_t pid = 0;
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/fpr-%d.pid", (int)getpid());
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "\t4242 \r\nsecond line\n");
+	fclose(fp);
+	assert_int_equal(proc_pidfile(path, &pid, err, sizeof(err)), 0);
+	assert_int_equal(pid, 4242);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "0\n");
+	fclose(fp);
+	assert_int_equal(proc_pidfile(path, &pid, err, sizeof(err)), -1);
+	assert_string_equal(err, "does not hold a PID");
+	unlink(path);
+	assert_int_equal(proc_pidfile(path, &pid, err, sizeof(err)), -1);
+	assert_string_equal(err, "cannot open: No such file or directory");
+	/* A FIFO without a writer: refused at once, never waited on. */
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(proc_pidfile(path, &pid, err, sizeof(err)), -1);
+	assert_string_equal(err, "not a regular file");
+	unlink(path);
+	assert_int_equal(proc_pidfile("/proc/self", &pid, err, sizeof(err)), -1);
+	assert_string_equal(err, "not a regular file");
+}
+
+static void
+test_users(void **state)
+{
+	char name[64];
+	uid_t uid;
+
+	(void)state;
+	assert_int_equal(proc_user_uid("root", &uid), 0);
+	assert_int_equal(uid, 0);
+	assert_int_equal(proc_user_uid("4321", &uid), 0);
+	assert_int_equal(uid, 4321);
+	assert_int_equal(proc_user_uid("no-such-user-fpr", &uid), -1);
+	proc_user_name(0, name, sizeof(name));
+	assert_string_equal(name, "root");
+	proc_user_name(4321999, name, sizeof(name));
+	assert_string_equal(name, "4321999");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_self),
+		cmocka_unit_test(test_name_utf8_and_stopped),
+		cmocka_unit_test(test_pidfile),
+		cmocka_unit_test(test_users),
 		cmocka_unit_test(test_read_child_states),
 		cmocka_unit_test(test_read_bad_pids),
 		cmocka_unit_test(test_kthread),

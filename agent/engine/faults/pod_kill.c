@@ -371,28 +371,31 @@ cmp_pod_name(const void *a, const void *b)
 	return strcmp(nx ? nx : "", ny ? ny : "");
 }
 
-/* How many of n pods the mode picks: percent rounds down but picks at
- * least one (the guard max_kill_percent is checked on the result). */
-static size_t
-mode_count(const struct pod_cfg *c, const struct fault *f, size_t n)
+/* mode as the victim choice shared with process-kill (fault_pick):
+ * percent rounds down but picks at least one. */
+static struct fault_pick
+mode_pick(const struct pod_cfg *c, const struct fault *f)
 {
-	double k;
+	struct fault_pick p = { FAULT_PICK_ONE, 0, 0 };
 
 	if (!fault_has(f, "mode"))
-		return n > 0 ? 1 : 0;
+		return p;
 	switch (c->mode.kind) {
 	case MODE_ALL:
-		return n;
+		p.kind = FAULT_PICK_ALL;
+		break;
 	case MODE_COUNT:
-		return c->mode.count < n ? (size_t)c->mode.count : n;
+		p.kind = FAULT_PICK_COUNT;
+		p.count = c->mode.count;
+		break;
 	case MODE_PERCENT:
-		k = floor((double)n * c->mode.pct / 100.0 + 1e-9);
-		if (k < 1)
-			k = 1;
-		return k < (double)n ? (size_t)k : n;
+		p.kind = FAULT_PICK_PERCENT;
+		p.percent = c->mode.pct;
+		break;
 	default:
-		return n > 0 ? 1 : 0;
+		break;
 	}
+	return p;
 }
 
 /* ---- container mode: cgroups ------------------------------------------ */
@@ -688,7 +691,7 @@ pod_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	size_t nmatch = 0, neligible = 0, k, i, *idx = NULL;
 	int container = c != NULL && c->container != NULL;
 	int rc = -1;
-	double pct, maxpct;
+	struct fault_pick pick;
 	uint64_t seed;
 
 	if (c == NULL)
@@ -769,22 +772,16 @@ pod_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		    "label " OPT_IN_LABEL "=true and are excluded", f->name,
 		    nmatch - neligible, nmatch);
 
-	k = mode_count(c, f, neligible);
-	pct = 100.0 * (double)k / (double)neligible;
-	maxpct = cfg != NULL ? cfg->guard.max_kill_percent : 100.0;
-	if (pct > maxpct + 1e-9) {
-		fl_refuse(e, "would kill %zu of %zu pods (%.1f%%), more than the "
-		    "agent's max_kill_percent %g%%", k, neligible, pct, maxpct);
-		goto out;
-	}
 	if ((idx = calloc(neligible, sizeof(*idx))) == NULL) {
 		fl_fail(e, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < neligible; i++)
-		idx[i] = i;
+	pick = mode_pick(c, f);
 	seed = fault_has(f, "seed") ? c->seed : ctx->seed;
-	fault_shuffle(seed, f->name, idx, neligible);
+	if (fault_pick(&pick, neligible, cfg != NULL ?
+	    cfg->guard.max_kill_percent : 100.0, seed, f->name, "kill", "pods",
+	    idx, &k, e) == -1)
+		goto out;
 
 	json_decref(f->targets);
 	f->targets = json_array();

@@ -5,34 +5,39 @@
  * Safety rules, all enforced here:
  *   - the guard (fault_pid_protected) drops protected processes from the
  *     candidates, and refuses an explicit pid/pidfile that names one;
- *   - max_kill_percent bounds victims / candidates;
+ *   - max_kill_percent bounds victims / candidates (fault_pick, shared
+ *     with pod-kill);
  *   - every signal goes through a pidfd after the process's start time was
  *     checked against the one planned, so a PID reused by another process
- *     is never signalled (neither at inject nor at revert).
+ *     is never signalled (neither at inject nor at revert);
+ *   - a stop signal never goes to a process that is already stopped (state
+ *     T or t: a debugger's target, a job someone paused), so that its
+ *     revert never resumes what faultline did not stop.
  *
- * f->state (journaled before inject, all revert needs):
- *   {"signal":"STOP","signo":19,
- *    "victims":[{"pid":N,"starttime":N,"comm":"..."}]}
- * With an interval and a stop signal, later rounds append their victims
- * and journal the state again before signalling them. */
+ * f->state (journaled before inject, all revert needs; docs/process-kill.md):
+ *   {"signal":"STOP","signo":19,"rounds":N,
+ *    "victims":[{"pid":N,"starttime":N,"comm":"...","prior_state":"S",
+ *                "round":1,"result":"sent"}]}
+ * comm is the name made valid UTF-8. prior_state is the state letter when
+ * chosen, or "T" when found stopped just before a stop signal (result
+ * "already stopped", journaled before anything is signalled); revert sends
+ * CONT only where prior_state is not T/t and result, if set, is "sent".
+ * Every interval round appends its victims and journals them first. */
 #include <sys/capability.h>
 #include <errno.h>
-#include <math.h>
-#include <pwd.h>
 #include <regex.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agentcfg.h"
+#include "caps.h"
 #include "fault.h"
 #include "loop.h"
 #include "proc.h"
+#include "units.h"
 
 struct pk_cfg {
 	char *process;        /* exact comm */
@@ -72,12 +77,11 @@ static const char *const pk_selectors[] = {
 };
 #define NSELECTORS (sizeof(pk_selectors) / sizeof(pk_selectors[0]))
 
-
 /* The driver's runtime (f->rt): only what the interval timer needs. */
 struct pk_rt {
 	struct fault_ctx *ctx;   /* engine's; outlives the run */
 	uint64_t timer;          /* pending interval timer id, 0 = none */
-	uint64_t deadline;       /* loop_now() at which the fault window ends */
+	uint64_t deadline;       /* fl_mono_ms() at which the window ends */
 	unsigned round;          /* rounds after the first */
 	int signo;
 	int reverted;
@@ -88,7 +92,8 @@ struct pk_proc {
 	pid_t pid;
 	uid_t uid;
 	uint64_t starttime;
-	char comm[64];
+	char state;                  /* its state letter when chosen */
+	char name[PROC_NAME_MAX];    /* valid UTF-8 (proc_info.name) */
 };
 
 static const char *
@@ -100,7 +105,7 @@ pk_selector(const struct fault *f)
 	return NULL;
 }
 
-/* "process=api-server" for messages. */
+/* "process=api-server" for messages; cut whole to fit len. */
 static void
 pk_describe(const struct fault *f, char *buf, size_t len)
 {
@@ -126,6 +131,7 @@ pk_describe(const struct fault *f, char *buf, size_t len)
 
 		snprintf(buf + l, len - l, " user=%s", c->user);
 	}
+	fault_utf8_trim(buf);
 }
 
 static int
@@ -136,70 +142,23 @@ pk_all(const struct fault *f)
 	return fault_has(f, "all") && c->all;
 }
 
-/* Resolve user (a name, or a numeric uid) to a uid. */
-static int
-pk_user(const char *user, uid_t *uid, struct fl_err *e)
+/* count / percent / all as the victim choice shared with pod-kill. */
+static struct fault_pick
+pk_pick(const struct fault *f)
 {
-	struct passwd pw, *res = NULL;
-	char buf[4096], *end;
-	unsigned long v;
+	const struct pk_cfg *c = f->cfg;
+	struct fault_pick p = { FAULT_PICK_ONE, 0, 0 };
 
-	if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
-		*uid = res->pw_uid;
-		return 0;
+	if (pk_all(f))
+		p.kind = FAULT_PICK_ALL;
+	else if (fault_has(f, "percent")) {
+		p.kind = FAULT_PICK_PERCENT;
+		p.percent = c->percent;
+	} else if (fault_has(f, "count")) {
+		p.kind = FAULT_PICK_COUNT;
+		p.count = c->count;
 	}
-	if (user[0] >= '0' && user[0] <= '9') {
-		errno = 0;
-		v = strtoul(user, &end, 10);
-		if (errno == 0 && *end == '\0' && v < (unsigned long)(uid_t)-1) {
-			*uid = (uid_t)v;
-			return 0;
-		}
-	}
-	return fl_refuse(e, "user %s: no such user", user);
-}
-
-static void
-user_name(uid_t uid, char *buf, size_t len)
-{
-	struct passwd pw, *res = NULL;
-	char pwbuf[4096];
-
-	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
-	    res != NULL)
-		snprintf(buf, len, "%s", res->pw_name);
-	else
-		snprintf(buf, len, "%u", (unsigned)uid);
-}
-
-/* Read a PID from a pidfile: the first line, blanks around it allowed. */
-static int
-pk_read_pidfile(const char *path, pid_t *pid, struct fl_err *e)
-{
-	char buf[64], *p, *end;
-	long v;
-	FILE *fp;
-
-	if ((fp = fopen(path, "re")) == NULL)
-		return fl_refuse(e, "pidfile %s: %s", path, strerror(errno));
-	if (fgets(buf, sizeof(buf), fp) == NULL) {
-		int err = ferror(fp);
-
-		fclose(fp);
-		return fl_refuse(e, "pidfile %s: %s", path,
-		    err ? "cannot be read" : "is empty");
-	}
-	fclose(fp);
-	for (p = buf; *p == ' ' || *p == '\t'; p++)
-		;
-	errno = 0;
-	v = strtol(p, &end, 10);
-	while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
-		end++;
-	if (end == p || *end != '\0' || errno != 0 || v <= 0 || v > 4194304)
-		return fl_refuse(e, "pidfile %s: does not hold a PID", path);
-	*pid = (pid_t)v;
-	return 0;
+	return p;
 }
 
 /* ---- candidates ------------------------------------------------------- */
@@ -207,6 +166,15 @@ pk_read_pidfile(const char *path, pid_t *pid, struct fl_err *e)
 struct pk_list {
 	struct pk_proc *v;
 	size_t n, cap;
+	size_t nstopped;         /* left out: already stopped (stop signals) */
+};
+
+/* What makes a process a candidate besides the selector. */
+struct pk_filter {
+	int has_uid;
+	uid_t uid;
+	int stop;                /* the signal stops: stopped ones are left out */
+	const json_t *exclude;   /* a state whose victims are left out */
 };
 
 static int
@@ -225,12 +193,13 @@ list_add(struct pk_list *l, const struct proc_info *pi)
 	l->v[l->n].pid = pi->pid;
 	l->v[l->n].uid = pi->uid;
 	l->v[l->n].starttime = pi->starttime;
-	snprintf(l->v[l->n].comm, sizeof(l->v[l->n].comm), "%s", pi->comm);
+	l->v[l->n].state = pi->state;
+	memcpy(l->v[l->n].name, pi->name, sizeof(l->v[l->n].name));
 	l->n++;
 	return 0;
 }
 
-/* Was (pid, starttime) already stopped by this fault? */
+/* Was (pid, starttime) already chosen by this fault? */
 static int
 state_has_victim(const json_t *state, pid_t pid, uint64_t starttime)
 {
@@ -246,17 +215,19 @@ state_has_victim(const json_t *state, pid_t pid, uint64_t starttime)
 	return 0;
 }
 
-/* Consider one process: live, user filter, guard, not already a victim.
- * explicit: named by pid/pidfile, so a guard hit refuses the fault. */
+/* Consider one process: live, user filter, guard, not already a victim,
+ * not already stopped for a stop signal. explicit: named by pid/pidfile,
+ * so a guard hit (or a stopped process) refuses the fault. */
 static int
 consider(struct fault *f, struct fault_ctx *ctx, pid_t pid, int explicit,
-    int has_uid, uid_t uid, const json_t *exclude, struct pk_list *l,
-    struct fl_err *e)
+    const struct pk_filter *flt, struct pk_list *l, struct fl_err *e)
 {
 	struct proc_info pi;
 	char why[256];
 
 	if (proc_read(pid, &pi) == -1) {
+		if (errno == ENOMEM)
+			return fl_fail(e, "out of memory");
 		if (explicit)
 			return fl_refuse(e, "no process with pid %d", (int)pid);
 		return 0;  /* exited meanwhile */
@@ -265,7 +236,7 @@ consider(struct fault *f, struct fault_ctx *ctx, pid_t pid, int explicit,
 	if (pi.state == 'Z' || pi.state == 'X') {
 		if (explicit)
 			return fl_refuse(e, "pid %d (%s) has already exited",
-			    (int)pid, pi.comm);
+			    (int)pid, pi.name);
 		return 0;
 	}
 	/* Kernel threads are never candidates; with a wide selector (cgroup
@@ -275,49 +246,75 @@ consider(struct fault *f, struct fault_ctx *ctx, pid_t pid, int explicit,
 	if (fault_pid_protected(ctx, pid, why, sizeof(why))) {
 		if (explicit)
 			return fl_refuse(e, "pid %d (%s) is protected: %s",
-			    (int)pid, pi.comm, why);
+			    (int)pid, pi.name, why);
 		fault_event(ctx, "info", "%s: pid %d (%s) is protected (%s); "
-		    "not a candidate", f->name, (int)pid, pi.comm, why);
+		    "not a candidate", f->name, (int)pid, pi.name, why);
 		return 0;
 	}
-	if (has_uid && pi.uid != uid)
+	if (flt->has_uid && pi.uid != flt->uid)
 		return 0;
-	if (exclude != NULL && state_has_victim(exclude, pid, pi.starttime))
+	if (flt->exclude != NULL &&
+	    state_has_victim(flt->exclude, pid, pi.starttime))
 		return 0;
+	/* Stopping a stopped process changes nothing, and its revert (CONT)
+	 * would resume what someone else paused. */
+	if (flt->stop && proc_is_stopped(pi.state)) {
+		if (explicit)
+			return fl_refuse(e, "pid %d (%s) is already stopped "
+			    "(state %c): a stop signal would change nothing, "
+			    "and faultline never resumes a process it did not "
+			    "stop", (int)pid, pi.name, pi.state);
+		fault_event(ctx, "info", "%s: pid %d (%s) is already stopped "
+		    "(state %c); not a candidate, it stays stopped", f->name,
+		    (int)pid, pi.name, pi.state);
+		l->nstopped++;
+		return 0;
+	}
 	if (list_add(l, &pi) == -1)
 		return fl_fail(e, "out of memory");
 	return 0;
 }
 
-/* Every live, unprotected process the selector and user filter match,
- * sorted by PID. exclude: a state whose victims are left out (later STOP
- * rounds pick new processes). */
+/* port = finds a socket's owner through /proc/PID/fd, which the kernel
+ * shows without CAP_SYS_PTRACE (optional for this kind) only for processes
+ * of our uid with no capability we lack: say so rather than miss them
+ * silently. */
+#define PK_NO_PTRACE "this agent has no cap_sys_ptrace: listeners of other " \
+    "users, or with capabilities it lacks, are not seen"
+
+/* Every live, unprotected process the selector and filters match, sorted
+ * by PID. exclude: a state whose victims are left out (later STOP rounds
+ * pick new processes). */
 static int
-pk_candidates(struct fault *f, struct fault_ctx *ctx, const json_t *exclude,
-    struct pk_list *l, struct fl_err *e)
+pk_candidates(struct fault *f, struct fault_ctx *ctx, int stop,
+    const json_t *exclude, struct pk_list *l, struct fl_err *e)
 {
 	const struct pk_cfg *c = f->cfg;
 	const char *sel = pk_selector(f);
-	uid_t uid = 0;
-	int has_uid = 0, rc = 0;
+	struct pk_filter flt = { 0, 0, stop, exclude };
+	int rc = 0;
 
 	memset(l, 0, sizeof(*l));
 	if (sel == NULL)
 		return fl_invalid(e, "one of process, cmdline, pid, pidfile, "
 		    "cgroup or port is required");
 	if (c->user != NULL) {
-		if (pk_user(c->user, &uid, e) == -1)
-			return -1;
-		has_uid = 1;
+		if (proc_user_uid(c->user, &flt.uid) == -1)
+			return fl_refuse(e, "user %s: no such user", c->user);
+		flt.has_uid = 1;
 	}
 
 	if (strcmp(sel, "pid") == 0 || strcmp(sel, "pidfile") == 0) {
 		pid_t pid = (pid_t)c->pid;
 
+		char err[128];
+
+		/* Every pidfile problem is a refusal (exit 3), like a pid that
+		 * does not exist: the file is what the system holds now. */
 		if (strcmp(sel, "pidfile") == 0 &&
-		    pk_read_pidfile(c->pidfile, &pid, e) == -1)
-			return -1;
-		rc = consider(f, ctx, pid, 1, has_uid, uid, exclude, l, e);
+		    proc_pidfile(c->pidfile, &pid, err, sizeof(err)) == -1)
+			return fl_refuse(e, "pidfile %s: %s", c->pidfile, err);
+		rc = consider(f, ctx, pid, 1, &flt, l, e);
 	} else if (strcmp(sel, "process") == 0 || strcmp(sel, "cmdline") == 0) {
 		struct proc_info *all;
 		size_t n;
@@ -351,8 +348,7 @@ pk_candidates(struct fault *f, struct fault_ctx *ctx, const json_t *exclude,
 					continue;
 			} else if (!proc_comm_matches(all[i].comm, c->process))
 				continue;
-			rc = consider(f, ctx, all[i].pid, 0, has_uid, uid,
-			    exclude, l, e);
+			rc = consider(f, ctx, all[i].pid, 0, &flt, l, e);
 		}
 		free(all);
 		if (is_re)
@@ -366,12 +362,15 @@ pk_candidates(struct fault *f, struct fault_ctx *ctx, const json_t *exclude,
 				return fl_refuse(e, "cgroup %s: %s", c->cgroup,
 				    errno == ENOENT ? "no such cgroup" :
 				    strerror(errno));
-		} else if (proc_listening_on((uint16_t)c->port, &pids, &n) == -1)
-			return fl_fail(e, "port %llu: reading /proc/net: %s",
-			    (unsigned long long)c->port, strerror(errno));
+		} else {
+			if (proc_listening_on((uint16_t)c->port, &pids, &n) == -1)
+				return fl_fail(e, "port %llu: reading /proc/net: %s",
+				    (unsigned long long)c->port, strerror(errno));
+			if (caps_lacks(CAP_SYS_PTRACE))
+				fault_event(ctx, "info", "%s: " PK_NO_PTRACE, f->name);
+		}
 		for (size_t i = 0; i < n && rc == 0; i++)
-			rc = consider(f, ctx, pids[i], 0, has_uid, uid, exclude,
-			    l, e);
+			rc = consider(f, ctx, pids[i], 0, &flt, l, e);
 		free(pids);
 	}
 	if (rc == -1) {
@@ -381,109 +380,115 @@ pk_candidates(struct fault *f, struct fault_ctx *ctx, const json_t *exclude,
 	return rc;
 }
 
-/* How many of n candidates to signal; checks max_kill_percent. */
+/* Choose the victims of one round into out (caller frees out->v), in PID
+ * order; cand_out (may be NULL) gets the candidates they came from (caller
+ * frees cand_out->v). round 0 is the first; each later one shifts the
+ * seed, so rounds differ, reproducibly. */
 static int
-pk_victim_count(struct fault *f, struct fault_ctx *ctx, size_t n, size_t *k,
+pk_choose(struct fault *f, struct fault_ctx *ctx, unsigned round, int stop,
+    const json_t *exclude, struct pk_list *out, struct pk_list *cand_out,
     struct fl_err *e)
 {
 	const struct pk_cfg *c = f->cfg;
+	struct fault_pick pick = pk_pick(f);
 	double maxp = ctx->cfg != NULL ? ctx->cfg->guard.max_kill_percent : 100;
-	double pct;
-
-	if (pk_all(f))
-		*k = n;
-	else if (fault_has(f, "percent")) {
-		/* Round down, at least one — never more than the share asked
-		 * for, as pod-kill's percent:N: 50% of 3 is 1; 1% of 3 is 1.
-		 * The epsilon keeps 50% of 2 from becoming 0.9999999 -> 0. */
-		double want = floor((double)n * c->percent / 100.0 + 1e-9);
-
-		*k = want < 1 ? 1 : (size_t)want;
-	} else {
-		uint64_t want = fault_has(f, "count") ? c->count : 1;
-
-		*k = want > n ? n : (size_t)want;
-	}
-	if (*k > n)
-		*k = n;
-	pct = (double)*k * 100.0 / (double)n;
-	if (pct > maxp + 1e-9)
-		return fl_refuse(e, "would signal %zu of %zu matching processes "
-		    "(%.4g%%), more than the guard's max_kill_percent of %.4g%%",
-		    *k, n, pct, maxp);
-	return 0;
-}
-
-static int
-cmp_proc(const void *a, const void *b)
-{
-	const struct pk_proc *x = a, *y = b;
-
-	return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-/* Choose the victims of one round into out (caller frees out->v). */
-static int
-pk_choose(struct fault *f, struct fault_ctx *ctx, unsigned round,
-    const json_t *exclude, struct pk_list *out, struct fl_err *e)
-{
-	const struct pk_cfg *c = f->cfg;
 	struct pk_list cand;
 	size_t k, *idx;
 	uint64_t seed;
-	char desc[512];
+	char desc[256];
 
 	memset(out, 0, sizeof(*out));
-	if (pk_candidates(f, ctx, exclude, &cand, e) == -1)
+	if (pk_candidates(f, ctx, stop, exclude, &cand, e) == -1)
 		return -1;
 	if (cand.n == 0) {
 		pk_describe(f, desc, sizeof(desc));
-		return fl_refuse(e, "no process matches %s", desc);
-	}
-	if (pk_victim_count(f, ctx, cand.n, &k, e) == -1) {
-		free(cand.v);
-		return -1;
+		if (cand.nstopped > 0)
+			return fl_refuse(e, "every process matching %s is "
+			    "already stopped (%zu); nothing to stop", desc,
+			    cand.nstopped);
+		return fl_refuse(e, "no process matches %s%s", desc,
+		    fault_has(f, "port") && caps_lacks(CAP_SYS_PTRACE) ?
+		    " (" PK_NO_PTRACE ")" : "");
 	}
 	if ((idx = calloc(cand.n, sizeof(*idx))) == NULL ||
-	    (out->v = calloc(k, sizeof(*out->v))) == NULL) {
+	    (out->v = calloc(cand.n, sizeof(*out->v))) == NULL) {
 		free(idx);
 		free(cand.v);
 		return fl_fail(e, "out of memory");
 	}
-	for (size_t i = 0; i < cand.n; i++)
-		idx[i] = i;
-	/* The same seed picks the same victims among the same candidates;
-	 * each later round shifts it so rounds differ, reproducibly. */
 	seed = (fault_has(f, "seed") ? c->seed : ctx->seed) + round;
-	fault_shuffle(seed, f->name, idx, cand.n);
+	if (fault_pick(&pick, cand.n, maxp, seed, f->name, "signal",
+	    "matching processes", idx, &k, e) == -1) {
+		free(idx);
+		free(cand.v);
+		free(out->v);
+		out->v = NULL;
+		return -1;
+	}
+	/* Candidates are in PID order and idx ascending: victims too. */
 	for (size_t i = 0; i < k; i++)
 		out->v[i] = cand.v[idx[i]];
 	out->n = out->cap = k;
-	qsort(out->v, out->n, sizeof(*out->v), cmp_proc);
 	free(idx);
-	free(cand.v);
+	if (cand_out != NULL)
+		*cand_out = cand;
+	else
+		free(cand.v);
 	return 0;
 }
 
+/* ---- state and targets (every string valid UTF-8; NULL is an error) -- */
+
 static json_t *
-victim_json(const struct pk_proc *p)
+victim_json(const struct pk_proc *p, unsigned round)
 {
-	return json_pack("{s:i, s:I, s:s}", "pid", (int)p->pid, "starttime",
-	    (json_int_t)p->starttime, "comm", p->comm);
+	/* A state letter is ASCII; anything else would not be UTF-8. */
+	char st[2] = { p->state > ' ' && p->state < 127 ? p->state : '?', '\0' };
+
+	return json_pack("{s:i, s:I, s:s, s:s, s:i}", "pid", (int)p->pid,
+	    "starttime", (json_int_t)p->starttime, "comm", p->name,
+	    "prior_state", st, "round", (int)round);
 }
 
+/* Append v's processes to the victims array as round round; on failure
+ * the array is as it was. */
+static int
+append_victims(json_t *victims, const struct pk_list *v, unsigned round)
+{
+	size_t from = json_array_size(victims);
+
+	for (size_t i = 0; i < v->n; i++)
+		if (json_array_append_new(victims, victim_json(&v->v[i],
+		    round)) == -1) {
+			while (json_array_size(victims) > from)
+				json_array_remove(victims,
+				    json_array_size(victims) - 1);
+			return -1;
+		}
+	return 0;
+}
+
+/* "pid 123 (api) user www-data" for each of v, appended to f->targets.
+ * The user name comes from the passwd database: made valid UTF-8 too. */
 static int
 add_targets(struct fault *f, const struct pk_list *v)
 {
-	char buf[256], user[64];
+	char buf[PROC_NAME_MAX + 128], user[64];
 
 	if (f->targets == NULL && (f->targets = json_array()) == NULL)
 		return -1;
 	for (size_t i = 0; i < v->n; i++) {
-		user_name(v->v[i].uid, user, sizeof(user));
+		char *text;
+		int rc;
+
+		proc_user_name(v->v[i].uid, user, sizeof(user));
 		snprintf(buf, sizeof(buf), "pid %d (%s) user %s",
-		    (int)v->v[i].pid, v->v[i].comm, user);
-		if (json_array_append_new(f->targets, json_string(buf)) == -1)
+		    (int)v->v[i].pid, v->v[i].name, user);
+		if ((text = fl_utf8_sanitize(buf, strlen(buf))) == NULL)
+			return -1;
+		rc = json_array_append_new(f->targets, json_string(text));
+		free(text);
+		if (rc == -1)
 			return -1;
 	}
 	return 0;
@@ -491,71 +496,124 @@ add_targets(struct fault *f, const struct pk_list *v)
 
 /* ---- signalling ------------------------------------------------------- */
 
-/* Signal every victim of v; events for each. Returns -1 (e filled with
- * the first failure) if any signal could not be sent. */
 static int
-signal_list(struct fault *f, struct fault_ctx *ctx, const struct pk_list *v,
-    int signo, const char *signame, const char *evtype, struct fl_err *e)
+victim_stopped_before(const json_t *v)
 {
-	int rc = 0;
+	const char *ps = json_string_value(json_object_get(v, "prior_state"));
 
-	for (size_t i = 0; i < v->n; i++) {
-		const struct pk_proc *p = &v->v[i];
-
-		switch (proc_signal_checked(p->pid, p->starttime, signo)) {
-		case PROC_SENT:
-			fault_event(ctx, evtype, "%s: SIG%s sent to pid %d (%s)",
-			    f->name, signame, (int)p->pid, p->comm);
-			break;
-		case PROC_GONE:
-			fault_event(ctx, "info", "%s: pid %d (%s) is gone; not "
-			    "signalled", f->name, (int)p->pid, p->comm);
-			break;
-		case PROC_REUSED:
-			fault_event(ctx, "info", "%s: pid %d was reused; not "
-			    "signalled", f->name, (int)p->pid);
-			break;
-		case PROC_SEND_ERROR:
-			fault_event(ctx, "error", "%s: SIG%s to pid %d (%s): %s",
-			    f->name, signame, (int)p->pid, p->comm, strerror(errno));
-			if (rc == 0)
-				fl_fail(e, "SIG%s to pid %d (%s): %s", signame,
-				    (int)p->pid, p->comm, strerror(errno));
-			rc = -1;
-			break;
-		}
-	}
-	return rc;
+	return ps != NULL && proc_is_stopped(ps[0]);
 }
 
-/* Victims of the state as a list. */
+/* Before a stop signal to victims[from..]: one found stopped now (paused
+ * by someone since it was chosen) is left alone, and marked so that revert
+ * never resumes it; the marks are journaled before anything is signalled.
+ * Returns 0, or -1 (nothing may be signalled) with e filled. */
 static int
-state_victims(const json_t *state, struct pk_list *l)
+mark_stopped(struct fault *f, struct fault_ctx *ctx, json_t *victims,
+    size_t from, struct fl_err *e)
 {
-	json_t *victims = json_object_get(state, "victims"), *v;
-	size_t i;
+	size_t marked = 0;
 
-	memset(l, 0, sizeof(*l));
-	if (!json_is_array(victims) || json_array_size(victims) == 0)
-		return 0;
-	if ((l->v = calloc(json_array_size(victims), sizeof(*l->v))) == NULL)
-		return -1;
-	json_array_foreach(victims, i, v) {
-		struct pk_proc *p = &l->v[l->n];
+	for (size_t i = from; i < json_array_size(victims); i++) {
+		json_t *v = json_array_get(victims, i);
 		json_int_t pid = json_integer_value(json_object_get(v, "pid"));
+		struct proc_info pi;
+
+		if (pid <= 1 || pid > 4194304 || victim_stopped_before(v) ||
+		    proc_read((pid_t)pid, &pi) == -1 ||
+		    pi.starttime != (uint64_t)json_integer_value(
+		    json_object_get(v, "starttime")) ||
+		    !proc_is_stopped(pi.state))
+			continue;
+		if (json_object_set_new(v, "prior_state",
+		    json_string(pi.state == 't' ? "t" : "T")) == -1 ||
+		    json_object_set_new(v, "result",
+		    json_string("already stopped")) == -1)
+			return fl_fail(e, "out of memory");
+		fault_event(ctx, "info", "%s: pid %d (%s) was stopped by someone "
+		    "else since it was chosen; not signalled, it stays stopped",
+		    f->name, (int)pid, pi.name);
+		marked++;
+	}
+	if (marked > 0 && fault_journal_update(ctx, f) == -1)
+		return fl_fail(e, "%s: journal update failed; nothing signalled",
+		    f->name);
+	return 0;
+}
+
+/* Signal victims[from..] with signo; an event for each, and (inject) its
+ * "result". revert: send CONT only where the stop was ours. Returns -1
+ * (e filled with the first failure) if any signal could not be sent. */
+static int
+signal_victims(struct fault *f, struct fault_ctx *ctx, json_t *victims,
+    size_t from, int signo, const char *signame, int revert,
+    struct fl_err *e)
+{
+	const char *evtype = revert ? "revert" : "inject";
+	int rc = 0;
+
+	for (size_t i = from; i < json_array_size(victims); i++) {
+		json_t *v = json_array_get(victims, i);
+		json_int_t pid = json_integer_value(json_object_get(v, "pid"));
+		uint64_t st = (uint64_t)json_integer_value(json_object_get(v,
+		    "starttime"));
 		const char *comm = json_string_value(json_object_get(v, "comm"));
+		const char *result = json_string_value(json_object_get(v,
+		    "result"));
+		const char *res = NULL;
+		int err;
 
 		/* A hand-edited or corrupt journal must not make us signal
 		 * PID 0 (our process group) or -1 (everything). */
 		if (pid <= 1 || pid > 4194304)
 			continue;
-		p->pid = (pid_t)pid;
-		p->starttime = (uint64_t)json_integer_value(json_object_get(v,
-		    "starttime"));
-		snprintf(p->comm, sizeof(p->comm), "%s", comm ? comm : "?");
-		l->n++;
+		if (comm == NULL)
+			comm = "?";
+		if (victim_stopped_before(v)) {
+			if (revert)
+				fault_event(ctx, "info", "%s: pid %d (%s) was "
+				    "already stopped before the fault; left "
+				    "stopped", f->name, (int)pid, comm);
+			continue;
+		}
+		/* Revert undoes only a stop that was sent. No result: sent,
+		 * or a restart found the journal written but not the result. */
+		if (revert && result != NULL && strcmp(result, "sent") != 0)
+			continue;
+		switch (proc_signal_checked((pid_t)pid, st, signo)) {
+		case PROC_SENT:
+			fault_event(ctx, evtype, "%s: SIG%s sent to pid %d (%s)",
+			    f->name, signame, (int)pid, comm);
+			res = "sent";
+			break;
+		case PROC_GONE:
+			fault_event(ctx, "info", "%s: pid %d (%s) is gone; not "
+			    "signalled", f->name, (int)pid, comm);
+			res = "gone";
+			break;
+		case PROC_REUSED:
+			fault_event(ctx, "info", "%s: pid %d was reused; not "
+			    "signalled", f->name, (int)pid);
+			res = "reused";
+			break;
+		case PROC_SEND_ERROR:
+			err = errno;  /* the event callback may change it */
+			fault_event(ctx, "error", "%s: SIG%s to pid %d (%s): %s",
+			    f->name, signame, (int)pid, comm, strerror(err));
+			if (rc == 0)
+				fl_fail(e, "SIG%s to pid %d (%s): %s", signame,
+				    (int)pid, comm, strerror(err));
+			rc = -1;
+			res = "error";
+			break;
+		}
+		if (!revert && json_object_set_new(v, "result",
+		    json_string(res)) == -1 && rc == 0) {
+			fl_fail(e, "out of memory");
+			rc = -1;
+		}
 	}
-	return 0;
+	return rc;
 }
 
 /* ---- ops -------------------------------------------------------------- */
@@ -672,13 +730,80 @@ pk_supported(char *why, size_t len)
 	return 1;
 }
 
+/* How many rounds an interval makes within the duration: one at inject,
+ * then one every interval while the next still starts inside the window
+ * (pk_tick). An upper bound: a late timer can only make fewer. */
+static unsigned
+pk_rounds(const struct fault *f, const struct fault_ctx *ctx)
+{
+	const struct pk_cfg *c = f->cfg;
+	uint64_t n;
+
+	if (!fault_has(f, "interval") || c->interval_ms == 0 ||
+	    c->interval_ms >= ctx->duration_ms)
+		return 1;
+	n = (ctx->duration_ms + c->interval_ms - 1) / c->interval_ms;
+	return n > 1000000 ? 1000000 : (unsigned)n;
+}
+
+/* The plan's note for an interval: how many rounds, of how many, from
+ * which candidates (those matching now, as many as fit whole). Kept under
+ * fault_event's 512 bytes and cut only at character boundaries: every
+ * name is valid UTF-8 already, and so stays the note. */
+static void
+pk_rounds_note(struct fault *f, struct fault_ctx *ctx, unsigned rounds,
+    const struct pk_list *first, const struct pk_list *cand, int stop)
+{
+	const struct pk_cfg *c = f->cfg;
+	struct fault_pick p = pk_pick(f);
+	char how[64], iv[32], dur[32], desc[160], note[480];
+	size_t off, shown = 0;
+	int n;
+
+	if (p.kind == FAULT_PICK_ALL)
+		snprintf(how, sizeof(how), "all");
+	else if (p.kind == FAULT_PICK_PERCENT)
+		snprintf(how, sizeof(how), "%g%% (at least one)", p.percent);
+	else
+		snprintf(how, sizeof(how), "%llu", (unsigned long long)
+		    (p.kind == FAULT_PICK_COUNT ? p.count : 1));
+	pk_describe(f, desc, sizeof(desc));
+	snprintf(note, sizeof(note), "%s: interval %s within duration %s: up "
+	    "to %u kill rounds; round 1 signals the %zu target%s above, rounds "
+	    "2-%u each pick %s anew among the processes then matching %s%s "
+	    "(now %zu: pid ", f->name, fmt_duration(c->interval_ms, iv,
+	    sizeof(iv)), fmt_duration(ctx->duration_ms, dur, sizeof(dur)),
+	    rounds, first->n, first->n == 1 ? "" : "s", rounds, how, desc,
+	    stop ? " and not stopped yet" : "", cand->n);
+	fault_utf8_trim(note);
+	off = strlen(note);
+	for (size_t i = 0; i < cand->n; i++) {
+		/* Whole entries only, with room left for " and N more)". */
+		n = snprintf(note + off, sizeof(note) - off, "%s%d (%s)",
+		    shown ? ", " : "", (int)cand->v[i].pid, cand->v[i].name);
+		if (n < 0 || off + (size_t)n + 24 >= sizeof(note)) {
+			note[off] = '\0';
+			break;
+		}
+		off += (size_t)n;
+		shown++;
+	}
+	if (shown < cand->n)
+		snprintf(note + off, sizeof(note) - off, " and %zu more)",
+		    cand->n - shown);
+	else
+		snprintf(note + off, sizeof(note) - off, ")");
+	fault_event(ctx, "info", "%s", note);
+}
+
 static int
 pk_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 {
 	const struct pk_cfg *c = f->cfg;
-	struct pk_list v;
+	struct pk_list v, cand;
 	json_t *victims, *state;
 	char signame[32];
+	unsigned rounds;
 	int signo;
 
 	if (c == NULL)
@@ -692,17 +817,17 @@ pk_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		fault_event(ctx, "info", "%s: interval is not shorter than the "
 		    "duration; the processes are signalled once", f->name);
 
-	if (pk_choose(f, ctx, 0, NULL, &v, e) == -1)
+	if (pk_choose(f, ctx, 0, fault_is_stop_signal(signo), NULL, &v, &cand,
+	    e) == -1)
 		return -1;
-	if ((victims = json_array()) == NULL)
+	rounds = pk_rounds(f, ctx);
+	if ((victims = json_array()) == NULL ||
+	    append_victims(victims, &v, 1) == -1) {
+		json_decref(victims);
 		goto nomem;
-	for (size_t i = 0; i < v.n; i++)
-		if (json_array_append_new(victims, victim_json(&v.v[i])) == -1) {
-			json_decref(victims);
-			goto nomem;
-		}
-	state = json_pack("{s:s, s:i, s:o}", "signal", signame, "signo", signo,
-	    "victims", victims);
+	}
+	state = json_pack("{s:s, s:i, s:i, s:o}", "signal", signame, "signo",
+	    signo, "rounds", (int)rounds, "victims", victims);
 	if (state == NULL)
 		goto nomem;
 	/* Re-planning replaces what an earlier plan found. */
@@ -710,22 +835,27 @@ pk_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	f->state = state;
 	json_decref(f->targets);
 	f->targets = NULL;
-	if (add_targets(f, &v) == -1) {
-		free(v.v);
-		return fl_fail(e, "out of memory");
-	}
+	if (add_targets(f, &v) == -1)
+		goto nomem;
+	if (rounds > 1)
+		pk_rounds_note(f, ctx, rounds, &v, &cand,
+		    fault_is_stop_signal(signo));
 	free(v.v);
+	free(cand.v);
 	return 0;
 nomem:
 	free(v.v);
+	free(cand.v);
 	return fl_fail(e, "out of memory");
 }
 
 static void pk_tick(struct loop *l, void *arg);
 
 /* One later round of an interval: re-plan among live processes, journal
- * new stop victims first, then signal. Refusals (nothing matches any
- * more, the guard) skip the round with an event. */
+ * the new victims first (a crash after a STOP must still know to CONT
+ * them; the record of a KILL must name it), then signal. Refusals (nothing
+ * matches any more, the guard) and a journal that cannot be written skip
+ * the round with an event. */
 static void
 pk_round(struct fault *f)
 {
@@ -735,37 +865,42 @@ pk_round(struct fault *f)
 	    "signal"));
 	int stop = fault_is_stop_signal(rt->signo);
 	struct fl_err e = { FL_OK, "" };
+	json_t *victims = json_object_get(f->state, "victims");
 	struct pk_list v;
-	json_t *victims;
+	size_t from;
 
 	rt->round++;
-	if (pk_choose(f, ctx, rt->round, stop ? f->state : NULL, &v, &e) == -1) {
+	if (pk_choose(f, ctx, rt->round, stop, stop ? f->state : NULL, &v,
+	    NULL, &e) == -1) {
 		fault_event(ctx, "info", "%s: round %u: %s; nothing signalled",
 		    f->name, rt->round + 1, e.msg);
 		return;
 	}
-	if (stop) {
-		/* Journal before acting: a crash after the signal must still
-		 * know to CONT these processes. */
-		victims = json_object_get(f->state, "victims");
-		for (size_t i = 0; i < v.n; i++)
-			json_array_append_new(victims, victim_json(&v.v[i]));
-		if (fault_journal_update(ctx, f) == -1) {
-			/* Not journaled: do not stop them. Drop them again. */
-			for (size_t i = 0; i < v.n; i++)
-				json_array_remove(victims,
-				    json_array_size(victims) - 1);
-			fault_event(ctx, "error", "%s: round %u: journal update "
-			    "failed; nothing signalled", f->name, rt->round + 1);
-			free(v.v);
-			return;
-		}
+	from = json_array_size(victims);
+	if (append_victims(victims, &v, rt->round + 1) == -1) {
+		fault_event(ctx, "error", "%s: round %u: out of memory; nothing "
+		    "signalled", f->name, rt->round + 1);
+		free(v.v);
+		return;
 	}
-	add_targets(f, &v);
-	if (signal_list(f, ctx, &v, rt->signo, signame ? signame : "?", "inject", &e) == -1)
+	if (fault_journal_update(ctx, f) == -1) {
+		/* Not journaled: do not signal them. Drop them again. */
+		while (json_array_size(victims) > from)
+			json_array_remove(victims, json_array_size(victims) - 1);
+		fault_event(ctx, "error", "%s: round %u: journal update "
+		    "failed; nothing signalled", f->name, rt->round + 1);
+		free(v.v);
+		return;
+	}
+	if (add_targets(f, &v) == -1)
+		fault_event(ctx, "error", "%s: round %u: out of memory listing "
+		    "the targets (the state lists them)", f->name, rt->round + 1);
+	free(v.v);
+	if ((stop && mark_stopped(f, ctx, victims, from, &e) == -1) ||
+	    signal_victims(f, ctx, victims, from, rt->signo,
+	    signame ? signame : "?", 0, &e) == -1)
 		fault_event(ctx, "error", "%s: round %u: %s", f->name,
 		    rt->round + 1, e.msg);
-	free(v.v);
 }
 
 static void
@@ -779,7 +914,7 @@ pk_tick(struct loop *l, void *arg)
 	if (rt->reverted || c == NULL)
 		return;
 	pk_round(f);
-	if (!rt->reverted && loop_now(l) + c->interval_ms < rt->deadline)
+	if (!rt->reverted && fl_mono_ms() + c->interval_ms < rt->deadline)
 		rt->timer = loop_timer(l, c->interval_ms, pk_tick, f);
 }
 
@@ -788,29 +923,33 @@ pk_inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 {
 	const struct pk_cfg *c = f->cfg;
 	const char *signame;
+	json_t *victims;
 	struct pk_rt *rt;
-	struct pk_list v;
 	int signo, rc;
 
 	if (f->state == NULL)
 		return fl_fail(e, "%s: inject before plan", f->name);
 	signo = (int)json_integer_value(json_object_get(f->state, "signo"));
 	signame = json_string_value(json_object_get(f->state, "signal"));
-	if (signo < 1 || signo > 31 || signame == NULL)
+	victims = json_object_get(f->state, "victims");
+	if (signo < 1 || signo > 31 || signame == NULL || !json_is_array(victims))
 		return fl_fail(e, "%s: bad planned state", f->name);
 	if (f->rt == NULL && (f->rt = calloc(1, sizeof(struct pk_rt))) == NULL)
 		return fl_fail(e, "out of memory");
 	rt = f->rt;
 	rt->ctx = ctx;
 	rt->signo = signo;
-	if (state_victims(f->state, &v) == -1)
-		return fl_fail(e, "out of memory");
-	rc = signal_list(f, ctx, &v, signo, signame, "inject", e);
-	free(v.v);
+	if (fault_is_stop_signal(signo) &&
+	    mark_stopped(f, ctx, victims, 0, e) == -1)
+		return -1;
+	rc = signal_victims(f, ctx, victims, 0, signo, signame, 0, e);
 	if (rc == 0 && c != NULL && fault_has(f, "interval") &&
 	    ctx->loop != NULL && c->interval_ms > 0 &&
 	    c->interval_ms < ctx->duration_ms && rt->timer == 0) {
-		rt->deadline = loop_now(ctx->loop) + ctx->duration_ms;
+		/* fl_mono_ms, not loop_now: inject may run outside the loop
+		 * (an API thread), where loop_now is when the loop last woke,
+		 * and the window would end early by that much. */
+		rt->deadline = fl_mono_ms() + ctx->duration_ms;
 		rt->timer = loop_timer(ctx->loop, c->interval_ms, pk_tick, f);
 		if (rt->timer == 0)
 			return fl_fail(e, "%s: cannot arm the interval timer",
@@ -823,7 +962,7 @@ static int
 pk_revert(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 {
 	struct pk_rt *rt = f->rt;
-	struct pk_list v;
+	json_t *victims;
 	int signo, rc = 0;
 
 	if (rt != NULL) {
@@ -840,10 +979,9 @@ pk_revert(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		f->revert = REVERT_NOT_NEEDED;
 		return 0;
 	}
-	if (state_victims(f->state, &v) == -1)
-		return fl_fail(e, "out of memory");
-	rc = signal_list(f, ctx, &v, SIGCONT, "CONT", "revert", e);
-	free(v.v);
+	victims = json_object_get(f->state, "victims");
+	if (json_is_array(victims))
+		rc = signal_victims(f, ctx, victims, 0, SIGCONT, "CONT", 1, e);
 	f->revert = rc == 0 ? REVERT_OK : REVERT_FAILED;
 	return rc;
 }
@@ -861,8 +999,11 @@ pk_release(struct fault *f)
 	f->rt = NULL;
 }
 
-/* CAP_SYS_PTRACE: `port =` reads /proc/PID/fd of other users' processes. */
-static const int pk_caps[] = { CAP_KILL, CAP_SYS_PTRACE, -1 };
+/* CAP_KILL: signal other users' processes. CAP_SYS_PTRACE (optional):
+ * `port =` reads /proc/PID/fd of other users' processes; without it those
+ * are not seen, and plan says so. */
+static const int pk_caps[] = { CAP_KILL, FAULT_CAPS_OPTIONAL, CAP_SYS_PTRACE,
+	-1 };
 
 const struct fault_ops process_kill_ops = {
 	.type = "process-kill",
