@@ -304,9 +304,13 @@ send_config(struct apiproc *ap)
 	c.tls_len = (uint32_t)(cl + kl + al);
 	if ((blob = malloc(cl + kl + al + 1)) == NULL)
 		return -1;
-	memcpy(blob, cert, cl);
-	memcpy(blob + cl, key, kl);
-	memcpy(blob + cl + kl, ca, al);
+	/* Without `listen` there is no material (NULL pointers, length 0). */
+	if (cl > 0)
+		memcpy(blob, cert, cl);
+	if (kl > 0)
+		memcpy(blob + cl, key, kl);
+	if (al > 0)
+		memcpy(blob + cl + kl, ca, al);
 	rc = ps_send(ap->chan, PS_CONFIG, 0, &c, sizeof(c), blob, cl + kl + al);
 	explicit_bzero(blob, cl + kl + al);
 	free(blob);

@@ -23,7 +23,7 @@ type = conn-exhaust
 target = 127.0.0.1:$LP
 connections = 5000
 EOF2
-ID=$(ctl run --detach "$T/x.ini") || fail "run --detach"
+ID=$(ctl run --detach "$T/x.ini" 2>"$T/detach.err") || { cat "$T/detach.err"; fail "run --detach"; }
 wait_for 30 sh -c "grep -q 'open=5000' '$T/stats'" || fail "listener has $(cat "$T/stats")"
 ok "agent holds 5000 connections: $(cat "$T/stats")"
 for i in 1 2 3 4 5 6 7 8 9 10; do
