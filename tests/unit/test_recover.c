@@ -240,12 +240,14 @@ test_orphan_killed_first(void **state)
 	snprintf(cmd, sizeof(cmd), "sleep 60 & echo $! > %s/child; wait", dir);
 	orphan = spawn_group(cmd);
 	snprintf(path, sizeof(path), "%s/child", dir);
-	for (i = 0; i < 200 && (s = fl_read_file(path, 64, NULL, err,
-	    sizeof(err))) == NULL; i++)
-		usleep(10000);
-	assert_non_null(s = fl_read_file(path, 64, NULL, err, sizeof(err)));
-	child = (pid_t)atoi(s);
-	free(s);
+	for (i = 0, child = 0; i < 300 && child <= 0; i++) {
+		if ((s = fl_read_file(path, 64, NULL, err, sizeof(err))) != NULL)
+			child = (pid_t)atoi(s);
+		free(s);
+		if (child <= 0)
+			usleep(10000);
+	}
+	assert_true(child > 0);
 	for (i = 0; i < 200; i++) {	/* the child has left the shell */
 		struct proc_info pi;
 
