@@ -13,26 +13,10 @@
 write_agent_config
 start_agent
 
-xfile() {	# FILE NAME PROCESS DURATION HOOK
-	cat >"$1" <<EOF
-[experiment]
-name = $2
-duration = $4
-
-[fault "stop"]
-type = process-kill
-process = $3
-signal = STOP
-
-[cleanup]
-hook = $5
-EOF
-}
-
 # --- A: killed while observing ----------------------------------------------
 mkvictim fl-j63a; VA=$VICTIM
 mkhook ha
-xfile "$T/a.ini" j63-a fl-j63a 5m "$T/ha.sh"
+mkstop "$T/a.ini" j63-a fl-j63a 5m "$T/ha.sh"
 IDA=$(ctl run "$T/a.ini" --detach) || fail "run A"
 wait_for 10 is_state "$VA" T || fail "A: victim not stopped"
 sigkill_agent
@@ -51,7 +35,7 @@ ok "A: victim running, hook once, report saved"
 # --- B: killed while the cleanup hook runs ----------------------------------
 mkvictim fl-j63b; VB=$VICTIM
 mkhook hb 6
-xfile "$T/b.ini" j63-b fl-j63b 1s "$T/hb.sh"
+mkstop "$T/b.ini" j63-b fl-j63b 1s "$T/hb.sh"
 IDB=$(ctl run "$T/b.ini" --detach) || fail "run B"
 first_child() { ls "$T"/hb.child.* >/dev/null 2>&1; }
 wait_for 30 first_child || { cat "$T/agent.log"; fail "B: the hook did not start"; }

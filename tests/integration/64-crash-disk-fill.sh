@@ -8,18 +8,7 @@ in_own_mount_ns "$@"
 . "$TOP/tests/integration/lib.sh"
 
 M=$T/m
-mkdir "$M"
-mount -t tmpfs -o size=64m fl-it-j64 "$M"
-j64_cleanup() {
-	rc=$?
-	set +e
-	for p in $PIDS $AGENT_PID; do kill -KILL "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	mountpoint -q "$M" && umount "$M"
-	rm -rf "$T"
-	exit $rc
-}
-trap j64_cleanup EXIT INT TERM
+mount_tmpfs "$M" 64m
 used() { df -B1 --output=used "$M" | tail -n 1; }
 base=$(used)
 filled() { [ "$(used)" -gt $((base + 32 * 1024 * 1024)) ]; }
@@ -30,19 +19,7 @@ allow_path = $M
 max_fill = 97%"
 start_agent
 mkhook h
-cat >"$T/x.ini" <<EOF
-[experiment]
-name = j64
-duration = 5m
-
-[fault "fill"]
-type = disk-fill
-path = $M
-fill_to = 90%
-
-[cleanup]
-hook = $T/h.sh
-EOF
+mkexp "$T/x.ini" j64 5m "$T/h.sh" fill type=disk-fill "path=$M" fill_to=90%
 ID=$(ctl run "$T/x.ini" --detach) || fail "run"
 wait_for 20 filled || fail "not filled: $(used) bytes used"
 ok "filled: $(used) bytes used"

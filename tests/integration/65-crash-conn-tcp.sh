@@ -16,20 +16,8 @@ held() { [ "$(stat open)" = "$1" ]; }
 write_agent_config
 start_agent
 mkhook h
-cat >"$T/x.ini" <<EOF
-[experiment]
-name = j65
-duration = 5m
-
-[fault "hold"]
-type = conn-exhaust
-target = 127.0.0.1:$PORT
-protocol = tcp
-connections = 300
-
-[cleanup]
-hook = $T/h.sh
-EOF
+mkexp "$T/x.ini" j65 5m "$T/h.sh" hold type=conn-exhaust \
+    "target=127.0.0.1:$PORT" protocol=tcp connections=300
 ID=$(ctl run "$T/x.ini" --detach) || fail "run"
 wait_for 20 held 300 || fail "300 connections not held: $(cat "$T/stats")"
 ok "held: $(cat "$T/stats")"

@@ -7,16 +7,8 @@
 PGT="$TOP/tests/lib/pg-test-cluster"
 chmod 755 "$T"
 PORT=$("$PGT" freeport)
-j66_cleanup() {
-	rc=$?
-	set +e
-	for p in $PIDS $AGENT_PID; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	"$PGT" destroy "$T/pg" >/dev/null 2>&1
-	rm -rf "$T"
-	exit $rc
-}
-trap j66_cleanup EXIT INT TERM
+ON_EXIT='"$PGT" destroy "$T/pg"'
+trap j_cleanup EXIT INT TERM
 "$PGT" start "$T/pg" "$PORT" 3
 held_sessions() {
 	psql -X -q -At -h "$T/pg" -p "$PORT" -U postgres -d postgres -c \
@@ -27,20 +19,8 @@ held() { [ "$(held_sessions)" = "$1" ]; }
 write_agent_config
 start_agent
 mkhook h
-cat >"$T/x.ini" <<EOF
-[experiment]
-name = j66
-duration = 5m
-
-[fault "pool"]
-type = conn-exhaust
-protocol = postgres
-dsn = postgresql://chaos:chaos-pw@127.0.0.1:$PORT/app
-connections = 10
-
-[cleanup]
-hook = $T/h.sh
-EOF
+mkexp "$T/x.ini" j66 5m "$T/h.sh" pool type=conn-exhaust protocol=postgres \
+    "dsn=postgresql://chaos:chaos-pw@127.0.0.1:$PORT/app" connections=10
 ID=$(ctl run "$T/x.ini" --detach) || fail "run"
 wait_for 20 held 10 || fail "10 sessions not held (have $(held_sessions))"
 ok "10 sessions held"

@@ -15,18 +15,7 @@ in_own_mount_ns "$@"
 . "$TOP/tests/integration/lib.sh"
 
 S=$T/state
-mkdir "$S"
-mount -t tmpfs -o size=2m,mode=0700 fl-it-j67 "$S"
-j67_cleanup() {
-	rc=$?
-	set +e
-	for p in $PIDS $AGENT_PID; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	mountpoint -q "$S" && umount "$S"
-	rm -rf "$T"
-	exit $rc
-}
-trap j67_cleanup EXIT INT TERM
+mount_tmpfs "$S" 2m
 PAGE=$(getconf PAGESIZE)
 avail() { df -B1 --output=avail "$S" | tail -n 1; }
 # Empty (compacted), or whole records only, the last with its newline.
@@ -37,30 +26,14 @@ ends_whole() {
 }
 idle() { ctl status | grep -q "no run in progress"; }
 
-xfile() {	# FILE NAME PROCESS HOOK
-	cat >"$1" <<EOF
-[experiment]
-name = $2
-duration = 5m
-
-[fault "stop"]
-type = process-kill
-process = $3
-signal = STOP
-
-[cleanup]
-hook = $4
-EOF
-}
-
 write_agent_config
 start_agent
 mkvictim fl-j67a; V1=$VICTIM
 mkvictim fl-j67b; V2=$VICTIM
 mkhook h1
 mkhook h2
-xfile "$T/x1.ini" j67-one fl-j67a "$T/h1.sh"
-xfile "$T/x2.ini" j67-two fl-j67b "$T/h2.sh"
+mkstop "$T/x1.ini" j67-one fl-j67a 5m "$T/h1.sh"
+mkstop "$T/x2.ini" j67-two fl-j67b 5m "$T/h2.sh"
 
 ID1=$(ctl run "$T/x1.ini" --detach) || fail "run 1"
 wait_for 10 is_state "$V1" T || fail "victim 1 not stopped"

@@ -11,19 +11,7 @@ mkvictim fl-j69; V=$VICTIM
 
 printf '#!/bin/sh\nprintf "caf\\351 \\377 ok\\n"\n' >"$T/latin1.sh"
 chmod 755 "$T/latin1.sh"
-cat >"$T/x.ini" <<EOF
-[experiment]
-name = j69
-duration = 1s
-
-[fault "stop"]
-type = process-kill
-process = fl-j69
-signal = STOP
-
-[cleanup]
-hook = $T/latin1.sh
-EOF
+mkstop "$T/x.ini" j69 fl-j69 1s "$T/latin1.sh"
 ctl run --json "$T/x.ini" >"$T/rep.json" || fail "run with a hook printing Latin-1"
 python3 - "$T/rep.json" <<'PY' || fail "report"
 import json, sys
@@ -54,7 +42,7 @@ done
 [ ! -e "$T/caf"* ] || fail "the hook of a refused run ran"
 ok "files that are not UTF-8: refused with FILE:LINE, exit 2, nothing injected"
 
-sed 's/^duration = 1s$/duration = 1s/' "$T/x.ini" >"$T/t.ini"
+cp "$T/x.ini" "$T/t.ini"
 printf 'timeout = 6m\n' >>"$T/t.ini"
 set +e
 "$FAULTCTL" validate "$T/t.ini" 2>"$T/err"; rc=$?

@@ -1,5 +1,5 @@
-# Helpers of the journal and crash-recovery tests (63-69), sourced after
-# lib.sh. They never depend on whether the restarted agent runs the owed
+# Helpers of the journal and crash-recovery tests (63-69): functions only,
+# sourced before or after lib.sh (they use its $T, PIDS, ctl...). They never depend on whether the restarted agent runs the owed
 # hooks before or after its socket opens: everything is polled.
 
 # in_own_mount_ns "$@": re-run this script in a private mount namespace, so
@@ -11,9 +11,50 @@ in_own_mount_ns() {
 	fi
 }
 
+# mount_tmpfs DIR SIZE: a tmpfs at DIR (call in_own_mount_ns first), which
+# the EXIT trap unmounts. The trap also does lib.sh's cleanup, and runs
+# $ON_EXIT (if set) first.
+TMPFS=""
+ON_EXIT=""
+mount_tmpfs() {
+	mkdir -p "$1"
+	mount -t tmpfs -o "size=$2,mode=0700" fl-it-journal "$1"
+	TMPFS="$TMPFS $1"
+	trap j_cleanup EXIT INT TERM
+}
+j_cleanup() {
+	rc=$?
+	set +e
+	for p in $PIDS $AGENT_PID; do
+		kill -CONT "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	[ -n "$ON_EXIT" ] && eval "$ON_EXIT" >/dev/null 2>&1
+	for m in $TMPFS; do mountpoint -q "$m" && umount "$m"; done
+	rm -rf "$T"
+	exit $rc
+}
+
+# mkexp FILE NAME DURATION HOOK FAULT KEY=VALUE...: an experiment with one
+# [fault "FAULT"] of those keys and, unless HOOK is "", one cleanup hook.
+mkexp() {
+	_f=$1 _n=$2 _d=$3 _h=$4 _fault=$5; shift 5
+	{
+		printf '[experiment]\nname = %s\nduration = %s\n\n[fault "%s"]\n' \
+		    "$_n" "$_d" "$_fault"
+		for _kv in "$@"; do printf '%s = %s\n' "${_kv%%=*}" "${_kv#*=}"; done
+		[ -z "$_h" ] || printf '\n[cleanup]\nhook = %s\n' "$_h"
+	} >"$_f"
+}
+# mkstop FILE NAME PROCESS DURATION HOOK: process-kill STOP of PROCESS.
+mkstop() {
+	mkexp "$1" "$2" "$4" "$5" stop type=process-kill "process=$3" signal=STOP
+}
+
 # mkhook NAME [SECONDS]: $T/NAME.sh appends "start PID" to $T/NAME.log,
-# then (with SECONDS) runs a sleep in its own process group and records the
-# sleep's pid in $T/NAME.child.PID, then appends "end PID".
+# then (with SECONDS) runs a sleep that long (in the hook's process group)
+# and records the sleep's pid in $T/NAME.child.PID, then appends "end PID".
 mkhook() {
 	{
 		printf '#!/bin/sh\necho "start $$" >> %s/%s.log\n' "$T" "$1"

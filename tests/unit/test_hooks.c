@@ -284,17 +284,6 @@ t_not_utf8(void **state)
 	hook_results_free(g.res, g.n);
 }
 
-static void
-on_done_j(void *arg, struct hook_result *res, size_t n)
-{
-	struct got *g = arg;
-
-	g->res = res;
-	g->n = n;
-	g->calls++;
-	loop_break(g->l);
-}
-
 /* Item 10: each hook's start (its process group and the leader's start
  * time) and end go into the journal under the run and the hook's index. */
 static void
@@ -319,7 +308,7 @@ t_journaled(void **state)
 	hj.j = j;
 	hj.run = "r1";
 	hj.first = 3;
-	assert_int_equal(hooks_run_journaled(g.l, &cmds, 5000, &hj, on_done_j,
+	assert_int_equal(hooks_run_journaled(g.l, &cmds, 5000, &hj, on_done,
 	    &g), 0);
 	assert_int_equal(loop_run(g.l), 0);
 	assert_int_equal(g.n, 2);
