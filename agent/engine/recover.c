@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,9 +181,10 @@ struct recovery {
 	uint64_t wait_until, timer;
 };
 
-/* The one phase 2 of this process, and how many runs it still owes. */
+/* The one phase 2 of this process, and how many runs it still owes (read
+ * from other threads: the agent's status). */
 static struct recovery *active;
-static size_t runs_owed;
+static _Atomic size_t runs_owed;
 
 size_t
 run_recover_hooks_pending(void)
@@ -285,7 +287,15 @@ kill_orphan(struct recovery *rc, const char *run, const char *idx,
 			close(pfd);
 		return;
 	}
-	if (pgrp != pgid || st != start || start == 0) {
+	if (start == 0) {
+		note(rc, run, "cleanup hook %s: the start time of pid %d was not "
+		    "journaled, so it cannot be told from a recycled pid; left "
+		    "alone", idx, (int)pgid);
+		if (pfd != -1)
+			close(pfd);
+		return;
+	}
+	if (pgrp != pgid || st != start) {
 		note(rc, run, "cleanup hook %s: pid %d is no longer its process "
 		    "group leader (pid reused); left alone", idx, (int)pgid);
 		if (pfd != -1)
