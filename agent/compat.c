@@ -1,6 +1,6 @@
-/* TEMPORARY, until the async-plan and journal branches land: the engine
- * API the agent is written against (run_plan_start, run_recover_reverts,
- * run_recover_hooks_start), on top of today's synchronous functions. */
+/* TEMPORARY, until the async-plan branch lands: the engine
+ * API the agent is written against (run_plan_start), on top of today's
+ * synchronous run_plan. */
 #include <stdlib.h>
 
 #include "loop.h"
@@ -58,41 +58,3 @@ run_plan_cancel(struct plan_req *p)
 	free(p);
 }
 
-json_t *
-run_recover_reverts(struct journal *j, const struct agent_config *cfg,
-    int *failed, struct fl_err *e)
-{
-	return run_recover(j, cfg, failed, e);
-}
-
-struct hooks_req {
-	void (*done)(json_t *, int, void *);
-	void *arg;
-};
-
-static void
-hooks_cb(struct loop *l, void *arg)
-{
-	struct hooks_req *h = arg;
-
-	(void)l;
-	h->done(json_array(), 0, h->arg);
-	free(h);
-}
-
-int
-run_recover_hooks_start(struct loop *l, struct journal *j,
-    const struct agent_config *cfg,
-    void (*done)(json_t *results, int failed, void *arg), void *arg)
-{
-	struct hooks_req *h = calloc(1, sizeof(*h));
-
-	(void)j;
-	(void)cfg;
-	if (h == NULL)
-		return -1;
-	h->done = done;
-	h->arg = arg;
-	loop_timer(l, 0, hooks_cb, h);
-	return 0;
-}

@@ -12,6 +12,7 @@
 
 #include "experiment.h"
 #include "fault.h"
+#include "hooks.h"
 #include "inidoc.h"
 #include "units.h"
 
@@ -359,12 +360,42 @@ check_cleanup(struct pctx *c, const struct ini_section *s)
 {
 	struct experiment *x = c->x;
 
-	set_all(c, s, cleanup_keys, x, &x->cleanup.ks);
-	if (keys_has(cleanup_keys, &x->cleanup.ks, "timeout") &&
-	    x->cleanup.timeout_ms == 0)
-		diag_add(c->d, c->file,
-		    keys_line(cleanup_keys, &x->cleanup.ks, "timeout", 0),
-		    "timeout", "must be greater than zero");
+	struct keyset *ks = &x->cleanup.ks;
+	uint64_t per, total;
+	char a[32], b[32], g[32], m[32];
+	const char *key;
+	int line;
+
+	set_all(c, s, cleanup_keys, x, ks);
+	line = keys_line(cleanup_keys, ks, "timeout", s->line);
+	if (keys_has(cleanup_keys, ks, "timeout") && x->cleanup.timeout_ms == 0) {
+		diag_add(c->d, c->file, line, "timeout",
+		    "must be greater than zero");
+		return;
+	}
+	/* Bounded, so that a stop of the agent (SIGTERM, a pod deletion with
+	 * its grace period) always leaves the hooks time to finish. */
+	if (x->cleanup.timeout_ms > HOOK_TIMEOUT_MAX_MS) {
+		diag_add(c->d, c->file, line, "timeout", "%s exceeds the maximum "
+		    "of %s per hook", fmt_duration(x->cleanup.timeout_ms, a,
+		    sizeof(a)), fmt_duration(HOOK_TIMEOUT_MAX_MS, b, sizeof(b)));
+		return;
+	}
+	per = x->cleanup.timeout_ms + HOOK_KILL_GRACE_MS;
+	total = per * x->cleanup.hooks.n;
+	if (total <= HOOK_CLEANUP_MAX_MS)
+		return;
+	if (keys_has(cleanup_keys, ks, "timeout"))
+		key = "timeout";
+	else
+		line = keys_line(cleanup_keys, ks, key = "hook", s->line);
+	diag_add(c->d, c->file, line, key, "%zu hooks x (timeout %s + %s to "
+	    "kill) = %s exceeds the %s a whole cleanup may take; lower timeout "
+	    "or use fewer hooks", x->cleanup.hooks.n,
+	    fmt_duration(x->cleanup.timeout_ms, a, sizeof(a)),
+	    fmt_duration(HOOK_KILL_GRACE_MS, g, sizeof(g)),
+	    fmt_duration(total, b, sizeof(b)),
+	    fmt_duration(HOOK_CLEANUP_MAX_MS, m, sizeof(m)));
 }
 
 static void

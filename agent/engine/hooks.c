@@ -15,7 +15,10 @@
 #include "common.h"
 #include "experiment.h"
 #include "hooks.h"
+#include "journal.h"
+#include "log.h"
 #include "loop.h"
+#include "proc.h"
 
 #define SPAWN_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -144,6 +147,9 @@ struct hookrun {
 	uint64_t timeout_ms;
 	hooks_done_cb done;
 	void *arg;
+	struct journal *j;          /* NULL: hooks are not journaled */
+	char *run;                  /* owned */
+	size_t first;               /* index of cmds.v[0] in the run's list */
 
 	struct hook_result *res;    /* cmds.n entries, handed to done */
 	size_t cur;
@@ -202,6 +208,19 @@ on_output(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 }
 
+/* Journal hook h->cur's end (from its result). */
+static void
+journal_done(struct hookrun *h)
+{
+	struct hook_result *r = &h->res[h->cur];
+	struct fl_err e;
+
+	if (h->j != NULL && journal_hook_done(h->j, h->run, h->first + h->cur,
+	    r->exit_code, r->term_signal, r->timed_out, r->duration_ms, r->error,
+	    &e) == -1)
+		log_warnx("cleanup hook %s: %s", r->command, e.msg);
+}
+
 static void
 finish_hook(struct hookrun *h)
 {
@@ -242,7 +261,7 @@ finish_hook(struct hookrun *h)
 			    strerror(err));
 			argv_free(av);
 		}
-		r->error = strdup(ebuf);
+		r->error = fl_utf8_sanitize(ebuf, strlen(ebuf));
 	} else if (r->timed_out) {
 		snprintf(ebuf, sizeof(ebuf), "timed out after %llums, killed by "
 		    "signal %d", (unsigned long long)h->timeout_ms,
@@ -255,11 +274,15 @@ finish_hook(struct hookrun *h)
 		h->len += sizeof(note) - 1;
 	}
 	h->buf[h->len] = '\0';
-	r->output = h->buf;
+	/* What a program prints need not be UTF-8; the report is JSON. */
+	if ((r->output = fl_utf8_sanitize(h->buf, h->len)) == NULL)
+		r->output = strdup("[output lost: out of memory]\n");
+	free(h->buf);
 	h->buf = NULL;
 	h->len = 0;
 	h->truncated = 0;
 	h->pid = -1;
+	journal_done(h);
 	h->cur++;
 	/* Next hook from a fresh loop turn, not from inside this callback. */
 	h->t_next = loop_timer(h->loop, 0, start_next, h);
@@ -311,6 +334,7 @@ finish_all(struct hookrun *h)
 
 	strlist_free(&h->cmds);
 	free(h->buf);
+	free(h->run);
 	free(h);
 	done(arg, res, n);
 }
@@ -322,8 +346,9 @@ not_run(struct hookrun *h, const char *why)
 	struct hook_result *r = &h->res[h->cur];
 
 	r->exit_code = -1;
-	r->error = strdup(why);
+	r->error = fl_utf8_sanitize(why, strlen(why));
 	r->output = strdup("");
+	journal_done(h);
 	h->cur++;
 }
 
@@ -393,6 +418,18 @@ start_next(struct loop *l, void *arg)
 			not_run(h, "cannot watch the hook process");
 			continue;
 		}
+		if (h->j != NULL) {
+			struct proc_info pi;
+
+			/* The group and its leader's start time: a replay
+			 * after a crash kills this group, and only if its
+			 * leader is still this process. */
+			if (proc_read(h->pid, &pi) == -1)
+				pi.starttime = 0;
+			if (journal_hook_start(h->j, h->run, h->first + h->cur,
+			    h->pid, pi.starttime, &e) == -1)
+				log_warnx("cleanup hook %s: %s", r->command, e.msg);
+		}
 		if (h->timeout_ms > 0)
 			h->t_term = loop_timer(l, h->timeout_ms, on_timeout, h);
 		return;
@@ -404,10 +441,26 @@ int
 hooks_run(struct loop *l, const struct strlist *cmds, uint64_t timeout_ms,
     hooks_done_cb done, void *arg)
 {
+	return hooks_run_journaled(l, cmds, timeout_ms, NULL, done, arg);
+}
+
+int
+hooks_run_journaled(struct loop *l, const struct strlist *cmds,
+    uint64_t timeout_ms, const struct hooks_journal *hj, hooks_done_cb done,
+    void *arg)
+{
 	struct hookrun *h;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return -1;
+	if (hj != NULL && hj->j != NULL) {
+		if ((h->run = strdup(hj->run)) == NULL) {
+			free(h);
+			return -1;
+		}
+		h->j = hj->j;
+		h->first = hj->first;
+	}
 	h->loop = l;
 	h->timeout_ms = timeout_ms;
 	h->done = done;
@@ -420,7 +473,8 @@ hooks_run(struct loop *l, const struct strlist *cmds, uint64_t timeout_ms,
 	if ((h->res = calloc(cmds->n ? cmds->n : 1, sizeof(*h->res))) == NULL)
 		goto fail;
 	for (size_t i = 0; i < cmds->n; i++)
-		if ((h->res[i].command = strdup(cmds->v[i])) == NULL)
+		if ((h->res[i].command = fl_utf8_sanitize(cmds->v[i],
+		    strlen(cmds->v[i]))) == NULL)
 			goto fail;
 	if ((h->t_next = loop_timer(l, 0, start_next, h)) == 0)
 		goto fail;
@@ -429,6 +483,7 @@ fail:
 	if (h->res != NULL)
 		hook_results_free(h->res, cmds->n);
 	strlist_free(&h->cmds);
+	free(h->run);
 	free(h);
 	return -1;
 }

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "inidoc.h"
 
 struct rd {
@@ -163,8 +164,8 @@ static char *
 rd_line(char *str, int num, void *stream)
 {
 	struct rd *r = stream;
-	const char *ls, *le, *nl;
-	size_t n;
+	const char *ls, *le, *nl, *line0;
+	size_t n, bad;
 
 	if (r->p >= r->end)
 		return NULL;
@@ -177,17 +178,28 @@ rd_line(char *str, int num, void *stream)
 	str[1] = '\0';
 	if (r->lineno == 1 && le - ls >= 3 && memcmp(ls, "\xEF\xBB\xBF", 3) == 0)
 		ls += 3;
+	line0 = ls;
 	while (ls < le && is_blank(*ls))
 		ls++;
 	while (le > ls && is_blank(le[-1]))
 		le--;
 	n = (size_t)(le - ls);
-	if (n == 0 || *ls == ';' || *ls == '#')
+	if (n == 0)
 		return str;
 	if (memchr(ls, '\0', n) != NULL) {
 		diag_add(r->d, r->file, r->lineno, NULL, "NUL byte in line");
 		return str;
 	}
+	/* Comments too: a file in another encoding is refused whole rather
+	 * than half understood, and every value can go into JSON as it is. */
+	if (!fl_utf8_valid(ls, n, &bad)) {
+		diag_add(r->d, r->file, r->lineno, NULL, "not valid UTF-8 (byte "
+		    "0x%02X at column %zu); the file must be UTF-8",
+		    (unsigned char)ls[bad], (size_t)(ls - line0) + bad + 1);
+		return str;
+	}
+	if (*ls == ';' || *ls == '#')
+		return str;
 	if (n > INIDOC_MAX_LINE || n + 2 > (size_t)num) {
 		diag_add(r->d, r->file, r->lineno, NULL,
 		    "line too long (at most %d characters)", INIDOC_MAX_LINE);

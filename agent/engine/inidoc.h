@@ -38,7 +38,8 @@ struct ini_doc {
 
 /* Reads len bytes of text. Syntax problems (a line without '=', a header
  * without ']', a key before any section, a bad quoted name, an over-long
- * line, a NUL byte) go to d; the rest of the file is still read. Returns 0,
+ * line, a NUL byte, a line, comments included, that is not valid UTF-8) go
+ * to d; the rest of the file is still read. Returns 0,
  * or -1 if it ran out of memory. doc is filled either way; free it. */
 int inidoc_parse(const char *file, const char *text, size_t len,
     struct ini_doc *doc, struct diag *d);

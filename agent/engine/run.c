@@ -354,6 +354,8 @@ check_gates(const struct experiment *x, const struct agent_config *cfg,
 {
 	char a[32], b[32];
 
+	if (journal_check_space(cfg->state_dir, e) == -1)	/* before anything */
+		return -1;
 	if (cfg->max_duration_ms != 0 && x->duration_ms > cfg->max_duration_ms)
 		return fl_refuse(e, "duration %s exceeds the agent's max_duration %s",
 		    fmt_duration(x->duration_ms, a, sizeof(a)),
@@ -411,14 +413,6 @@ plan_event(struct fault_ctx *ctx, const char *type, const char *detail)
 {
 	json_array_append_new(ctx->engine, json_pack("{s:s, s:s}", "type", type,
 	    "detail", detail));
-}
-
-/* Events while recovering from the journal go to the log. */
-static void
-recover_event(struct fault_ctx *ctx, const char *type, const char *detail)
-{
-	(void)ctx;
-	log_info("recover: %s: %s", type, detail);
 }
 
 json_t *
@@ -684,6 +678,18 @@ start_inject(struct run *r)
 		loop_timer_cancel(r->o.loop, r->timer);
 	r->timer = 0;
 	set_phase(r, PHASE_INJECT);
+	/* What a replay needs to report this run if it is cut short. */
+	if (r->o.journal != NULL) {
+		if (journal_begin(r->o.journal, r->id, r->x->name, r->x->file,
+		    r->x->hash, r->o.cfg->environment, r->o.cfg->node_name,
+		    r->started_wall, &e) == -1) {
+			set_outcome(r, FL_ERROR, "cannot journal the run: %s", e.msg);
+			release_all(r->x);
+			finish(r);
+			return;
+		}
+		r->journaled = 1;
+	}
 	/* The hooks go into the journal first, so that a restart after a
 	 * SIGKILL runs them after reverting (run_recover). */
 	if (r->o.journal != NULL && r->x->cleanup.hooks.n > 0) {
@@ -838,8 +844,9 @@ revert_all(struct run *r)
 		hooks_done(r, NULL, 0);
 		return;
 	}
-	if (hooks_run(r->o.loop, &r->x->cleanup.hooks, r->x->cleanup.timeout_ms,
-	    hooks_done, r) == -1) {
+	if (hooks_run_journaled(r->o.loop, &r->x->cleanup.hooks,
+	    r->x->cleanup.timeout_ms, &(struct hooks_journal){ r->o.journal,
+	    r->id, 0 }, hooks_done, r) == -1) {
 		add_event(r, "error", "cannot run cleanup hooks");
 		set_outcome(r, FL_ERROR, "cannot run cleanup hooks");
 		hooks_done(r, NULL, 0);
@@ -1046,142 +1053,4 @@ finish(struct run *r)
 	}
 	if (r->o.on_done != NULL)
 		r->o.on_done(r, r->o.arg);
-}
-
-/* --- recovery from the journal ----------------------------------------- */
-
-struct recover_hooks {
-	struct loop *loop;
-	struct hook_result *res;
-	size_t n;
-	int done;
-};
-
-static void
-recover_hooks_done(void *arg, struct hook_result *res, size_t n)
-{
-	struct recover_hooks *rh = arg;
-
-	rh->res = res;
-	rh->n = n;
-	rh->done = 1;
-	loop_break(rh->loop);
-}
-
-/* Cleanup hooks of runs that were cut short (a "hooks" record and no
- * "end"): run them after the reverts, on a loop of their own, then close
- * the run in the journal. Results are appended to out as type "hook". */
-static void
-recover_hooks(struct journal *j, json_t *out, int *failed)
-{
-	struct fl_err e;
-	json_t *owed = journal_pending_hooks(j, &e), *it, *cmd;
-	size_t i, k;
-
-	if (owed == NULL) {
-		log_warnx("recover: %s", e.msg);
-		(*failed)++;
-		return;
-	}
-	json_array_foreach(owed, i, it) {
-		const char *run = json_string_value(json_object_get(it, "run"));
-		struct strlist cmds = { NULL, 0 };
-		struct recover_hooks rh = { NULL, NULL, 0, 0 };
-
-		json_array_foreach(json_object_get(it, "hooks"), k, cmd)
-			if (json_is_string(cmd))
-				strlist_add(&cmds, json_string_value(cmd));
-		if ((rh.loop = loop_new()) == NULL ||
-		    hooks_run(rh.loop, &cmds, (uint64_t)json_integer_value(
-		    json_object_get(it, "timeout_ms")), recover_hooks_done,
-		    &rh) == -1) {
-			log_warnx("recover: run %s: cannot run its cleanup hooks", run);
-			(*failed)++;
-		} else {
-			if (!rh.done)
-				loop_run(rh.loop);
-			for (k = 0; k < rh.n; k++) {
-				char what[300];
-
-				if (rh.res[k].timed_out)
-					snprintf(what, sizeof(what), "timed out");
-				else if (rh.res[k].error != NULL)
-					snprintf(what, sizeof(what), "failed: %.280s",
-					    rh.res[k].error);
-				else
-					snprintf(what, sizeof(what), "exit %d",
-					    rh.res[k].exit_code);
-				log_info("recover: run %s cleanup hook %s: %s", run,
-				    rh.res[k].command, what);
-				json_array_append_new(out, json_pack(
-				    "{s:s, s:s, s:s, s:s}", "run", run,
-				    "fault", rh.res[k].command, "type", "hook",
-				    "result", what));
-			}
-			hook_results_free(rh.res, rh.n);
-			if (journal_end(j, run, &e) == -1) {
-				log_warnx("recover: %s", e.msg);
-				(*failed)++;
-			}
-		}
-		loop_free(rh.loop);
-		strlist_free(&cmds);
-	}
-	json_decref(owed);
-}
-
-json_t *
-run_recover(struct journal *j, const struct agent_config *cfg, int *failed,
-    struct fl_err *e)
-{
-	json_t *pending, *out, *it;
-	struct fault_ctx ctx;
-	size_t i;
-
-	*failed = 0;
-	if ((pending = journal_pending(j, e)) == NULL)
-		return NULL;
-	out = json_array();
-	init_ctx(&ctx, cfg, NULL, NULL, 0, NULL);
-	ctx.event = recover_event;
-	for (i = json_array_size(pending); i-- > 0;) {
-		const char *run = json_string_value(json_object_get(
-		    it = json_array_get(pending, i), "run"));
-		const char *name = json_string_value(json_object_get(it, "fault"));
-		const char *type = json_string_value(json_object_get(it, "type"));
-		struct fault f;
-		struct fl_err fe;
-		const char *result = "ok";
-
-		memset(&f, 0, sizeof(f));
-		f.name = (char *)(uintptr_t)name;
-		f.ops = fault_driver(type);
-		f.state = json_object_get(it, "state");
-		f.revert = REVERT_OK;
-		fe.msg[0] = '\0';
-		if (f.ops == NULL) {
-			snprintf(fe.msg, sizeof(fe.msg), "unknown fault type %s", type);
-			result = "failed";
-		} else if (f.ops->revert(&f, &ctx, &fe) == -1) {
-			result = "failed";
-		} else if (journal_reverted(j, run, name, &fe) == -1) {
-			result = "failed";
-		} else if (f.revert == REVERT_NOT_NEEDED) {
-			result = "not-needed";
-		}
-		if (strcmp(result, "failed") == 0)
-			(*failed)++;
-		log_info("recover: run %s fault %s (%s): %s%s%s", run, name, type,
-		    result, fe.msg[0] ? ": " : "", fe.msg);
-		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s?}",
-		    "run", run, "fault", name, "type", type, "result", result,
-		    "error", fe.msg[0] ? fe.msg : NULL));
-		if (f.targets != NULL)
-			json_decref(f.targets);
-	}
-	json_decref(pending);
-	recover_hooks(j, out, failed);
-	if (*failed == 0)
-		journal_compact(j, e);
-	return out;
 }

@@ -59,22 +59,40 @@ json_t *run_events_from(struct run *r, size_t from);
 json_t *run_plan(struct experiment *x, const struct agent_config *cfg,
     const pid_t *protect, size_t nprotect, struct fl_err *e);
 
-/* TEMPORARY declarations (agent/compat.c) until the async-plan and journal
- * branches land with the real ones. */
+/* TEMPORARY declarations (agent/compat.c) until the async-plan branch
+ * lands with the real ones. */
 typedef void (*run_plan_cb)(json_t *plan, const struct fl_err *e, void *arg);
 struct plan_req;
 struct plan_req *run_plan_start(struct loop *l, struct experiment *x,
     const struct agent_config *cfg, const pid_t *protect, size_t nprotect,
     run_plan_cb cb, void *arg);
 void run_plan_cancel(struct plan_req *p);
+
+/* Recovery after a crash (recover.c, docs/recovery.md), in two phases. */
+
+/* Phase 1, synchronous and fast (no hooks, no network): revert every fault
+ * the journal says is still applied, and journal each outcome. Returns a
+ * new array of {"run","fault","type","result","error"} (result "ok",
+ * "not-needed" or "failed"); *failed counts failures. */
 json_t *run_recover_reverts(struct journal *j, const struct agent_config *cfg,
     int *failed, struct fl_err *e);
+/* Phase 2, asynchronous on loop l: kill the process groups of cleanup hooks
+ * the crash orphaned, run the owed cleanup hooks of interrupted runs, save
+ * each interrupted run's report (verdict error) unless it saved one itself,
+ * close those runs in the journal and compact it; then done(results,
+ * failed, arg) once, from the loop (results: a new array of {"run","fault":
+ * COMMAND,"type":"hook","result"}; done owns it). j and cfg must outlive
+ * it. Returns 0, or -1 if nothing could be started (done not called; also
+ * when a phase 2 is already running in this process). */
 int run_recover_hooks_start(struct loop *l, struct journal *j,
     const struct agent_config *cfg,
     void (*done)(json_t *results, int failed, void *arg), void *arg);
-
-/* Revert everything the journal says is still applied. Returns a new array
- * of {"run","fault","type","result","error"}; *failed counts failures. */
+/* Interrupted runs whose hooks/report phase 2 has not finished yet (0 when
+ * none is running): new runs should be refused while it is not 0. */
+size_t run_recover_hooks_pending(void);
+/* Both phases, blocking on a private loop: faultctl recover, --local start
+ * and tests. Results of phase 1, then of phase 2. Refused (NULL, FL_REFUSED)
+ * while a phase 2 runs in this process. */
 json_t *run_recover(struct journal *j, const struct agent_config *cfg,
     int *failed, struct fl_err *e);
 

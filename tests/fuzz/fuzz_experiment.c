@@ -1,7 +1,8 @@
 /* libFuzzer harness: experiment_parse over arbitrary bytes. A parse either
  * fails with at least one diagnostic, each of which formats as
  * "FILE:LINE: ..." with a line inside the input, or succeeds with none and
- * an experiment that has the fields the contract makes required. */
+ * an experiment that has the fields the contract makes required, from a
+ * file that is valid UTF-8 (every value can go into JSON as it is). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    x->text_len != size || memcmp(x->text, data, size) != 0 ||
 		    strlen(x->hash) != 64) {
 			fprintf(stderr, "accepted experiment lacks a required field\n");
+			abort();
+		}
+		if (!fl_utf8_valid((const char *)data, size, NULL)) {
+			fprintf(stderr, "accepted a file that is not UTF-8\n");
 			abort();
 		}
 		experiment_free(x);

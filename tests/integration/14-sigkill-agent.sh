@@ -28,7 +28,9 @@ grep -q '"op":"intent"' "$T/state/journal" || fail "journal lacks intent"
 start_agent
 # The socket exists only after the journal was replayed.
 [ "$(proc_state "$V")" != T ] || fail "restart did not continue the victim"
-grep -q "reverted 1 fault(s) left by a previous run and ran 1 cleanup hook" "$T/agent.log" || { cat "$T/agent.log"; fail "agent log lacks recovery line"; }
+grep -q "journal: reverted 1 fault(s) left by a previous run" "$T/agent.log" || { cat "$T/agent.log"; fail "agent log lacks recovery line"; }
+# The owed hook runs after the socket opened, while the API answers.
+wait_for 10 grep -q "journal: ran 1 cleanup hook(s) owed by interrupted run(s)" "$T/agent.log" || { cat "$T/agent.log"; fail "agent log lacks the owed hook line"; }
 [ -e "$T/hook-ran" ] || fail "the cleanup hook owed by the killed run did not run after the restart"
 grep -q "cleanup hook /usr/bin/touch" "$T/agent.log" || fail "agent log lacks the hook"
 ctl recover | grep -q "nothing to revert" || fail "journal not clean after replay"

@@ -10,6 +10,7 @@
 
 #include "experiment.h"
 #include "fault.h"
+#include "hooks.h"
 
 static struct experiment *
 parse(const char *text, struct diag *d)
@@ -265,6 +266,86 @@ test_argv(void **state)
 	argv_free(NULL);
 }
 
+/* Item 5: UTF-8 is read as it is (a BOM is dropped); anything else,
+ * comments included, is refused with the line and column of the first bad
+ * byte, and the rest of the file is still checked. */
+static void
+test_utf8(void **state)
+{
+	const char *good =
+	    "\xef\xbb\xbf[experiment]\n"
+	    "name = u\n"
+	    "description = caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x94\xa5\n"
+	    "duration = 1m\n"
+	    "[fault \"k\"]\n"
+	    "type = process-kill\n"
+	    "process = sleep\n";
+	const char *bad =
+	    "[experiment]\n"
+	    "name = u\n"
+	    "; d\xe9j\xe0 vu\n"
+	    "description = \xed\xa0\x80 surrogate\n"
+	    "duration = 1m\n"
+	    "[fault \"k\"]\n"
+	    "type = process-kill\n"
+	    "process = sleep\n";
+	struct diag d = { 0 };
+	struct experiment *x;
+	char buf[256];
+
+	(void)state;
+	assert_non_null(x = parse(good, &d));
+	assert_string_equal(x->description,
+	    "caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x94\xa5");
+	experiment_free(x);
+	assert_null(parse(bad, &d));
+	assert_int_equal(d.n, 2);
+	assert_string_equal(diag_format(&d.v[0], buf, sizeof(buf)),
+	    "t.ini:3: not valid UTF-8 (byte 0xE9 at column 4); the file must "
+	    "be UTF-8");
+	assert_string_equal(diag_format(&d.v[1], buf, sizeof(buf)),
+	    "t.ini:4: not valid UTF-8 (byte 0xED at column 15); the file must "
+	    "be UTF-8");
+	diag_free(&d);
+}
+
+/* Item 10: [cleanup] timeout is at most HOOK_TIMEOUT_MAX_MS, and the whole
+ * cleanup at most HOOK_CLEANUP_MAX_MS. */
+static void
+test_cleanup_bounds(void **state)
+{
+	char t[1024], buf[256];
+	struct diag d = { 0 };
+	struct experiment *x;
+	const char *head = "[experiment]\nname = c\nduration = 1m\n"
+	    "[fault \"k\"]\ntype = process-kill\nprocess = sleep\n[cleanup]\n";
+
+	(void)state;
+	snprintf(t, sizeof(t), "%shook = /bin/true\ntimeout = 5m\n", head);
+	assert_non_null(x = parse(t, &d));
+	assert_int_equal(x->cleanup.timeout_ms, HOOK_TIMEOUT_MAX_MS);
+	experiment_free(x);
+	snprintf(t, sizeof(t), "%shook = /bin/true\ntimeout = 301s\n", head);
+	assert_null(parse(t, &d));
+	assert_string_equal(diag_format(&d.v[0], buf, sizeof(buf)),
+	    "t.ini:9: timeout: 301s exceeds the maximum of 5m per hook");
+	diag_free(&d);
+	/* 2 x (4m58s + 2s) is exactly 10m. */
+	snprintf(t, sizeof(t), "%shook = /bin/true\nhook = /bin/true\n"
+	    "timeout = 298s\n", head);
+	assert_non_null(x = parse(t, &d));
+	experiment_free(x);
+	/* 19 hooks at the default 30s: 19 x 32s > 10m, at the last hook. */
+	snprintf(t, sizeof(t), "%s", head);
+	for (int i = 0; i < 19; i++)
+		strcat(t, "hook = /bin/true\n");
+	assert_null(parse(t, &d));
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].line, 26);
+	assert_string_equal(d.v[0].key, "hook");
+	diag_free(&d);
+}
+
 int
 main(void)
 {
@@ -277,6 +358,8 @@ main(void)
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_argv),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_cleanup_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "hooks.h"
+#include "journal.h"
 #include "loop.h"
 
 static char tmpdir[] = "/tmp/fl-hooks-XXXXXX";
@@ -261,6 +262,79 @@ t_no_caps(void **state)
 	hook_results_free(g.res, g.n);
 }
 
+/* Item 5: output and a command that are not UTF-8 are kept, with U+FFFD,
+ * so that the hook stays in the JSON report. */
+static void
+t_not_utf8(void **state)
+{
+	struct got g;
+
+	(void)state;
+	run_hooks(&g, 5000, "/usr/bin/printf \\377\\376ok\\n",
+	    "/bin/echo caf\xe9", (char *)NULL);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.res[0].exit_code, 0);
+	assert_string_equal(g.res[0].output,
+	    "\xef\xbf\xbd\xef\xbf\xbdok\n");
+	assert_string_equal(g.res[1].command, "/bin/echo caf\xef\xbf\xbd");
+	assert_string_equal(g.res[1].output, "caf\xef\xbf\xbd\n");
+	for (size_t i = 0; i < g.n; i++)
+		assert_true(fl_utf8_valid(g.res[i].output,
+		    strlen(g.res[i].output), NULL));
+	hook_results_free(g.res, g.n);
+}
+
+/* Item 10: each hook's start (its process group and the leader's start
+ * time) and end go into the journal under the run and the hook's index. */
+static void
+t_journaled(void **state)
+{
+	struct strlist cmds = { NULL, 0 };
+	struct hooks_journal hj;
+	struct journal *j;
+	struct fl_err e;
+	struct got g;
+	char jdir[128], path[160];
+	json_t *runs, *hs, *hd;
+
+	(void)state;
+	snprintf(jdir, sizeof(jdir), "%s/state", tmpdir);
+	assert_non_null(j = journal_open(jdir, &e));
+	strlist_add(&cmds, "/bin/true");
+	strlist_add(&cmds, "/bin/false");
+	assert_int_equal(journal_hooks(j, "r1", &cmds, 1000, &e), 0);
+	memset(&g, 0, sizeof(g));
+	assert_non_null(g.l = loop_new());
+	hj.j = j;
+	hj.run = "r1";
+	hj.first = 3;
+	assert_int_equal(hooks_run_journaled(g.l, &cmds, 5000, &hj, on_done,
+	    &g), 0);
+	assert_int_equal(loop_run(g.l), 0);
+	assert_int_equal(g.n, 2);
+	runs = journal_interrupted(j, &e);
+	assert_int_equal(json_array_size(runs), 1);
+	hs = json_object_get(json_array_get(runs, 0), "hook_start");
+	hd = json_object_get(json_array_get(runs, 0), "hook_done");
+	assert_int_equal(json_object_size(hs), 2);
+	assert_true(json_integer_value(json_object_get(json_object_get(hs, "3"),
+	    "pgid")) > 1);
+	assert_true(json_integer_value(json_object_get(json_object_get(hs, "4"),
+	    "start")) > 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(hd,
+	    "3"), "exit_code")), 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(hd,
+	    "4"), "exit_code")), 1);
+	json_decref(runs);
+	hook_results_free(g.res, g.n);
+	loop_free(g.l);
+	journal_close(j);
+	strlist_free(&cmds);
+	snprintf(path, sizeof(path), "%s/journal", jdir);
+	unlink(path);
+	rmdir(jdir);
+}
+
 int
 main(void)
 {
@@ -273,6 +347,8 @@ main(void)
 		cmocka_unit_test(t_empty),
 		cmocka_unit_test(t_environment),
 		cmocka_unit_test(t_no_caps),
+		cmocka_unit_test(t_not_utf8),
+		cmocka_unit_test(t_journaled),
 	};
 
 	setenv("FL_SECRET", "x", 1);

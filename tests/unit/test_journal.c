@@ -1,12 +1,17 @@
 /* The crash-safe journal: what is pending after each kind of record, a torn
- * last line, compaction, and reopening after a "crash" (a new handle). */
+ * last line, compaction, and reopening after a "crash" (a new handle); torn
+ * tails cut, glued records recovered, a write cut short by a full disk,
+ * the file mode, and what a replay reads about interrupted runs. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -154,6 +159,9 @@ test_compact(void **state)
 		if (i != 7)
 			assert_int_equal(journal_reverted(j, "r1", name, &e), 0);
 	}
+	/* An ended run keeps only its fault still applied: that intent and
+	 * its end. */
+	assert_int_equal(journal_end(j, "r1", &e), 0);
 	assert_int_equal(journal_compact(j, &e), 0);
 	snprintf(path, sizeof(path), "%s/journal", dir);
 	fp = fopen(path, "r");
@@ -161,7 +169,7 @@ test_compact(void **state)
 	while ((c = fgetc(fp)) != EOF)
 		lines += c == '\n';
 	fclose(fp);
-	assert_int_equal(lines, 1);
+	assert_int_equal(lines, 2);
 	/* Still appendable after the rename. */
 	assert_int_equal(journal_reverted(j, "r1", "f7", &e), 0);
 	p = pending(j);
@@ -219,6 +227,388 @@ test_open_fails_cleanly(void **state)
 	assert_non_null(strstr(e.msg, "/proc/version/nope"));
 }
 
+/* --- torn tails, glued records, a full disk (issue 9 item 8) ----------- */
+
+static void
+jpath(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/journal", dir);
+}
+
+static void
+write_raw(const char *text, const char *mode)
+{
+	char path[128];
+	FILE *fp;
+
+	jpath(path, sizeof(path));
+	assert_non_null(fp = fopen(path, mode));
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static char *
+read_raw(void)
+{
+	char path[128], err[128];
+	char *s;
+
+	jpath(path, sizeof(path));
+	s = fl_read_file(path, 1 << 20, NULL, err, sizeof(err));
+	assert_non_null(s);
+	return s;
+}
+
+static off_t
+file_size(void)
+{
+	char path[128];
+	struct stat st;
+
+	jpath(path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static const char *
+field(json_t *arr, size_t i, const char *k)
+{
+	return json_string_value(json_object_get(json_array_get(arr, i), k));
+}
+
+/* A torn fragment at the end is cut when the journal is opened, so the
+ * next record starts on a fresh line and is read back. */
+static void
+test_torn_tail_cut_before_append(void **state)
+{
+	struct journal *j;
+	struct fl_err e;
+	struct strlist hooks = { NULL, 0 };
+	json_t *p;
+	char *raw;
+
+	(void)state;
+	write_raw("{\"op\":\"intent\",\"run\":\"r1\",\"fault\":\"a\",\"type\":"
+	    "\"process-kill\"}\n{\"op\":\"reverted\",\"run\":\"r1\",\"fault\":"
+	    "\"a\"}\n{\"op\":\"end\",\"ru", "w");
+	j = open_j();
+	raw = read_raw();
+	/* The fragment is gone, the whole records stay. */
+	assert_null(strstr(raw, "\"ru\n"));
+	assert_int_equal(raw[strlen(raw) - 1], '\n');
+	free(raw);
+	strlist_add(&hooks, "/usr/bin/touch /tmp/x");
+	assert_int_equal(journal_hooks(j, "r2", &hooks, 1000, &e), 0);
+	p = journal_pending_hooks(j, &e);
+	assert_int_equal(json_array_size(p), 1);
+	assert_string_equal(field(p, 0, "run"), "r2");
+	json_decref(p);
+	journal_close(j);
+	/* And after a "restart". */
+	j = open_j();
+	p = journal_pending_hooks(j, &e);
+	assert_int_equal(json_array_size(p), 1);
+	json_decref(p);
+	p = pending(j);
+	assert_int_equal(json_array_size(p), 0);
+	json_decref(p);
+	strlist_free(&hooks);
+	journal_close(j);
+}
+
+/* A whole "reverted" that only lacks its newline happened: it counts, so
+ * the fault is not reverted a second time at every start. */
+static void
+test_whole_fact_without_newline(void **state)
+{
+	struct journal *j;
+	struct fl_err e;
+	json_t *p;
+	char *raw;
+
+	(void)state;
+	write_raw("{\"op\":\"intent\",\"run\":\"r1\",\"fault\":\"a\",\"type\":"
+	    "\"process-kill\"}\n{\"op\":\"reverted\",\"run\":\"r1\",\"fault\":"
+	    "\"a\"}", "w");
+	j = open_j();
+	p = pending(j);
+	assert_int_equal(json_array_size(p), 0);
+	json_decref(p);
+	/* Completed with its newline; the next record is its own line. */
+	assert_int_equal(journal_end(j, "r1", &e), 0);
+	raw = read_raw();
+	assert_non_null(strstr(raw, "\"fault\":\"a\"}\n{\"op\":\"end\""));
+	free(raw);
+	journal_close(j);
+}
+
+/* A whole announcement without its newline was never acted on (the write
+ * failed, or the power went before it was on disk): not applied, cut. */
+static void
+test_whole_intent_without_newline_cut(void **state)
+{
+	struct journal *j;
+	json_t *p;
+	off_t before;
+
+	(void)state;
+	write_raw("{\"op\":\"end\",\"run\":\"r0\"}\n", "w");
+	before = file_size();
+	write_raw("{\"op\":\"intent\",\"run\":\"r1\",\"fault\":\"a\",\"type\":"
+	    "\"process-kill\"}", "a");
+	j = open_j();
+	p = pending(j);
+	assert_int_equal(json_array_size(p), 0);
+	json_decref(p);
+	assert_int_equal(file_size(), before);
+	journal_close(j);
+}
+
+/* Lines an older faultline wrote: a record glued onto a torn fragment, and
+ * a whole fact glued to the next record. Both glued records are read. */
+static void
+test_glued_records_recovered(void **state)
+{
+	struct journal *j;
+	struct fl_err e;
+	json_t *p;
+
+	(void)state;
+	write_raw("{\"op\":\"intent\",\"run\":\"r1\",\"fault\":\"a\",\"type\":"
+	    "\"process-kill\",\"state\":{\"op\":\"x\"}}\n"
+	    "{\"op\":\"reverted\",\"run\":\"r1\",\"fault\":\"a\"}{\"op\":\"hooks\","
+	    "\"run\":\"r2\",\"hooks\":[\"/bin/true\"],\"timeout_ms\":5}\n"
+	    "{\"op\":\"end\",\"run\":\"r1\",\"st{\"op\":\"hooks\",\"run\":\"r3\","
+	    "\"hooks\":[\"/bin/false\"],\"timeout_ms\":5}\n", "w");
+	j = open_j();
+	p = pending(j);
+	assert_int_equal(json_array_size(p), 0);
+	json_decref(p);
+	p = journal_pending_hooks(j, &e);
+	assert_int_equal(json_array_size(p), 2);
+	assert_string_equal(field(p, 0, "run"), "r2");
+	assert_string_equal(field(p, 1, "run"), "r3");
+	json_decref(p);
+	journal_close(j);
+}
+
+/* A full disk for real: RLIMIT_FSIZE makes the write stop part way, as
+ * ENOSPC does. The part written is cut again, an announcement fails, a
+ * fact is kept in memory (and counts) and written first once there is
+ * room again. */
+static void
+test_write_cut_short(void **state)
+{
+	struct journal *j = open_j();
+	struct fl_err e;
+	struct rlimit old, lim;
+	struct sigaction sa, osa;
+	json_t *p;
+	off_t size;
+	char *raw;
+
+	(void)state;
+	assert_int_equal(journal_intent(j, "r1", "a", "process-kill", NULL, &e), 0);
+	size = file_size();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	assert_int_equal(sigaction(SIGXFSZ, &sa, &osa), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)size + 10;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+
+	assert_int_equal(journal_intent(j, "r1", "b", "netem", NULL, &e), -1);
+	assert_int_equal(file_size(), size);
+	assert_int_equal(journal_reverted(j, "r1", "a", &e), -1);
+	assert_non_null(strstr(e.msg, "kept in memory"));
+	assert_int_equal(file_size(), size);
+	/* The kept fact counts for this handle: nothing to revert again. */
+	p = pending(j);
+	assert_int_equal(json_array_size(p), 0);
+	json_decref(p);
+	/* Compaction cannot write its temp file either; the journal stays. */
+	assert_int_equal(journal_compact(j, &e), -1);
+	assert_int_equal(file_size(), size);
+
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(sigaction(SIGXFSZ, &osa, NULL), 0);
+	assert_int_equal(journal_end(j, "r1", &e), 0);
+	raw = read_raw();
+	/* intent, then the kept "reverted", then "end", each a whole line. */
+	assert_non_null(strstr(raw, "}\n{\"op\":\"reverted\",\"run\":\"r1\","
+	    "\"fault\":\"a\""));
+	assert_non_null(strstr(raw, "}\n{\"op\":\"end\",\"run\":\"r1\"}\n"));
+	assert_null(strstr(raw, "\"b\""));
+	free(raw);
+	journal_close(j);
+	j = open_j();
+	p = pending(j);
+	assert_int_equal(json_array_size(p), 0);
+	json_decref(p);
+	journal_close(j);
+}
+
+/* Compaction writes a 0600 file whatever the umask, and opening fixes the
+ * mode an older compaction left. */
+static void
+test_mode_0600(void **state)
+{
+	struct journal *j;
+	struct fl_err e;
+	char path[128];
+	struct stat st;
+	mode_t um;
+
+	(void)state;
+	jpath(path, sizeof(path));
+	write_raw("", "w");
+	assert_int_equal(chmod(path, 0644), 0);
+	j = open_j();
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(journal_intent(j, "r1", "a", "netem", NULL, &e), 0);
+	um = umask(0);
+	assert_int_equal(journal_compact(j, &e), 0);
+	umask(um);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	journal_close(j);
+}
+
+/* --- what a replay needs (items 5, 10, 13) -------------------------------- */
+
+static void
+test_interrupted_runs(void **state)
+{
+	struct journal *j = open_j();
+	struct fl_err e;
+	struct strlist hooks = { NULL, 0 };
+	json_t *p, *r, *f;
+
+	(void)state;
+	strlist_add(&hooks, "/bin/true");
+	strlist_add(&hooks, "/bin/false");
+	/* r1: finished normally. */
+	assert_int_equal(journal_begin(j, "r1", "x", "x.ini", "h", "test", "n",
+	    1000, &e), 0);
+	assert_int_equal(journal_intent(j, "r1", "a", "netem", NULL, &e), 0);
+	assert_int_equal(journal_reverted(j, "r1", "a", &e), 0);
+	assert_int_equal(journal_end(j, "r1", &e), 0);
+	/* r2: cut short in its cleanup, hook 0 done, hook 1 started. */
+	assert_int_equal(journal_begin(j, "r2", "y", "y.ini", "h2", "test", "n",
+	    2000, &e), 0);
+	assert_int_equal(journal_hooks(j, "r2", &hooks, 5000, &e), 0);
+	assert_int_equal(journal_intent(j, "r2", "a", "process-kill", NULL, &e), 0);
+	assert_int_equal(journal_intent(j, "r2", "b", "disk-fill", NULL, &e), 0);
+	assert_int_equal(journal_reverted(j, "r2", "b", &e), 0);
+	assert_int_equal(journal_hook_start(j, "r2", 0, 4242, 99, &e), 0);
+	assert_int_equal(journal_hook_done(j, "r2", 0, 0, 0, 0, 12, NULL, &e), 0);
+	assert_int_equal(journal_hook_start(j, "r2", 1, 4343, 100, &e), 0);
+	/* r3: an older journal, no begin. */
+	assert_int_equal(journal_intent(j, "r3", "c", "netem", NULL, &e), 0);
+
+	p = journal_interrupted(j, &e);
+	assert_non_null(p);
+	assert_int_equal(json_array_size(p), 2);
+	r = json_array_get(p, 0);
+	assert_string_equal(json_string_value(json_object_get(r, "run")), "r2");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r,
+	    "begin"), "experiment")), "y");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r,
+	    "begin"), "started_at")), 2000);
+	assert_int_equal(json_array_size(json_object_get(r, "hooks")), 2);
+	assert_non_null(json_object_get(json_object_get(r, "hook_done"), "0"));
+	assert_null(json_object_get(json_object_get(r, "hook_done"), "1"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(r, "hook_start"), "1"), "pgid")), 4343);
+	assert_int_equal(json_array_size(json_object_get(r, "faults")), 2);
+	f = json_array_get(json_object_get(r, "faults"), 0);
+	assert_true(json_is_true(json_object_get(f, "applied")));
+	f = json_array_get(json_object_get(r, "faults"), 1);
+	assert_true(json_is_false(json_object_get(f, "applied")));
+	assert_true(json_is_integer(json_object_get(f, "reverted_at")));
+	r = json_array_get(p, 1);
+	assert_string_equal(json_string_value(json_object_get(r, "run")), "r3");
+	assert_true(json_is_null(json_object_get(r, "begin")));
+	json_decref(p);
+
+	/* The replay's records; compaction keeps everything of open runs. */
+	assert_int_equal(journal_replay_reverted(j, "r2", "a", "ok", &e), 0);
+	assert_int_equal(journal_revert_failed(j, "r3", "c", "no such qdisc",
+	    &e), 0);
+	assert_int_equal(journal_compact(j, &e), 0);
+	p = journal_interrupted(j, &e);
+	assert_int_equal(json_array_size(p), 2);
+	f = json_array_get(json_object_get(json_array_get(p, 0), "faults"), 0);
+	assert_true(json_is_true(json_object_get(f, "by_replay")));
+	assert_string_equal(json_string_value(json_object_get(f, "result")), "ok");
+	f = json_array_get(json_object_get(json_array_get(p, 1), "faults"), 0);
+	assert_true(json_is_true(json_object_get(f, "applied")));
+	assert_string_equal(json_string_value(json_object_get(f, "error")),
+	    "no such qdisc");
+	json_decref(p);
+	p = pending(j);
+	assert_int_equal(json_array_size(p), 1);  /* r3's c */
+	json_decref(p);
+	assert_int_equal(journal_end(j, "r2", &e), 0);
+	assert_int_equal(journal_end(j, "r3", &e), 0);
+	assert_int_equal(journal_compact(j, &e), 0);
+	p = journal_interrupted(j, &e);
+	assert_int_equal(json_array_size(p), 0);
+	json_decref(p);
+	p = pending(j);
+	assert_int_equal(json_array_size(p), 1);  /* still applied, retried */
+	json_decref(p);
+	strlist_free(&hooks);
+	journal_close(j);
+}
+
+/* Item 5: a hook command that is not UTF-8 is an error, never an empty
+ * list; a file name that is not UTF-8 is journaled with U+FFFD. */
+static void
+test_not_utf8(void **state)
+{
+	struct journal *j = open_j();
+	struct fl_err e;
+	struct strlist hooks = { NULL, 0 };
+	off_t size;
+	json_t *p;
+
+	(void)state;
+	strlist_add(&hooks, "/bin/true");
+	strlist_add(&hooks, "/usr/bin/touch /tmp/caf\xe9");
+	size = file_size();
+	assert_int_equal(journal_hooks(j, "r1", &hooks, 1000, &e), -1);
+	assert_non_null(strstr(e.msg, "cleanup hook 2 is not valid UTF-8"));
+	assert_int_equal(file_size(), size);
+	assert_int_equal(journal_begin(j, "r1", "x", "/tmp/caf\xe9.ini", "h",
+	    "test", NULL, 1, &e), 0);
+	p = journal_interrupted(j, &e);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    json_array_get(p, 0), "begin"), "file")), "/tmp/caf\xef\xbf\xbd.ini");
+	json_decref(p);
+	strlist_free(&hooks);
+	journal_close(j);
+}
+
+static void
+test_check_space(void **state)
+{
+	struct fl_err e;
+	char sub[128];
+
+	(void)state;
+	assert_int_equal(journal_check_space(NULL, &e), 0);
+	assert_int_equal(journal_check_space(dir, &e), 0);
+	/* Not created yet: its parent's file system. */
+	snprintf(sub, sizeof(sub), "%s/not/yet", dir);
+	assert_int_equal(journal_check_space(sub, &e), 0);
+	assert_int_equal(journal_check_space("/proc/version/state", &e), -1);
+	assert_int_equal(e.status, FL_REFUSED);
+	assert_non_null(strstr(e.msg, "state_dir /proc/version/state"));
+}
+
 int
 main(void)
 {
@@ -229,6 +619,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owed_hooks, setup, teardown),
 		cmocka_unit_test(test_open_fails_cleanly),
+		cmocka_unit_test_setup_teardown(test_torn_tail_cut_before_append, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_whole_fact_without_newline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_whole_intent_without_newline_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_glued_records_recovered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_cut_short, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mode_0600, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interrupted_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_utf8, setup, teardown),
+		cmocka_unit_test(test_check_space),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
