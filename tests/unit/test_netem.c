@@ -647,6 +647,39 @@ test_record_state(void **state)
 	experiment_free(x);
 }
 
+/* Options recorded as the kernel dumps them are sent back as it accepts
+ * them: htb's version becomes the protocol major; nothing else changes,
+ * and a truncated record is left alone. */
+static void
+test_fixup_opts(void **state)
+{
+	/* htb 7: default 20 r2q 5, as dumped by Linux 6.1. */
+	static const char dumped[] = "18000200110003000500000020000000000000"
+	    "000000000008000500e8030000";
+	static const char sent[] = "18000200030000000500000020000000000000"
+	    "000000000008000500e8030000";
+	unsigned char *b;
+	size_t n;
+	char *h;
+
+	(void)state;
+	assert_int_equal(netem_unhex(dumped, &b, &n), 0);
+	netem_fixup_opts("tbf", b, n);
+	assert_string_equal(h = netem_hex(b, n), dumped);
+	free(h);
+	netem_fixup_opts("htb", b, n);
+	assert_string_equal(h = netem_hex(b, n), sent);
+	free(h);
+	free(b);
+	/* Cut inside the first attribute: nothing is touched. */
+	assert_int_equal(netem_unhex(dumped, &b, &n), 0);
+	netem_fixup_opts("htb", b, 10);
+	assert_string_equal(h = netem_hex(b, n), dumped);
+	free(h);
+	free(b);
+	netem_fixup_opts("htb", NULL, 0);
+}
+
 /* This host's kernel: where it has no sch_netem (the CI machines), plan
  * refuses with exit category 3 and names the qdisc and the package;
  * nothing is touched either way (the probe runs in a throwaway netns). */
@@ -697,6 +730,7 @@ main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_requests_bytes),
 		cmocka_unit_test(test_record_state),
+		cmocka_unit_test(test_fixup_opts),
 		cmocka_unit_test(test_supported_and_refusal),
 	};
 

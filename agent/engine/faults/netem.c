@@ -17,12 +17,10 @@
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <net/if.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/if_ether.h>
@@ -163,11 +161,11 @@ netem_check(const struct netem_cfg *c, int (*has)(const void *, const char *),
 #define MISS_U32   4
 #define PROBE_FAIL 8
 
-/* In a forked child, in a fresh network namespace (so the host is never
- * touched), try to create each qdisc/filter on its lo. The exit status is
- * a mask of what is missing. */
+/* In a scratch network namespace (netem_scratch: a forked child, so the
+ * host is never touched), try to create each qdisc/filter on its lo. The
+ * result is a mask of what is missing. */
 static int
-probe_child(void)
+probe_child(void *arg)
 {
 	struct fl_err e;
 	struct nl_sock *sk;
@@ -180,8 +178,7 @@ probe_child(void)
 	int r, miss = 0;
 	char ext[200];
 
-	if (unshare(CLONE_NEWNET) < 0)
-		return PROBE_FAIL;
+	(void)arg;
 	if ((sk = netem_nl_open_here(&e)) == NULL)
 		return PROBE_FAIL;
 	memset(&c, 0, sizeof(c));
@@ -189,8 +186,9 @@ probe_child(void)
 	c.destination.n = 0;
 	if (netem_build_options(&c, NULL, 0, &opts, &optlen, &e) < 0)
 		return PROBE_FAIL;
-	r = netem_qdisc_msg(sk, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, 1, TC_H_ROOT,
-	    NETEM_HANDLE_ROOT, "netem", opts, optlen, ext, sizeof(ext));
+	r = netem_qdisc_msg(sk, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, 1,
+	    TC_H_ROOT, NETEM_HANDLE_ROOT, "netem", opts, optlen, ext,
+	    sizeof(ext));
 	if (r == -ENOENT || r == -EOPNOTSUPP)
 		miss |= MISS_NETEM;
 	else if (r < 0)
@@ -199,8 +197,9 @@ probe_child(void)
 		(void)netem_qdisc_msg(sk, RTM_DELQDISC, 0, 1, TC_H_ROOT,
 		    NETEM_HANDLE_ROOT, NULL, NULL, 0, ext, sizeof(ext));
 	netem_prio_opts(&po);
-	r = netem_qdisc_msg(sk, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, 1, TC_H_ROOT,
-	    NETEM_HANDLE_ROOT, "prio", &po, sizeof(po), ext, sizeof(ext));
+	r = netem_qdisc_msg(sk, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, 1,
+	    TC_H_ROOT, NETEM_HANDLE_ROOT, "prio", &po, sizeof(po), ext,
+	    sizeof(ext));
 	if (r == -ENOENT || r == -EOPNOTSUPP)
 		miss |= MISS_PRIO | MISS_U32;   /* u32 cannot be tried */
 	else if (r < 0)
@@ -227,29 +226,18 @@ static int probed = -1;
 static int
 probe(void)
 {
-	pid_t pid;
-	int st;
+	int r;
 
 	if (probed >= 0)
 		return probed;
-	pid = fork();
-	if (pid < 0)
+	if ((r = netem_scratch(probe_child, NULL)) < 0)
 		return PROBE_FAIL;
-	if (pid == 0)
-		_exit(probe_child());
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return PROBE_FAIL;
-	if (!WIFEXITED(st))
-		return PROBE_FAIL;
-	probed = WEXITSTATUS(st) & 15;
-	if (probed & PROBE_FAIL) {
-		/* Not cached: it may work as root / with more privileges. */
-		int r = probed;
-		probed = -1;
-		return r;
-	}
-	return probed;
+	r &= 15;
+	/* A failed probe is not cached: it may work as root / with more
+	 * privileges. */
+	if ((r & PROBE_FAIL) == 0)
+		probed = r;
+	return r;
 }
 
 static int
@@ -520,9 +508,9 @@ netem_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 			goto out;
 		}
 	}
-	if (netem_inspect_root(sk, ifindex, c->interface, &ri, e) < 0)
+	if (netem_inspect_root(sk, ifindex, c->interface, &ri, e) < 0 ||
+	    netem_check_restorable(c->interface, &ri, e) < 0)
 		goto out;
-
 	if (netem_record(f, c, ifindex, nsino, filtered(f), &ri, e) < 0)
 		goto out;
 	describe(f, desc, sizeof(desc));

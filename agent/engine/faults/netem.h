@@ -137,6 +137,12 @@ int netem_filter_msg(struct nl_sock *sk, int ifindex, uint32_t prio,
 
 /* ---- netem_nl.c: rtnetlink ---------------------------------------------- */
 
+/* Run fn(arg) in a forked child inside a new, empty network namespace, so
+ * that trying things there never touches the host; fn's result (0-254) is
+ * the child's exit status. Returns it, or -1 when the child could not be
+ * run, made no namespace (NETEM_SCRATCH_NONS) or did not exit. */
+#define NETEM_SCRATCH_NONS 255
+int netem_scratch(int (*fn)(void *arg), void *arg);
 /* A route netlink socket here, with extended acks asked for. */
 struct nl_sock *netem_nl_open_here(struct fl_err *e);
 /* A route netlink socket inside ns (here when ns->kind is 0); *ino_out (may
@@ -212,6 +218,17 @@ struct rootinfo {
  * (a size table, child qdiscs, user classes, filters). */
 int netem_inspect_root(struct nl_sock *sk, int ifindex, const char *ifname,
     struct rootinfo *ri, struct fl_err *e);
+/* Make the recorded (dumped) options of a qdisc of kind acceptable to
+ * the kernel's create, in place (htb: its version). */
+void netem_fixup_opts(const char *kind, unsigned char *opts, size_t len);
+/* FL_REFUSED unless the recorded root (a user's, not the kernel default)
+ * can be created again from what the kernel reported of it: tried, with
+ * restore's fix-ups, on lo in a scratch namespace (netem_scratch). Some
+ * kinds dump what they do not accept back (red and choke omit their
+ * STAB table; device-bound kinds like mqprio cannot go on lo): faultline
+ * would replace them and then be unable to put them back. */
+int netem_check_restorable(const char *ifname, const struct rootinfo *ri,
+    struct fl_err *e);
 /* Record ri (and where it is) as f->state, the journal's record of what
  * to put back; filtered: prio mode. */
 int netem_record(struct fault *f, const struct netem_cfg *c, int ifindex,

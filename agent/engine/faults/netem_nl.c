@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/netlink.h>
@@ -382,6 +383,30 @@ netem_link_index(struct nl_sock *sk, const char *name, int *ifindex,
 	nl_cache_free(cache);
 	return fl_refuse(e, "interface %s does not exist (there: %s)", name,
 	    off ? list : "none");
+}
+
+/* ------------------------------------------------ scratch namespace */
+
+int
+netem_scratch(int (*fn)(void *arg), void *arg)
+{
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(NETEM_SCRATCH_NONS);
+		_exit(fn(arg) & 0xff);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) == NETEM_SCRATCH_NONS)
+		return -1;
+	return WEXITSTATUS(st);
 }
 
 /* ------------------------------------------------------ tc requests */

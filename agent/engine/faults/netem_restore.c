@@ -139,6 +139,91 @@ out:
 	return rc;
 }
 
+/* What the kernel dumps of a qdisc is, for most kinds, what it accepts to
+ * create one. Where it is not, the recorded options (kept as dumped in the
+ * journal) are fixed up on the way back: htb dumps its full version
+ * (0x30011) in TCA_HTB_INIT and accepts only the major, TC_HTB_PROTOVER,
+ * which is what iproute2 sends. */
+void
+netem_fixup_opts(const char *kind, unsigned char *opts, size_t len)
+{
+	size_t off = 0;
+
+	if (strcmp(kind, "htb") != 0)
+		return;
+	while (off + NLA_HDRLEN <= len) {
+		struct nlattr a;
+		struct tc_htb_glob g;
+
+		memcpy(&a, opts + off, sizeof(a));
+		if (a.nla_len < NLA_HDRLEN || a.nla_len > len - off)
+			return;
+		if ((a.nla_type & NLA_TYPE_MASK) == TCA_HTB_INIT &&
+		    a.nla_len >= NLA_HDRLEN + sizeof(g)) {
+			memcpy(&g, opts + off + NLA_HDRLEN, sizeof(g));
+			g.version = TC_HTB_PROTOVER;
+			memcpy(opts + off + NLA_HDRLEN, &g, sizeof(g));
+		}
+		off += NLA_ALIGN(a.nla_len);
+	}
+}
+
+/* The trial of netem_check_restorable, in the scratch namespace: the
+ * kernel's errno (0: accepted). */
+struct trial {
+	const struct rootinfo *ri;
+	unsigned char *opts;
+};
+
+static int
+trial_child(void *arg)
+{
+	const struct trial *t = arg;
+	struct nl_sock *sk;
+	struct fl_err e;
+	char ext[200];
+	int r;
+
+	if ((sk = netem_nl_open_here(&e)) == NULL)
+		return EIO;
+	r = netem_qdisc_msg(sk, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, 1,
+	    TC_H_ROOT, t->ri->handle, t->ri->kind, t->opts, t->ri->optlen, ext,
+	    sizeof(ext));
+	nl_socket_free(sk);
+	return r >= 0 ? 0 : -r < NETEM_SCRATCH_NONS ? -r : EIO;
+}
+
+int
+netem_check_restorable(const char *ifname, const struct rootinfo *ri,
+    struct fl_err *e)
+{
+	struct trial t = { ri, NULL };
+	char h[32];
+	int r;
+
+	if (ri->is_default)
+		return 0;
+	if (ri->optlen > 0) {
+		if ((t.opts = malloc(ri->optlen)) == NULL)
+			return fl_fail(e, "out of memory");
+		memcpy(t.opts, ri->opts, ri->optlen);
+		netem_fixup_opts(ri->kind, t.opts, ri->optlen);
+	}
+	r = netem_scratch(trial_child, &t);
+	free(t.opts);
+	if (r < 0)
+		return fl_fail(e, "interface %s: cannot check that root qdisc %s "
+		    "%s can be put back (no scratch network namespace)", ifname,
+		    ri->kind, netem_fmt_handle(ri->handle, h, sizeof(h)));
+	if (r > 0)
+		return fl_refuse(e, "interface %s: root qdisc %s %s could not be "
+		    "put back from what the kernel reports of it (tried in a "
+		    "scratch network namespace: %s); faultline cannot restore it",
+		    ifname, ri->kind, netem_fmt_handle(ri->handle, h, sizeof(h)),
+		    strerror(r));
+	return 0;
+}
+
 /* ---------------------------------------------------------------- record */
 
 int
@@ -300,6 +385,7 @@ netem_restore(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		fl_fail(e, "netem: journal state: bad options hex");
 		goto out;
 	}
+	netem_fixup_opts(pkind, opts, optlen);
 	r = netem_qdisc_msg(sk, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex,
 	    TC_H_ROOT, ph, pkind, opts, optlen, ext, sizeof(ext));
 	if (r < 0) {
