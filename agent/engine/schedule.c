@@ -571,31 +571,38 @@ parse_instant(const char *s, time_t *out, int *date_only)
 	return 0;
 }
 
+/* One date of a blackout into *t: 0, or -1 (a NULL value is "not given",
+ * reported by no one here). */
+static int
+compile_date(const char *key, const char *v, time_t *t, int *date_only,
+    sched_bad_fn bad, void *arg)
+{
+	char err[320];
+
+	if (v == NULL)
+		return -1;
+	if (parse_instant(v, t, date_only) == -1) {
+		snprintf(err, sizeof(err), "invalid date '%s' (expected "
+		    "YYYY-MM-DD or RFC 3339)", v);
+		bad(arg, key, err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 blackout_compile(const char *name, const char *from, const char *to,
     struct blackout *out, sched_bad_fn bad, void *arg)
 {
 	char err[320];
-	int fd = 0, td = 0, rc = 0;
+	int fd = 0, td = 0, rc;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(out->name, sizeof(out->name), "%s", name != NULL ? name : "");
-	if (from == NULL)
+	/* Both dates checked, each on its own, before the pair. */
+	rc = compile_date("from", from, &out->from, &fd, bad, arg);
+	if (compile_date("to", to, &out->until, &td, bad, arg) == -1)
 		rc = -1;
-	else if (parse_instant(from, &out->from, &fd) == -1) {
-		snprintf(err, sizeof(err), "invalid date '%s' (expected "
-		    "YYYY-MM-DD or RFC 3339)", from);
-		bad(arg, "from", err);
-		rc = -1;
-	}
-	if (to == NULL)
-		rc = -1;
-	else if (parse_instant(to, &out->until, &td) == -1) {
-		snprintf(err, sizeof(err), "invalid date '%s' (expected "
-		    "YYYY-MM-DD or RFC 3339)", to);
-		bad(arg, "to", err);
-		rc = -1;
-	}
 	if (rc == -1)
 		return -1;
 	if (td)

@@ -593,6 +593,20 @@ cfg_from(const char *text, struct diag *d)
 	return c;
 }
 
+/* A 30-minute experiment for the gate over config c (which must have
+ * loaded). */
+static void
+exp30(struct experiment *x, const struct agent_config *c, struct diag *d)
+{
+	if (c == NULL) {
+		diag_print(d, stderr);
+		fail();
+	}
+	memset(x, 0, sizeof(*x));
+	x->name = (char *)(uintptr_t)"db-latency";
+	x->duration_ms = 30 * 60 * 1000;
+}
+
 static void
 test_gate(void **state)
 {
@@ -608,13 +622,7 @@ test_gate(void **state)
 	struct fl_err e;
 
 	(void)state;
-	if (c == NULL) {
-		diag_print(&d, stderr);
-		fail();
-	}
-	memset(&x, 0, sizeof(x));
-	x.name = (char *)(uintptr_t)"db-latency";
-	x.duration_ms = 30 * 60 * 1000;
+	exp30(&x, c, &d);
 	/* No window: only blackouts apply. */
 	assert_int_equal(schedule_gate(&x, c, T("2026-11-21T03:00Z"), &e), 0);
 	assert_int_equal(schedule_gate(&x, c, T("2026-12-24T10:00Z"), &e), -1);
@@ -751,13 +759,7 @@ test_retry_at(void **state)
 	struct fl_err e;
 
 	(void)state;
-	if (c == NULL) {
-		diag_print(&d, stderr);
-		fail();
-	}
-	memset(&x, 0, sizeof(x));
-	x.name = (char *)(uintptr_t)"retry";
-	x.duration_ms = 30 * 60 * 1000;
+	exp30(&x, c, &d);
 	/* No window: blackouts only. */
 	expect_retry(&x, c, "2026-11-21T03:00Z", NULL);
 	expect_retry(&x, c, "2026-12-24T10:00Z", "2027-01-06T00:00Z");

@@ -10,7 +10,6 @@
  * only if its handle is FA17:, then puts the recorded qdisc back (for a
  * kernel default root, handle 0, deleting ours is the restore). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,24 +273,6 @@ netem_state_ns(json_t *st, struct netem_ns *ns, struct fl_err *e)
 	return 0;
 }
 
-static void
-note(struct fault_ctx *ctx, const char *type, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-note(struct fault_ctx *ctx, const char *type, const char *fmt, ...)
-{
-	char buf[400];
-	va_list ap;
-
-	if (ctx == NULL || ctx->event == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	ctx->event(ctx, type, buf);
-}
-
 /* Revert from f->state alone. */
 int
 netem_restore(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
@@ -319,8 +300,8 @@ netem_restore(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	if ((sk = netem_nl_open_ns(&ns, &ino, e)) == NULL) {
 		if (ns.kind != 0 && access(ns.path, F_OK) < 0) {
 			/* The namespace is gone, and our qdiscs with it. */
-			note(ctx, "info", "netns %s is gone; nothing left to revert",
-			    jstr(st, "netns"));
+			fault_event(ctx, "info", "netns %s is gone; nothing "
+			    "left to revert", jstr(st, "netns"));
 			f->revert = REVERT_NOT_NEEDED;
 			return 0;
 		}
@@ -328,15 +309,15 @@ netem_restore(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	}
 	if (ns.kind != 0 && want != 0 && ino != want) {
 		/* pid:N now names another namespace: ours died with its process. */
-		note(ctx, "info", "netns %s is no longer the one faulted; "
+		fault_event(ctx, "info", "netns %s is no longer the one faulted; "
 		    "nothing left to revert", jstr(st, "netns"));
 		f->revert = REVERT_NOT_NEEDED;
 		rc = 0;
 		goto out;
 	}
 	if (netem_link_index(sk, ifname, &ifindex, e, 1) < 0) {
-		note(ctx, "info", "interface %s is gone; nothing left to revert",
-		    ifname);
+		fault_event(ctx, "info", "interface %s is gone; nothing left "
+		    "to revert", ifname);
 		f->revert = REVERT_NOT_NEEDED;
 		rc = 0;
 		goto out;
@@ -373,9 +354,9 @@ netem_restore(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		goto out;
 	}
 	if (root != NULL && TC_H_MAJ(root->handle) != 0) {
-		note(ctx, "info", "interface %s: root is now %s %s, neither ours "
-		    "nor the recorded %s %s; left as it is", ifname, root->kind,
-		    netem_fmt_handle(root->handle, h, sizeof(h)), pkind,
+		fault_event(ctx, "info", "interface %s: root is now %s %s, "
+		    "neither ours nor the recorded %s %s; left as it is", ifname,
+		    root->kind, netem_fmt_handle(root->handle, h, sizeof(h)), pkind,
 		    netem_fmt_handle(ph, h + 16, sizeof(h) - 16));
 		rc = 0;
 		goto out;
