@@ -39,7 +39,6 @@ BEFORE_VH=$(conf vh)
 echo "va before:"; echo "$BEFORE_VA"
 echo "vh before:"; echo "$BEFORE_VH"
 
-
 # exp NAME DURATION IF KEY=VALUE...: $W/NAME.ini, one netem fault on IF.
 exp() {
 	n=$1 d=$2 ifc=$3
