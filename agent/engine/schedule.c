@@ -403,8 +403,8 @@ parse_range(const char *t, int *start, int *end, char *err, size_t errlen)
 }
 
 int
-window_compile(const char *name, const char *days, const char *time,
-    const char *timezone, struct window *out, sched_bad_fn bad, void *arg)
+window_compile(const char *name, const char *days, const char *range,
+    const char *zone, struct window *out, sched_bad_fn bad, void *arg)
 {
 	char err[320];
 	int rc = 0;
@@ -417,14 +417,14 @@ window_compile(const char *name, const char *days, const char *time,
 		bad(arg, "days", err);
 		rc = -1;
 	}
-	if (time == NULL)
+	if (range == NULL)
 		rc = -1;
-	else if (parse_range(time, &out->start_min, &out->end_min, err,
+	else if (parse_range(range, &out->start_min, &out->end_min, err,
 	    sizeof(err)) == -1) {
 		bad(arg, "time", err);
 		rc = -1;
 	}
-	if ((out->tz = tz_load(timezone != NULL ? timezone : "UTC", err,
+	if ((out->tz = tz_load(zone != NULL ? zone : "UTC", err,
 	    sizeof(err))) == NULL) {
 		bad(arg, "timezone", err);
 		rc = -1;

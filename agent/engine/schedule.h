@@ -100,12 +100,13 @@ struct window {
 	int end_min;         /* 1..1440; <= start_min: ends the next day */
 	struct tz *tz;       /* owned */
 };
-/* Compile a window from its values (timezone NULL: UTC). Every bad value
- * is reported through bad (all of them, each with its key); a NULL days or
- * time is "not given" and reported by no one here (the config reports a
- * missing required key). 0, or -1 with out->tz NULL. */
-int window_compile(const char *name, const char *days, const char *time,
-    const char *timezone, struct window *out, sched_bad_fn bad, void *arg);
+/* Compile a window from the values of its keys days, time (range) and
+ * timezone (zone; NULL: UTC). Every bad value is reported through bad (all
+ * of them, each with its key); a NULL days or range is "not given" and
+ * reported by no one here (the config reports a missing required key). 0,
+ * or -1 with out->tz NULL. */
+int window_compile(const char *name, const char *days, const char *range,
+    const char *zone, struct window *out, sched_bad_fn bad, void *arg);
 /* window_compile of a [window] section's text, for callers holding one
  * (the tests): the first problem into err as "KEY: message" ("days:
  * invalid day 'mnn' ..."; a missing days/time is "days: missing"). */
