@@ -1,5 +1,7 @@
-/* The agent config (DESIGN.md 4). Windows, blackouts and gamedays are only
- * checked for syntax here; their calendar meaning is the scheduler's. */
+/* The agent config (DESIGN.md 4). Windows, blackouts and gameday schedules
+ * are compiled here, once, into the typed values of schedule.h that the
+ * config holds (their calendar meaning is schedule.c's); every bad value is
+ * reported at its key's line in the same pass. */
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +124,7 @@ agentcfg_free(struct agent_config *c)
 	keys_free(guard_keys, c);
 	for (size_t i = 0; i < c->nwindows; i++) {
 		keys_free(window_keys, &c->windows[i]);
+		window_free(&c->windows[i].win);
 		free(c->windows[i].name);
 	}
 	for (size_t i = 0; i < c->nblackouts; i++) {
@@ -241,23 +244,22 @@ check_guard(struct cctx *x, const struct ini_section *s)
 		}
 }
 
-/* schedule.c's parsers say "KEY: message"; report it on KEY's line. */
-static void
-bad_keyed(struct cctx *x, const struct keydef *defs, const struct keyset *ks,
-    int line, const char *err)
-{
-	char key[32];
-	const char *colon = strstr(err, ": ");
-	size_t n = colon != NULL ? (size_t)(colon - err) : 0;
+/* schedule.c's compilers report each bad value with its key: on the key's
+ * line of the section being checked. */
+struct keyed {
+	struct cctx *x;
+	const struct keydef *defs;
+	const struct keyset *ks;
+	int line;                     /* the section's */
+};
 
-	if (n == 0 || n >= sizeof(key)) {
-		diag_add(x->d, x->file, line, NULL, "%s", err);
-		return;
-	}
-	memcpy(key, err, n);
-	key[n] = '\0';
-	diag_add(x->d, x->file, keys_line(defs, ks, key, line), key, "%s",
-	    colon + 2);
+static void
+bad_keyed(void *arg, const char *key, const char *msg)
+{
+	struct keyed *k = arg;
+
+	diag_add(k->x->d, k->x->file, keys_line(k->defs, k->ks, key, k->line),
+	    key, "%s", msg);
 }
 
 static void
@@ -265,6 +267,7 @@ check_window(struct cctx *x, const struct ini_section *s, struct window_cfg *w)
 {
 	const struct keydef *defs = window_keys;
 	struct keyset *ks = &w->ks;
+	struct keyed k = { x, defs, ks, s->line };
 
 	w->line = s->line;
 	set_all(x, s, defs, w, ks);
@@ -276,35 +279,8 @@ check_window(struct cctx *x, const struct ini_section *s, struct window_cfg *w)
 		x->oom = 1;
 		return;
 	}
-	/* Each key on its own (the others replaced by valid stand-ins), so
-	 * every bad key is reported in one pass. */
-	{
-		struct window_cfg one[3] = {
-			{ .days = w->days, .time = NULL, .timezone = NULL },
-			{ .days = NULL, .time = w->time, .timezone = NULL },
-			{ .days = NULL, .time = NULL, .timezone = w->timezone },
-		};
-		char days[] = "mon", time[] = "00:00-01:00", utc[] = "UTC";
-
-		for (int i = 0; i < 3; i++) {
-			struct window win;
-			char err[320];
-
-			if ((i == 0 && w->days == NULL) ||
-			    (i == 1 && w->time == NULL))
-				continue;
-			if (one[i].days == NULL)
-				one[i].days = days;
-			if (one[i].time == NULL)
-				one[i].time = time;
-			if (one[i].timezone == NULL)
-				one[i].timezone = utc;
-			if (window_parse(&one[i], &win, err, sizeof(err)) == -1)
-				bad_keyed(x, defs, ks, s->line, err);
-			else
-				window_free(&win);
-		}
-	}
+	(void)window_compile(w->name, w->days, w->time, w->timezone, &w->win,
+	    bad_keyed, &k);
 }
 
 static void
@@ -313,36 +289,12 @@ check_blackout(struct cctx *x, const struct ini_section *s,
 {
 	const struct keydef *defs = blackout_keys;
 	struct keyset *ks = &b->ks;
-	struct blackout bo;
-	char err[320];
+	struct keyed k = { x, defs, ks, s->line };
 
 	b->line = s->line;
 	set_all(x, s, defs, b, ks);
 	keys_check_required(defs, ks, x->file, s->line, s->header, x->d);
-	/* Each date on its own first, then the pair (to after from). */
-	{
-		struct blackout_cfg f = { .from = b->from, .to = b->from };
-		struct blackout_cfg t = { .from = b->to, .to = b->to };
-		int ok = 1;
-
-		if (b->from != NULL &&
-		    blackout_parse(&f, &bo, err, sizeof(err)) == -1) {
-			bad_keyed(x, defs, ks, s->line, err);
-			ok = 0;
-		}
-		if (b->to != NULL &&
-		    blackout_parse(&t, &bo, err, sizeof(err)) == -1) {
-			/* Reported against "to" whatever the stand-in. */
-			const char *m = strstr(err, ": ");
-
-			diag_add(x->d, x->file, keys_line(defs, ks, "to",
-			    s->line), "to", "%s", m != NULL ? m + 2 : err);
-			ok = 0;
-		}
-		if (ok && b->from != NULL && b->to != NULL &&
-		    blackout_parse(b, &bo, err, sizeof(err)) == -1)
-			bad_keyed(x, defs, ks, s->line, err);
-	}
+	(void)blackout_compile(b->name, b->from, b->to, &b->bo, bad_keyed, &k);
 }
 
 static void
@@ -351,14 +303,13 @@ check_gameday(struct cctx *x, const struct ini_section *s,
 {
 	const struct keydef *defs = gameday_keys;
 	struct keyset *ks = &g->ks;
-	struct cron cr;
 	char err[320];
 
 	g->line = s->line;
 	set_all(x, s, defs, g, ks);
 	keys_check_required(defs, ks, x->file, s->line, s->header, x->d);
 	if (keys_has(defs, ks, "schedule") &&
-	    cron_parse(g->schedule, &cr, err, sizeof(err)) == -1)
+	    cron_parse(g->schedule, &g->cron, err, sizeof(err)) == -1)
 		BAD("schedule", "%s", err);
 	for (size_t i = 0; i < g->experiments.n; i++)
 		if (g->experiments.v[i][0] != '/') {
@@ -386,7 +337,7 @@ static void
 parse_cfg(struct cctx *x, const struct ini_doc *doc)
 {
 	struct agent_config *c = x->c;
-	int seen[2] = { 0, 0 };
+	int seen[2] = { 0, 0 }, agent_headers = 0;
 
 	if ((c->windows = calloc(doc->n + 1, sizeof(*c->windows))) == NULL ||
 	    (c->blackouts = calloc(doc->n + 1, sizeof(*c->blackouts))) == NULL ||
@@ -414,6 +365,7 @@ parse_cfg(struct cctx *x, const struct ini_doc *doc)
 			    near ? "'?" : "");
 			continue;
 		}
+		agent_headers += ki == 0;
 		if (ki < 2) {
 			if (s->name != NULL) {
 				diag_add(x->d, x->file, s->line, s->header,
@@ -474,6 +426,14 @@ parse_cfg(struct cctx *x, const struct ini_doc *doc)
 			c->ngamedays++;
 		}
 	}
+	/* A config named on purpose that says nothing (empty, a typo'd
+	 * path to the wrong file, only [guard]) must not start an agent on
+	 * the built-in defaults unnoticed. A bad [agent] header has its own
+	 * message already. */
+	if (!x->oom && agent_headers == 0)
+		diag_add(x->d, x->file, 0, NULL, "no [agent] section (an empty "
+		    "config is refused; give at least [agent] environment = "
+		    "...)");
 }
 
 struct agent_config *

@@ -1,4 +1,10 @@
-/* The agent config (DESIGN.md 4). faultctl reads it too for in-process work. */
+/* The agent config (DESIGN.md 4). faultctl reads it too for in-process work.
+ *
+ * A loaded config is self-contained: every value it needs is in it, the
+ * windows, blackouts and gameday schedules compiled at load into typed
+ * values (schedule.h) that it owns, zones included. So a reload can load
+ * a new config while runs keep using the old one, which is freed (with
+ * everything compiled in it) by agentcfg_free when the last user is done. */
 #ifndef FL_AGENTCFG_H
 #define FL_AGENTCFG_H
 
@@ -8,28 +14,33 @@
 #include "common.h"
 #include "diag.h"
 #include "keys.h"
+#include "schedule.h"
 
 struct window_cfg {
 	char *name;
 	int line;
 	struct keyset ks;
+	/* The values as written, for messages and listings. */
 	char *days;        /* "mon-fri", "sat,sun" */
 	char *time;        /* "14:00-16:00", may cross midnight */
-	char *timezone;    /* "UTC", "local", or an IANA name */
+	char *timezone;    /* "UTC" (the default), "local", or an IANA name */
+	struct window win; /* compiled at load; owns its zone */
 };
 
 struct blackout_cfg {
 	char *name;
 	int line;
 	struct keyset ks;
-	char *from, *to;   /* YYYY-MM-DD (inclusive) or RFC 3339 */
+	char *from, *to;   /* YYYY-MM-DD (inclusive) or RFC 3339, as written */
+	struct blackout bo;/* compiled at load */
 };
 
 struct gameday_cfg {
 	char *name;
 	int line;
 	struct keyset ks;
-	char *schedule;              /* 5-field cron */
+	char *schedule;              /* 5-field cron, as written */
+	struct cron cron;            /* compiled at load */
 	struct strlist experiments;  /* paths, run in order */
 	int on_failure;              /* 0 stop, 1 continue */
 };
@@ -67,10 +78,13 @@ struct agent_config {
 
 /* Built-in defaults (no file). */
 struct agent_config *agentcfg_default(void);
-/* Parse a file; problems go to d, NULL if any. */
+/* Parse a file; problems go to d, NULL if any. A file without an [agent]
+ * section (an empty one too) is refused: a config named on purpose that
+ * says nothing would otherwise run on the built-in defaults unnoticed. An
+ * [agent] section with no keys is fine (every default is then chosen). */
 struct agent_config *agentcfg_load(const char *path, struct diag *d);
 /* Parse len bytes of text (need not be NUL-terminated; borrowed) named file
- * in messages; problems go to d, NULL if any. */
+ * in messages, as agentcfg_load; problems go to d, NULL if any. */
 struct agent_config *agentcfg_parse(const char *file, const char *text,
     size_t len, struct diag *d);
 void agentcfg_free(struct agent_config *c);

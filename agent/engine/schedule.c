@@ -352,7 +352,7 @@ parse_days(const char *s, uint8_t *mask, char *err, size_t errlen)
 		} else
 			a = b = day_of(p, n);
 		if (a < 0 || b < 0) {
-			snprintf(err, errlen, "days: invalid day '%.*s' "
+			snprintf(err, errlen, "invalid day '%.*s' "
 			    "(expected mon..sun, ranges and lists: mon-fri, "
 			    "sat,sun)", (int)(n > 20 ? 20 : n), p);
 			return -1;
@@ -384,40 +384,87 @@ parse_hhmm(const char *s, int allow24)
 	return h <= 23 ? h * 60 + m : -1;
 }
 
+/* "HH:MM-HH:MM" into minutes after midnight. */
+static int
+parse_range(const char *t, int *start, int *end, char *err, size_t errlen)
+{
+	if (strlen(t) != 11 || t[5] != '-' || (*start = parse_hhmm(t, 0)) < 0 ||
+	    (*end = parse_hhmm(t + 6, 1)) < 0) {
+		snprintf(err, errlen, "invalid time range '%s' (expected "
+		    "HH:MM-HH:MM, 24-hour, e.g. 14:00-16:00 or 22:00-02:00)", t);
+		return -1;
+	}
+	if (*start == *end) {
+		snprintf(err, errlen, "window '%s' is empty (use 00:00-24:00 "
+		    "for whole days)", t);
+		return -1;
+	}
+	return 0;
+}
+
+int
+window_compile(const char *name, const char *days, const char *range,
+    const char *zone, struct window *out, sched_bad_fn bad, void *arg)
+{
+	char err[320];
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", name != NULL ? name : "");
+	if (days == NULL)
+		rc = -1;
+	else if (parse_days(days, &out->days, err, sizeof(err)) == -1) {
+		bad(arg, "days", err);
+		rc = -1;
+	}
+	if (range == NULL)
+		rc = -1;
+	else if (parse_range(range, &out->start_min, &out->end_min, err,
+	    sizeof(err)) == -1) {
+		bad(arg, "time", err);
+		rc = -1;
+	}
+	if ((out->tz = tz_load(zone != NULL ? zone : "UTC", err,
+	    sizeof(err))) == NULL) {
+		bad(arg, "timezone", err);
+		rc = -1;
+	}
+	if (rc == -1)
+		window_free(out);
+	return rc;
+}
+
+/* sched_bad_fn into "KEY: message", the first problem only. */
+struct first_bad {
+	char *err;
+	size_t len;
+	int seen;
+};
+
+static void
+first_bad(void *arg, const char *key, const char *msg)
+{
+	struct first_bad *f = arg;
+
+	if (!f->seen)
+		snprintf(f->err, f->len, "%s: %s", key, msg);
+	f->seen = 1;
+}
+
 int
 window_parse(const struct window_cfg *cfg, struct window *out, char *err,
     size_t errlen)
 {
-	const char *t = cfg->time != NULL ? cfg->time : "";
-	char zerr[256];
+	struct first_bad f = { err, errlen, 0 };
 
-	memset(out, 0, sizeof(*out));
-	snprintf(out->name, sizeof(out->name), "%s",
-	    cfg->name != NULL ? cfg->name : "");
-	if (cfg->days == NULL || parse_days(cfg->days, &out->days, err,
-	    errlen) == -1) {
-		if (cfg->days == NULL)
-			snprintf(err, errlen, "days: missing");
+	if (cfg->days == NULL || cfg->time == NULL) {
+		memset(out, 0, sizeof(*out));
+		snprintf(err, errlen, "%s: missing", cfg->days == NULL ? "days" :
+		    "time");
 		return -1;
 	}
-	if (strlen(t) != 11 || t[5] != '-' ||
-	    (out->start_min = parse_hhmm(t, 0)) < 0 ||
-	    (out->end_min = parse_hhmm(t + 6, 1)) < 0) {
-		snprintf(err, errlen, "time: invalid time range '%s' (expected "
-		    "HH:MM-HH:MM, 24-hour, e.g. 14:00-16:00 or 22:00-02:00)", t);
-		return -1;
-	}
-	if (out->start_min == out->end_min) {
-		snprintf(err, errlen, "time: window '%s' is empty (use "
-		    "00:00-24:00 for whole days)", t);
-		return -1;
-	}
-	if ((out->tz = tz_load(cfg->timezone != NULL ? cfg->timezone : "UTC",
-	    zerr, sizeof(zerr))) == NULL) {
-		snprintf(err, errlen, "timezone: %s", zerr);
-		return -1;
-	}
-	return 0;
+	return window_compile(cfg->name, cfg->days, cfg->time, cfg->timezone,
+	    out, first_bad, &f);
 }
 
 void
@@ -524,33 +571,58 @@ parse_instant(const char *s, time_t *out, int *date_only)
 	return 0;
 }
 
+/* One date of a blackout into *t: 0, or -1 (a NULL value is "not given",
+ * reported by no one here). */
+static int
+compile_date(const char *key, const char *v, time_t *t, int *date_only,
+    sched_bad_fn bad, void *arg)
+{
+	char err[320];
+
+	if (v == NULL)
+		return -1;
+	if (parse_instant(v, t, date_only) == -1) {
+		snprintf(err, sizeof(err), "invalid date '%s' (expected "
+		    "YYYY-MM-DD or RFC 3339)", v);
+		bad(arg, key, err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+blackout_compile(const char *name, const char *from, const char *to,
+    struct blackout *out, sched_bad_fn bad, void *arg)
+{
+	char err[320];
+	int fd = 0, td = 0, rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", name != NULL ? name : "");
+	/* Both dates checked, each on its own, before the pair. */
+	rc = compile_date("from", from, &out->from, &fd, bad, arg);
+	if (compile_date("to", to, &out->until, &td, bad, arg) == -1)
+		rc = -1;
+	if (rc == -1)
+		return -1;
+	if (td)
+		out->until += 86400;  /* a date is inclusive: to its end */
+	if (out->until <= out->from) {
+		snprintf(err, sizeof(err), "%s ends before %s starts", to, from);
+		bad(arg, "to", err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 blackout_parse(const struct blackout_cfg *cfg, struct blackout *out,
     char *err, size_t errlen)
 {
-	int fd, td;
+	struct first_bad f = { err, errlen, 0 };
 
-	memset(out, 0, sizeof(*out));
-	snprintf(out->name, sizeof(out->name), "%s",
-	    cfg->name != NULL ? cfg->name : "");
-	if (cfg->from == NULL || parse_instant(cfg->from, &out->from, &fd) == -1) {
-		snprintf(err, errlen, "from: invalid date '%s' (expected "
-		    "YYYY-MM-DD or RFC 3339)", cfg->from ? cfg->from : "");
-		return -1;
-	}
-	if (cfg->to == NULL || parse_instant(cfg->to, &out->until, &td) == -1) {
-		snprintf(err, errlen, "to: invalid date '%s' (expected "
-		    "YYYY-MM-DD or RFC 3339)", cfg->to ? cfg->to : "");
-		return -1;
-	}
-	if (td)
-		out->until += 86400;  /* a date is inclusive: to its end */
-	if (out->until <= out->from) {
-		snprintf(err, errlen, "to: %s ends before %s starts", cfg->to,
-		    cfg->from);
-		return -1;
-	}
-	return 0;
+	return blackout_compile(cfg->name, cfg->from != NULL ? cfg->from : "",
+	    cfg->to != NULL ? cfg->to : "", out, first_bad, &f);
 }
 
 int
@@ -600,21 +672,29 @@ sched_fmt_span(time_t secs, char *buf, size_t len)
 
 /* ---- the gate ------------------------------------------------------------------ */
 
+const struct window *
+schedule_find_window(const struct agent_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nwindows; i++)
+		if (strcmp(cfg->windows[i].name, name) == 0)
+			return &cfg->windows[i].win;
+	return NULL;
+}
+
 int
 schedule_window(const struct agent_config *cfg, const char *name,
     struct window *out, struct fl_err *e)
 {
-	char err[320];
+	const struct window *w = schedule_find_window(cfg, name);
 
-	for (size_t i = 0; i < cfg->nwindows; i++) {
-		if (strcmp(cfg->windows[i].name, name) != 0)
-			continue;
-		if (window_parse(&cfg->windows[i], out, err, sizeof(err)) == -1)
-			return fl_invalid(e, "window %s: %s", name, err);
-		return 0;
-	}
-	return fl_refuse(e, "window '%s' is not defined in the agent config",
-	    name);
+	memset(out, 0, sizeof(*out));
+	if (w == NULL)
+		return fl_refuse(e, "window '%s' is not defined in the agent "
+		    "config", name);
+	*out = *w;
+	if ((out->tz = tz_dup(w->tz)) == NULL && w->tz != NULL)
+		return fl_fail(e, "out of memory");
+	return 0;
 }
 
 int
@@ -622,63 +702,97 @@ schedule_gate(const struct experiment *x, const struct agent_config *cfg,
     time_t now, struct fl_err *e)
 {
 	time_t dur = (time_t)((x->duration_ms + 999) / 1000);
-	char err[320], at[64], in[32], d[32];
+	char at[64], in[32], d[32];
+	const struct window *w;
+	time_t closes, next;
 
 	for (size_t i = 0; i < cfg->nblackouts; i++) {
-		struct blackout b;
+		const struct blackout *b = &cfg->blackouts[i].bo;
 		time_t end;
 
-		if (blackout_parse(&cfg->blackouts[i], &b, err, sizeof(err)) == -1)
-			return fl_invalid(e, "blackout %s: %s",
-			    cfg->blackouts[i].name, err);
-		if (blackout_active(&b, now, &end)) {
+		if (blackout_active(b, now, &end)) {
 			sched_fmt_time(NULL, end, at, sizeof(at));
 			return fl_refuse(e, "blackout %s until %s (in %s)",
-			    b.name, at + 4, sched_fmt_span(end - now, in,
+			    b->name, at + 4, sched_fmt_span(end - now, in,
 			    sizeof(in)));
 		}
-		if (b.from > now && b.from < now + dur) {
-			sched_fmt_time(NULL, b.from, at, sizeof(at));
+		if (b->from > now && b->from < now + dur) {
+			sched_fmt_time(NULL, b->from, at, sizeof(at));
 			return fl_refuse(e, "run of %s would reach into blackout "
 			    "%s starting %s (in %s)", fmt_duration(x->duration_ms,
-			    d, sizeof(d)), b.name, at + 4,
-			    sched_fmt_span(b.from - now, in, sizeof(in)));
+			    d, sizeof(d)), b->name, at + 4,
+			    sched_fmt_span(b->from - now, in, sizeof(in)));
 		}
 	}
-	if (x->window != NULL) {
-		struct window w;
-		time_t closes, next;
-		int rc = 0;
+	if (x->window == NULL)
+		return 0;
+	if ((w = schedule_find_window(cfg, x->window)) == NULL)
+		return fl_refuse(e, "window '%s' is not defined in the agent "
+		    "config", x->window);
+	if (!window_open_at(w, now, &closes)) {
+		next = window_next_open(w, now);
+		if (next == -1)
+			return fl_refuse(e, "window %s is closed and never opens",
+			    w->name);
+		return fl_refuse(e, "window %s is closed; next opens %s (in %s)",
+		    w->name, sched_fmt_time(w->tz, next, at, sizeof(at)),
+		    sched_fmt_span(next - now, in, sizeof(in)));
+	}
+	if (x->window_policy == WINDOW_WHOLE && now + dur > closes) {
+		struct tm a, b;
 
-		if (schedule_window(cfg, x->window, &w, e) == -1)
-			return -1;
-		if (!window_open_at(&w, now, &closes)) {
-			next = window_next_open(&w, now);
-			if (next == -1)
-				rc = fl_refuse(e, "window %s is closed and never "
-				    "opens", w.name);
-			else
-				rc = fl_refuse(e, "window %s is closed; next opens "
-				    "%s (in %s)", w.name, sched_fmt_time(w.tz,
-				    next, at, sizeof(at)), sched_fmt_span(next - now,
-				    in, sizeof(in)));
-		} else if (x->window_policy == WINDOW_WHOLE && now + dur > closes) {
-			struct tm a, b;
+		sched_fmt_time(w->tz, closes, at, sizeof(at));
+		/* "16:00 UTC" when it closes the same local day. */
+		if (tz_to_local(w->tz, now, &a) == 0 &&
+		    tz_to_local(w->tz, closes, &b) == 0 &&
+		    a.tm_yday == b.tm_yday && a.tm_year == b.tm_year)
+			memmove(at, at + 15, strlen(at + 15) + 1);
+		return fl_refuse(e, "run of %s would outlast window %s closing "
+		    "at %s (in %s); set window_policy = start-only",
+		    fmt_duration(x->duration_ms, d, sizeof(d)), w->name, at,
+		    sched_fmt_span(closes - now, in, sizeof(in)));
+	}
+	return 0;
+}
 
-			sched_fmt_time(w.tz, closes, at, sizeof(at));
-			/* "16:00 UTC" when it closes the same local day. */
-			if (tz_to_local(w.tz, now, &a) == 0 &&
-			    tz_to_local(w.tz, closes, &b) == 0 &&
-			    a.tm_yday == b.tm_yday && a.tm_year == b.tm_year)
-				memmove(at, at + 15, strlen(at + 15) + 1);
-			rc = fl_refuse(e, "run of %s would outlast window %s "
-			    "closing at %s (in %s); set window_policy = "
-			    "start-only", fmt_duration(x->duration_ms, d,
-			    sizeof(d)), w.name, at, sched_fmt_span(closes - now,
-			    in, sizeof(in)));
+/* Rounds of schedule_retry_at: each moves t past one thing that refuses
+ * it (a blackout, a closed window, an opening too short for the run), so a
+ * window of one opening a day that is never long enough gives up after
+ * this many days. */
+#define RETRY_ROUNDS 64
+
+time_t
+schedule_retry_at(const struct experiment *x, const struct agent_config *cfg,
+    time_t now)
+{
+	time_t t = now, dur = (time_t)((x->duration_ms + 999) / 1000);
+	const struct window *w = NULL;
+
+	if (x->window != NULL &&
+	    (w = schedule_find_window(cfg, x->window)) == NULL)
+		return 0;
+	for (int round = 0; round < RETRY_ROUNDS; round++) {
+		time_t before = t, closes = 0;
+
+		for (size_t i = 0; i < cfg->nblackouts; i++) {
+			const struct blackout *b = &cfg->blackouts[i].bo;
+
+			/* Inside it, or the run would reach into it. */
+			if (t < b->until && t + dur > b->from)
+				t = b->until;
 		}
-		window_free(&w);
-		return rc;
+		if (w != NULL) {
+			if (window_open_at(w, t, &closes)) {
+				if (x->window_policy == WINDOW_WHOLE &&
+				    t + dur > closes)
+					t = window_next_open(w, closes);
+			} else
+				t = window_next_open(w, t);
+			if (t == (time_t)-1)
+				return 0;
+		}
+		if (t == before)
+			return t > now ? t : 0;
 	}
 	return 0;
 }

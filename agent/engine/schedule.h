@@ -7,9 +7,15 @@
  * own parser: nothing calls setenv("TZ")/tzset(), which is not thread-safe and
  * would change the whole process's idea of local time.
  *
- * Ownership: tz_load() returns a zone the caller frees with tz_free().
- * window_parse() loads the window's zone into out->tz; window_free() frees it.
- * struct cron and struct blackout own nothing.
+ * The agent config compiles every [window], [blackout] and gameday schedule
+ * once, at load (agentcfg.c through window_compile, blackout_compile and
+ * cron_parse), into the typed values below, held by struct agent_config;
+ * the gate and everything after it work from those, never from the text.
+ *
+ * Ownership: tz_load() and tz_dup() return a zone the caller frees with
+ * tz_free(). window_compile()/window_parse() load the window's zone into
+ * out->tz; window_free() frees it. struct cron and struct blackout own
+ * nothing.
  */
 #ifndef FL_SCHEDULE_H
 #define FL_SCHEDULE_H
@@ -33,6 +39,8 @@ struct tz;  /* opaque: a loaded zone; a NULL zone means UTC everywhere */
  * UTC), an IANA name under /usr/share/zoneinfo ("Europe/Berlin"), or a POSIX
  * TZ string ("CET-1CEST,M3.5.0,M10.5.0/3"). NULL and a message in err. */
 struct tz *tz_load(const char *name, char *err, size_t errlen);
+/* A copy of z (no file is read again); NULL when memory runs out. */
+struct tz *tz_dup(const struct tz *z);
 void tz_free(struct tz *z);
 /* The name it was loaded with ("Europe/Berlin", "UTC", "local"). */
 const char *tz_name(const struct tz *z);
@@ -50,6 +58,10 @@ time_t tz_from_local(const struct tz *z, const struct tm *local, int *exists);
  * 2 (a repeated hour). out has room for 2. */
 int tz_local_instants(const struct tz *z, const struct tm *local,
     time_t out[2]);
+
+/* One bad config value: key is the key at fault ("days"), msg the problem
+ * without the key ("invalid day 'mnn' ..."). */
+typedef void (*sched_bad_fn)(void *arg, const char *key, const char *msg);
 
 /* ---- cron ------------------------------------------------------------ */
 
@@ -88,8 +100,16 @@ struct window {
 	int end_min;         /* 1..1440; <= start_min: ends the next day */
 	struct tz *tz;       /* owned */
 };
-/* Errors (here and in blackout_parse) are "KEY: message", KEY the config
- * key at fault ("days: unknown day 'mnn' ..."). */
+/* Compile a window from the values of its keys days, time (range) and
+ * timezone (zone; NULL: UTC). Every bad value is reported through bad (all
+ * of them, each with its key); a NULL days or range is "not given" and
+ * reported by no one here (the config reports a missing required key). 0,
+ * or -1 with out->tz NULL. */
+int window_compile(const char *name, const char *days, const char *range,
+    const char *zone, struct window *out, sched_bad_fn bad, void *arg);
+/* window_compile of a [window] section's text, for callers holding one
+ * (the tests): the first problem into err as "KEY: message" ("days:
+ * invalid day 'mnn' ..."; a missing days/time is "days: missing"). */
 int window_parse(const struct window_cfg *cfg, struct window *out, char *err,
     size_t errlen);
 void window_free(struct window *w);
@@ -110,6 +130,13 @@ struct blackout {
 	time_t from;      /* inclusive */
 	time_t until;     /* exclusive */
 };
+/* Compile a blackout: each of from and to on its own (a NULL one is "not
+ * given", reported by no one here), then the pair ("to" must end after
+ * "from" starts), every problem through bad. 0 or -1. */
+int blackout_compile(const char *name, const char *from, const char *to,
+    struct blackout *out, sched_bad_fn bad, void *arg);
+/* blackout_compile of a [blackout] section's text: the first problem into
+ * err as "KEY: message" (a missing value is an invalid date ''). */
 int blackout_parse(const struct blackout_cfg *cfg, struct blackout *out,
     char *err, size_t errlen);
 /* 1 if now is inside (*ends_at, may be NULL, = until), else 0. */
@@ -117,7 +144,8 @@ int blackout_active(const struct blackout *b, time_t now, time_t *ends_at);
 
 /* ---- the gate -------------------------------------------------------- */
 
-/* -1 with FL_REFUSED (FL_INVALID for a config value that does not parse):
+/* From cfg's compiled windows and blackouts (nothing is parsed here).
+ * -1 with FL_REFUSED:
  *  - inside a blackout: "blackout year-end-freeze until 2027-01-06 00:00 UTC"
  *  - the run (now + duration) would reach into a blackout;
  *  - an unknown window name;
@@ -130,10 +158,24 @@ int blackout_active(const struct blackout *b, time_t now, time_t *ends_at);
 int schedule_gate(const struct experiment *x, const struct agent_config *cfg,
     time_t now, struct fl_err *e);
 
-/* Find window `name` in cfg and parse it into out (caller window_free()s).
- * -1 with FL_REFUSED if not defined, FL_INVALID if it does not parse. */
+/* The compiled window `name` of cfg (owned by cfg, valid while it lives),
+ * or NULL if cfg defines none of that name. */
+const struct window *schedule_find_window(const struct agent_config *cfg,
+    const char *name);
+/* A copy of window `name` of cfg that the caller owns (window_free(); its
+ * zone is a tz_dup of cfg's). -1 with FL_REFUSED if not defined. */
 int schedule_window(const struct agent_config *cfg, const char *name,
     struct window *out, struct fl_err *e);
+
+/* The first instant from which schedule_gate would accept x as far as time
+ * goes -- outside every blackout (and not reaching into one), in the
+ * window, and under window_policy = whole open for all of x's duration --
+ * so that a refused plan can say when to come back (`faultctl rollout
+ * --wait`). 0 when nothing about time refuses x at now, when its window is
+ * not defined, or when no such instant is found (the window never opens,
+ * or never long enough). */
+time_t schedule_retry_at(const struct experiment *x,
+    const struct agent_config *cfg, time_t now);
 
 /* "Mon 2026-11-23 14:00 UTC" in zone z (NULL: UTC). Returns buf. */
 char *sched_fmt_time(const struct tz *z, time_t t, char *buf, size_t len);

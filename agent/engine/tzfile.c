@@ -421,40 +421,36 @@ bad:
 	return -1;
 }
 
-static int
-read_file(const char *path, unsigned char **out, size_t *outlen)
+/* A copy of n bytes of p (at least one byte allocated, zeroed past n). */
+static void *
+dup_bytes(const void *p, size_t n, size_t room)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	unsigned char *buf;
-	size_t n = 0;
+	void *q = calloc(room > n ? room : (n ? n : 1), 1);
 
-	if (fd == -1)
-		return -1;
-	if ((buf = malloc(TZ_MAX_FILE)) == NULL) {
-		close(fd);
-		errno = ENOMEM;
-		return -1;
+	if (q != NULL && n > 0)
+		memcpy(q, p, n);
+	return q;
+}
+
+struct tz *
+tz_dup(const struct tz *z)
+{
+	struct tz *c;
+
+	if (z == NULL || (c = malloc(sizeof(*c))) == NULL)
+		return NULL;
+	*c = *z;
+	c->trans = dup_bytes(z->trans, z->ntrans * sizeof(*z->trans),
+	    (z->ntrans + 1) * sizeof(*z->trans));
+	c->idx = dup_bytes(z->idx, z->ntrans, z->ntrans + 1);
+	c->types = dup_bytes(z->types, z->ntypes * sizeof(*z->types), 0);
+	c->abbrs = dup_bytes(z->abbrs, z->nabbrs, z->nabbrs + 1);
+	if (c->trans == NULL || c->idx == NULL || c->types == NULL ||
+	    c->abbrs == NULL) {
+		tz_free(c);
+		return NULL;
 	}
-	for (;;) {
-		ssize_t r = read(fd, buf + n, TZ_MAX_FILE - n);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			int saved = errno;
-
-			free(buf);
-			close(fd);
-			errno = saved;
-			return -1;
-		}
-		if (r == 0 || (n += (size_t)r) == TZ_MAX_FILE)
-			break;
-	}
-	close(fd);
-	*out = buf;
-	*outlen = n;
-	return 0;
+	return c;
 }
 
 void
@@ -488,20 +484,24 @@ set_rule(struct tz *z, const char *rule)
 static int
 load_path(struct tz *z, const char *path, char *err, size_t errlen)
 {
-	unsigned char *buf;
+	char rerr[128], *buf;
+	struct stat st;
 	size_t len;
 	int rc;
 
-	if (read_file(path, &buf, &len) == -1) {
-		if (errno == ENOENT || errno == ENOTDIR)
+	/* The one whole-file reader: a FIFO or a device named as a zone
+	 * never blocks or floods the agent. */
+	if ((buf = fl_read_file(path, TZ_MAX_FILE, &len, rerr,
+	    sizeof(rerr))) == NULL) {
+		if (stat(path, &st) == -1 && (errno == ENOENT || errno == ENOTDIR))
 			snprintf(err, errlen, "unknown time zone '%s' (no %s; "
 			    "is the tzdata package installed?)", z->name, path);
 		else
 			snprintf(err, errlen, "time zone '%s': %s: %s", z->name,
-			    path, strerror(errno));
+			    path, rerr);
 		return -1;
 	}
-	rc = parse_tzif(z, buf, len, err, errlen);
+	rc = parse_tzif(z, (const unsigned char *)buf, len, err, errlen);
 	free(buf);
 	return rc;
 }

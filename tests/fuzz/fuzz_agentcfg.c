@@ -1,7 +1,9 @@
 /* libFuzzer harness: the agent config parser (agentcfg_parse) over
  * arbitrary bytes. Failure comes with diagnostics, success with none and
  * with the defaults' invariants intact (guard percentages in [0,100],
- * string settings present). */
+ * string settings present) and every window, blackout and gameday schedule
+ * compiled (a zone loaded, a non-empty time range, a blackout that ends
+ * after it starts, a schedule that fires). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +43,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fprintf(stderr, "accepted config breaks an invariant\n");
 			abort();
 		}
-		for (size_t i = 0; i < c->nwindows; i++)
-			if (c->windows[i].name == NULL)
+		for (size_t i = 0; i < c->nwindows; i++) {
+			const struct window *w = &c->windows[i].win;
+
+			if (c->windows[i].name == NULL || w->tz == NULL ||
+			    w->days == 0 || w->start_min == w->end_min ||
+			    strcmp(w->name, c->windows[i].name) != 0)
+				abort();
+			(void)window_next_open(w, 1800000000);
+		}
+		for (size_t i = 0; i < c->nblackouts; i++)
+			if (c->blackouts[i].bo.until <= c->blackouts[i].bo.from)
+				abort();
+		for (size_t i = 0; i < c->ngamedays; i++)
+			if (c->gamedays[i].cron.minute == 0 ||
+			    c->gamedays[i].cron.hour == 0 ||
+			    c->gamedays[i].cron.month == 0)
 				abort();
 		agentcfg_free(c);
 	}

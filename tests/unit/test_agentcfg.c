@@ -1,4 +1,5 @@
-/* Agent config: defaults, the DESIGN.md example, syntax errors, globs. */
+/* Agent config: defaults, the DESIGN.md example and what it compiles to,
+ * syntax errors, globs, and the refusal of a config without [agent]. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +24,15 @@ write_cfg(const char *text)
 	assert_non_null(fp = fdopen(fd, "w"));
 	fputs(text, fp);
 	fclose(fp);
+}
+
+static time_t
+at(const char *rfc3339)
+{
+	int64_t ms;
+
+	assert_int_equal(fl_parse_rfc3339(rfc3339, &ms), 0);
+	return (time_t)(ms / 1000);
 }
 
 static void
@@ -127,8 +137,87 @@ test_design_example(void **state)
 	assert_int_equal(c->ngamedays, 1);
 	assert_int_equal(c->gamedays[0].experiments.n, 2);
 	assert_int_equal(c->gamedays[0].on_failure, 1);
+	/* Compiled at load, held by the config. */
+	assert_int_equal(c->blackouts[0].bo.from, at("2026-12-20T00:00:00Z"));
+	assert_int_equal(c->blackouts[0].bo.until, at("2027-01-06T00:00:00Z"));
+	assert_string_equal(c->blackouts[0].bo.name, "year-end-freeze");
+	assert_string_equal(c->windows[0].win.name, "weekday-afternoons");
+	assert_int_equal(c->windows[0].win.days, 0x3e);      /* mon-fri */
+	assert_int_equal(c->windows[0].win.start_min, 14 * 60);
+	assert_int_equal(c->windows[0].win.end_min, 16 * 60);
+	assert_string_equal(tz_name(c->windows[0].win.tz), "UTC");
+	assert_int_equal(c->windows[1].win.days, 0x47);      /* sun-tue, sat */
+	assert_int_equal(c->windows[1].win.start_min, 22 * 60);
+	assert_int_equal(c->windows[1].win.end_min, 2 * 60);
+	assert_string_equal(tz_name(c->windows[1].win.tz), "UTC");
+	assert_true(c->gamedays[0].cron.minute == 1);           /* :00 */
+	assert_int_equal(c->gamedays[0].cron.hour, 1u << 14);
+	assert_int_equal(c->gamedays[0].cron.dow, 1u << 5);     /* fri */
+	assert_int_equal(c->gamedays[0].cron.dom_star, 1);
 	agentcfg_free(c);
 	diag_free(&d);
+}
+
+/* An explicitly named config that says nothing is refused (issue 9, 11):
+ * empty, blank, only comments, or sections but no [agent]. [agent] with no
+ * keys is fine: every default is then chosen on purpose. */
+static void
+test_no_agent_section(void **state)
+{
+	static const char *const refused[] = {
+		"",
+		"\n\n   \n",
+		"; nothing here\n# nor here\n",
+		"[guard]\nmax_fill = 90%\n",
+		"[window \"w\"]\ndays = mon\ntime = 10:00-11:00\n",
+	};
+	struct diag d = { 0 };
+	struct agent_config *c;
+	char buf[512], want[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		write_cfg(refused[i]);
+		c = agentcfg_load(path, &d);
+		if (c != NULL)
+			fail_msg("config %zu accepted: '%s'", i, refused[i]);
+		assert_int_equal(d.n, 1);
+		snprintf(want, sizeof(want), "%s: no [agent] section (an empty "
+		    "config is refused; give at least [agent] environment = ...)",
+		    path);
+		assert_string_equal(diag_format(&d.v[0], buf, sizeof(buf)), want);
+		unlink(path);
+		diag_free(&d);
+	}
+	/* Reported with the other problems of the file, not instead. */
+	write_cfg("[gard]\n");
+	assert_null(agentcfg_load(path, &d));
+	unlink(path);
+	assert_int_equal(d.n, 2);
+	diag_free(&d);
+	/* A bad [agent] header says what is wrong with it, once. */
+	write_cfg("[agent \"x\"]\n");
+	assert_null(agentcfg_load(path, &d));
+	unlink(path);
+	assert_int_equal(d.n, 1);
+	assert_non_null(strstr(d.v[0].msg, "takes no name"));
+	diag_free(&d);
+	/* The same through agentcfg_parse (text, no file). */
+	assert_null(agentcfg_parse("mem.ini", "", 0, &d));
+	assert_int_equal(d.n, 1);
+	assert_string_equal(diag_format(&d.v[0], buf, sizeof(buf)), "mem.ini: "
+	    "no [agent] section (an empty config is refused; give at least "
+	    "[agent] environment = ...)");
+	diag_free(&d);
+	/* [agent] alone: the defaults. */
+	write_cfg("[agent]\n");
+	c = agentcfg_load(path, &d);
+	unlink(path);
+	assert_non_null(c);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(c->environment, "default");
+	assert_string_equal(c->state_dir, "/var/lib/faultline");
+	agentcfg_free(c);
 }
 
 static void
@@ -185,6 +274,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_design_example),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_no_agent_section),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -593,6 +593,20 @@ cfg_from(const char *text, struct diag *d)
 	return c;
 }
 
+/* A 30-minute experiment for the gate over config c (which must have
+ * loaded). */
+static void
+exp30(struct experiment *x, const struct agent_config *c, struct diag *d)
+{
+	if (c == NULL) {
+		diag_print(d, stderr);
+		fail();
+	}
+	memset(x, 0, sizeof(*x));
+	x->name = (char *)(uintptr_t)"db-latency";
+	x->duration_ms = 30 * 60 * 1000;
+}
+
 static void
 test_gate(void **state)
 {
@@ -608,13 +622,7 @@ test_gate(void **state)
 	struct fl_err e;
 
 	(void)state;
-	if (c == NULL) {
-		diag_print(&d, stderr);
-		fail();
-	}
-	memset(&x, 0, sizeof(x));
-	x.name = (char *)(uintptr_t)"db-latency";
-	x.duration_ms = 30 * 60 * 1000;
+	exp30(&x, c, &d);
 	/* No window: only blackouts apply. */
 	assert_int_equal(schedule_gate(&x, c, T("2026-11-21T03:00Z"), &e), 0);
 	assert_int_equal(schedule_gate(&x, c, T("2026-12-24T10:00Z"), &e), -1);
@@ -659,12 +667,25 @@ test_gate(void **state)
 	diag_free(&d);
 }
 
-/* Config load checks windows, blackouts and schedules with these parsers. */
+/* Config load compiles windows, blackouts and schedules with these
+ * compilers: every bad value reported at its key's line in one pass, each
+ * key on its own (no stand-in for the others). */
 static void
 test_cfg_errors(void **state)
 {
+	static const char *const want[] = {
+		":3: days: invalid day 'mon-fry'",
+		":4: time: window '14:00-14:00' is empty",
+		":5: timezone: unknown time zone 'Mars/Olympus'",
+		":8: to: 2026-12-20 ends before 2027-01-05 starts",
+		":10: schedule: day-of-week: 'fry' is not a weekday",
+		":14: from: invalid date '2027-13-01' (expected YYYY-MM-DD or RFC 3339)",
+		":15: to: invalid date 'soon' (expected YYYY-MM-DD or RFC 3339)",
+		":17: time: invalid time range '9-17'",
+	};
 	struct diag d = { 0 };
 	struct agent_config *c = cfg_from(
+	    "[agent]\n"
 	    "[window \"a\"]\n"
 	    "days = mon-fry\n"
 	    "time = 14:00-14:00\n"
@@ -674,23 +695,162 @@ test_cfg_errors(void **state)
 	    "to = 2026-12-20\n"
 	    "[gameday \"g\"]\n"
 	    "schedule = 0 14 * * fry\n"
-	    "experiments = /x.ini\n", &d);
+	    "experiments = /x.ini\n"
+	    /* Both dates bad: both reported, no range check. */
+	    "[blackout \"c\"]\n"
+	    "; a comment line\n"
+	    "from = 2027-13-01\n"
+	    "to = soon\n"
+	    /* Only the bad key is reported (days is fine). */
+	    "[window \"d\"]\ntime = 9-17\ndays = mon\n", &d);
 	char buf[512];
 
 	(void)state;
 	assert_null(c);
 	diag_sort(&d);
-	assert_int_equal(d.n, 5);
-	assert_non_null(strstr(diag_format(&d.v[0], buf, sizeof(buf)),
-	    ":2: days: invalid day 'mon-fry'"));
-	assert_non_null(strstr(diag_format(&d.v[1], buf, sizeof(buf)),
-	    ":3: time: window '14:00-14:00' is empty"));
-	assert_non_null(strstr(diag_format(&d.v[2], buf, sizeof(buf)),
-	    ":4: timezone: unknown time zone 'Mars/Olympus'"));
-	assert_non_null(strstr(diag_format(&d.v[3], buf, sizeof(buf)),
-	    ":7: to: 2026-12-20 ends before 2027-01-05 starts"));
-	assert_non_null(strstr(diag_format(&d.v[4], buf, sizeof(buf)),
-	    ":9: schedule: day-of-week: 'fry' is not a weekday"));
+	for (size_t i = 0; i < d.n; i++)
+		print_message("%s\n", diag_format(&d.v[i], buf, sizeof(buf)));
+	assert_int_equal(d.n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < d.n; i++)
+		if (strstr(diag_format(&d.v[i], buf, sizeof(buf)), want[i]) == NULL)
+			fail_msg("'%s' lacks '%s'", buf, want[i]);
+	diag_free(&d);
+}
+
+/* The retry time a refused plan gives `faultctl rollout --wait`: the
+ * first instant the gate accepts (gate(at) passes, gate(at - 1) does not),
+ * 0 when it would pass now or never will. */
+static void
+expect_retry(const struct experiment *x, const struct agent_config *c,
+    const char *now, const char *want)
+{
+	struct fl_err e;
+	time_t at = schedule_retry_at(x, c, T(now));
+
+	if (want == NULL) {
+		if (at != 0) {
+			char b[32];
+
+			fail_msg("retry at %s from %s, want 0", U(at, b), now);
+		}
+		return;
+	}
+	assert_time(at, want);
+	if (schedule_gate(x, c, at, &e) != 0)
+		fail_msg("gate refuses at the retry time %s: %s", want, e.msg);
+	if (schedule_gate(x, c, at - 1, &e) != -1)
+		fail_msg("gate accepts a second before the retry time %s", want);
+}
+
+static void
+test_retry_at(void **state)
+{
+	struct diag d = { 0 };
+	struct agent_config *c = cfg_from(
+	    "[agent]\n"
+	    "[blackout \"freeze\"]\nfrom = 2026-12-20\nto = 2027-01-05\n"
+	    "[blackout \"migration\"]\nfrom = 2026-11-24T13:00:00Z\n"
+	    "to = 2026-11-24T15:00:00Z\n"
+	    "[window \"afternoons\"]\ndays = mon-fri\ntime = 14:00-16:00\n"
+	    "[window \"berlin\"]\ndays = mon-fri\ntime = 14:00-16:00\n"
+	    "timezone = Europe/Berlin\n"
+	    "[window \"never\"]\ndays = mon\ntime = 10:00-10:20\n", &d);
+	struct experiment x;
+	struct fl_err e;
+
+	(void)state;
+	exp30(&x, c, &d);
+	/* No window: blackouts only. */
+	expect_retry(&x, c, "2026-11-21T03:00Z", NULL);
+	expect_retry(&x, c, "2026-12-24T10:00Z", "2027-01-06T00:00Z");
+	expect_retry(&x, c, "2026-12-19T23:45Z", "2027-01-06T00:00Z");
+	expect_retry(&x, c, "2026-11-24T12:40Z", "2026-11-24T15:00Z");
+	/* A closed window: its next opening. */
+	x.window = (char *)(uintptr_t)"afternoons";
+	expect_retry(&x, c, "2026-11-21T11:00Z", "2026-11-23T14:00Z");
+	expect_retry(&x, c, "2026-11-23T14:10Z", NULL);
+	/* Open, but too little of it left for a whole run: the next day. */
+	expect_retry(&x, c, "2026-11-23T15:31Z", "2026-11-24T15:00Z");
+	/* ...which is in a blackout until 15:00, still 1h of window left. */
+	expect_retry(&x, c, "2026-11-24T12:00Z", "2026-11-24T15:00Z");
+	/* A blackout of weeks, then the first afternoon after it (Wed). */
+	expect_retry(&x, c, "2026-12-21T14:30Z", "2027-01-06T14:00Z");
+	/* start-only: the last minute is fine. */
+	x.window_policy = WINDOW_START_ONLY;
+	expect_retry(&x, c, "2026-11-23T15:59Z", NULL);
+	expect_retry(&x, c, "2026-11-23T16:00Z", "2026-11-24T15:00Z");
+	x.window_policy = WINDOW_WHOLE;
+	/* In the window's own zone (14:00 CET = 13:00 UTC). */
+	x.window = (char *)(uintptr_t)"berlin";
+	expect_retry(&x, c, "2026-11-23T12:30Z", "2026-11-23T13:00Z");
+	/* Never long enough for the run, or not defined: 0 (the refusal
+	 * stands, there is no time to come back). */
+	x.window = (char *)(uintptr_t)"never";
+	expect_retry(&x, c, "2026-11-23T09:00Z", NULL);
+	assert_int_equal(schedule_gate(&x, c, T("2026-11-23T10:00Z"), &e), -1);
+	x.duration_ms = 10 * 60 * 1000;
+	expect_retry(&x, c, "2026-11-23T09:00Z", "2026-11-23T10:00Z");
+	x.window = (char *)(uintptr_t)"weekend";
+	expect_retry(&x, c, "2026-11-23T09:00Z", NULL);
+	agentcfg_free(c);
+	diag_free(&d);
+}
+
+/* The compiled values belong to the config: a window is never read again
+ * (the zone "local" is the one at load, whatever TZ says later), and
+ * schedule_window's copy outlives the config it came from. */
+static void
+test_compiled_once(void **state)
+{
+	struct diag d = { 0 };
+	struct agent_config *c;
+	const struct window *w;
+	struct window copy, none;
+	struct fl_err e;
+	char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	c = cfg_from("[agent]\n[window \"night\"]\ndays = mon-sun\n"
+	    "time = 00:00-01:00\ntimezone = local\n", &d);
+	assert_non_null(c);
+	setenv("TZ", "Asia/Tokyo", 1);
+	assert_non_null(w = schedule_find_window(c, "night"));
+	assert_int_equal(w->days, 0x7f);
+	assert_int_equal(w->start_min, 0);
+	assert_int_equal(w->end_min, 60);
+	/* 00:30 UTC: open in the zone compiled at load (UTC), not in Tokyo
+	 * (09:30 there). */
+	assert_int_equal(window_open_at(w, T("2026-11-23T00:30Z"), NULL), 1);
+	assert_int_equal(schedule_window(c, "night", &copy, &e), 0);
+	assert_ptr_not_equal(copy.tz, w->tz);
+	assert_null(schedule_find_window(c, "day"));
+	assert_int_equal(schedule_window(c, "day", &none, &e), -1);
+	assert_int_equal(e.status, FL_REFUSED);
+	assert_null(none.tz);
+	agentcfg_free(c);
+	assert_int_equal(window_open_at(&copy, T("2026-11-23T00:30Z"), NULL), 1);
+	assert_time(window_next_open(&copy, T("2026-11-23T01:00Z")),
+	    "2026-11-24T00:00Z");
+	window_free(&copy);
+	/* tz_dup of a TZif zone: the same offsets, after the original is
+	 * gone. */
+	{
+		struct tz *b = load("Europe/Berlin"), *b2 = tz_dup(b);
+
+		assert_non_null(b2);
+		tz_free(b);
+		assert_string_equal(tz_name(b2), "Europe/Berlin");
+		assert_int_equal(tz_offset_at(b2, T("2026-07-01T12:00Z")), 7200);
+		assert_int_equal(tz_offset_at(b2, T("2026-12-01T12:00Z")), 3600);
+		assert_int_equal(tz_offset_at(b2, T("2090-07-01T12:00Z")), 7200);
+		tz_free(b2);
+	}
+	if (old != NULL)
+		setenv("TZ", old, 1);
+	else
+		unsetenv("TZ");
+	free(old);
 	diag_free(&d);
 }
 
@@ -714,6 +874,8 @@ main(void)
 		cmocka_unit_test(test_blackout),
 		cmocka_unit_test(test_gate),
 		cmocka_unit_test(test_cfg_errors),
+		cmocka_unit_test(test_retry_at),
+		cmocka_unit_test(test_compiled_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

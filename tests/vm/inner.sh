@@ -17,7 +17,7 @@ for t in "$TOP"/tests/vm/tests/[0-9][0-9]-*.sh; do
 		case " $TESTS " in *" ${n%%-*} "*) ;; *) continue ;; esac
 	fi
 	t0=$(date +%s)
-	rc=0; timeout 240 sh "$t" >"$OUT/$n.log" 2>&1 || rc=$?
+	rc=0; timeout 360 sh "$t" >"$OUT/$n.log" 2>&1 || rc=$?
 	s=$(( $(date +%s) - t0 ))s
 	case $rc in
 	0) echo "ok $n $s" >>"$OUT/results" ;;

@@ -1,13 +1,31 @@
-/* netem driver internals, shared with its unit tests (tests/unit/test_netem.c)
- * and its test tool only. Nothing else in the engine includes this. */
+/* netem driver internals: the one header of the driver's files, shared with
+ * its unit tests (tests/unit/test_netem.c) and its test tool
+ * (tests/lib/fl-netem-drive.c) only. Nothing else in the engine includes it.
+ *
+ * The driver is one fault kind with one ops table (netem_ops in netem.c,
+ * one row in registry.c); its sections live beside it:
+ *   netem.c          keys, checks, kernel probe, guards, plan/inject/revert
+ *   netem_opts.c     option values and the TCA_OPTIONS payload of netem
+ *   netem_filter.c   prio + u32 filters of the filtered mode
+ *   netem_nl.c       rtnetlink requests and dumps, namespaces, interfaces
+ *   netem_restore.c  the root-qdisc record (plan) and its restore (revert) */
 #ifndef FL_FAULTS_NETEM_H
 #define FL_FAULTS_NETEM_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
 
 #include "common.h"
 #include "keys.h"
+
+struct fault;
+struct fault_ctx;
+struct nl_msg;
+struct nl_sock;
+struct tc_prio_qopt;
 
 /* The handles that mark a qdisc as faultline's (DESIGN.md 1.2): the root
  * qdisc (netem, or prio when filters are given) is FA17:, the netem under
@@ -102,5 +120,126 @@ void netem_u32_free(struct netem_u32 *v, size_t n);
 /* Hex helpers for the raw options kept in the journal. */
 char *netem_hex(const unsigned char *buf, size_t len);
 int netem_unhex(const char *s, unsigned char **buf, size_t *len);
+
+/* ---- netem_filter.c: the filtered mode's prio qdisc and filters ------- */
+
+/* The prio qdisc for filtered mode: NETEM_PRIO_BANDS bands, iproute2's
+ * default priomap (bands 1-3 only), so unmatched traffic never reaches the
+ * delayed band. */
+void netem_prio_opts(struct tc_prio_qopt *p);
+/* The RTM_NEWTFILTER request of one u32 filter on root FA17: steering to
+ * class FA17:4, without sending it: 0, or -1 when m is too small. */
+int netem_filter_build(struct nl_msg *m, int ifindex, uint32_t prio,
+    const struct netem_u32 *f);
+/* Build and send it; 0 or the kernel's negative errno (ext: its message). */
+int netem_filter_msg(struct nl_sock *sk, int ifindex, uint32_t prio,
+    const struct netem_u32 *f, char *ext, size_t extlen);
+
+/* ---- netem_nl.c: rtnetlink ---------------------------------------------- */
+
+/* Run fn(arg) in a forked child inside a new, empty network namespace, so
+ * that trying things there never touches the host; fn's result (0-254) is
+ * the child's exit status. Returns it, or -1 when the child could not be
+ * run, made no namespace (NETEM_SCRATCH_NONS) or did not exit. */
+#define NETEM_SCRATCH_NONS 255
+int netem_scratch(int (*fn)(void *arg), void *arg);
+/* A route netlink socket here, with extended acks asked for. */
+struct nl_sock *netem_nl_open_here(struct fl_err *e);
+/* A route netlink socket inside ns (here when ns->kind is 0); *ino_out (may
+ * be NULL) gets the namespace's inode, which identifies it in the journal. */
+struct nl_sock *netem_nl_open_ns(const struct netem_ns *ns,
+    unsigned long long *ino_out, struct fl_err *e);
+/* Device and inode of fd (when >= 0) or of path. 0 or -1. */
+int netem_ns_ino(int fd, const char *path, dev_t *dev, ino_t *ino);
+/* Interface index by name in sk's namespace; a missing one is FL_REFUSED
+ * listing the interfaces there (unless quiet). */
+int netem_link_index(struct nl_sock *sk, const char *name, int *ifindex,
+    struct fl_err *e, int quiet);
+/* Send msg (not consumed), wait for the ack: 0 or the negative errno; ext
+ * gets the kernel's extended-ack message. */
+int netem_nl_request(struct nl_sock *sk, struct nl_msg *msg, char *ext,
+    size_t extlen);
+/* "strerror (extended ack)" of a negative errno into buf. */
+void netem_say_errno(char *buf, size_t len, int err, const char *ext);
+/* The netlink header and struct tcmsg every qdisc and filter request
+ * starts with: 0, or -1 when m is too small. */
+int netem_tc_begin(struct nl_msg *m, int cmd, int flags, int ifindex,
+    uint32_t parent, uint32_t handle, uint32_t info);
+/* A qdisc request (kind and opts may be NULL), without sending it: 0, or
+ * -1 when m is too small. */
+int netem_qdisc_build(struct nl_msg *m, int cmd, int flags, int ifindex,
+    uint32_t parent, uint32_t handle, const char *kind, const void *opts,
+    size_t optlen);
+/* Build and send it; 0 or the kernel's negative errno (ext: its message). */
+int netem_qdisc_msg(struct nl_sock *sk, int cmd, int flags, int ifindex,
+    uint32_t parent, uint32_t handle, const char *kind, const void *opts,
+    size_t optlen, char *ext, size_t extlen);
+
+/* One qdisc, class or filter from a dump. */
+struct tcobj {
+	uint32_t handle, parent, info;
+	char kind[32];
+	unsigned char *opts;          /* raw TCA_OPTIONS, owned */
+	size_t optlen;
+	int has_stab;
+};
+
+struct tclist {
+	struct tcobj *v;              /* owned; free with netem_tclist_free */
+	size_t n;
+	int ifindex;
+	int oom;
+};
+
+/* Dump the qdiscs (RTM_GETQDISC), classes or filters of ifindex into l;
+ * parent narrows the filter dump. */
+int netem_tc_dump(struct nl_sock *sk, int type, int ifindex, uint32_t parent,
+    struct tclist *l, struct fl_err *e);
+void netem_tclist_free(struct tclist *l);
+/* The root qdisc of a qdisc dump, NULL if none. */
+const struct tcobj *netem_root_of(const struct tclist *l);
+/* "fa17:" or "fa17:4" into buf; returns buf. */
+char *netem_fmt_handle(uint32_t h, char *buf, size_t len);
+/* 1 if handle is one of faultline's (FA17: or FA18:). */
+int netem_is_ours(uint32_t handle);
+
+/* ---- netem_restore.c: the root-qdisc record and its restore ------------- */
+
+/* What sits at the root of an interface, and whether we can put it back. */
+struct rootinfo {
+	int is_default;          /* kernel default (handle 0): noqueue, mq... */
+	uint32_t handle;
+	char kind[32];
+	unsigned char *opts;     /* raw TCA_OPTIONS, owned */
+	size_t optlen;
+};
+/* Fill ri with the root qdisc of ifindex; FL_REFUSED when it carries a
+ * faultline qdisc already, or anything faultline could not put back
+ * (a size table, child qdiscs, user classes, filters). */
+int netem_inspect_root(struct nl_sock *sk, int ifindex, const char *ifname,
+    struct rootinfo *ri, struct fl_err *e);
+/* Make the recorded (dumped) options of a qdisc of kind acceptable to
+ * the kernel's create, in place (htb: its version). */
+void netem_fixup_opts(const char *kind, unsigned char *opts, size_t len);
+/* FL_REFUSED unless the recorded root (a user's, not the kernel default)
+ * can be created again from what the kernel reported of it: tried, with
+ * restore's fix-ups, on lo in a scratch namespace (netem_scratch). Some
+ * kinds dump what they do not accept back (red and choke omit their
+ * STAB table; device-bound kinds like mqprio cannot go on lo): faultline
+ * would replace them and then be unable to put them back. */
+int netem_check_restorable(const char *ifname, const struct rootinfo *ri,
+    struct fl_err *e);
+/* Record ri (and where it is) as f->state, the journal's record of what
+ * to put back; filtered: prio mode. */
+int netem_record(struct fault *f, const struct netem_cfg *c, int ifindex,
+    unsigned long long nsino, int filtered, const struct rootinfo *ri,
+    struct fl_err *e);
+/* The namespace the journal state st names. */
+int netem_state_ns(json_t *st, struct netem_ns *ns, struct fl_err *e);
+/* Put the interface back from f->state alone (the journal's record):
+ * remove our root if it is ours, then restore the recorded qdisc. Safe to
+ * call again. Sets f->revert to REVERT_NOT_NEEDED when the namespace or
+ * interface is gone. */
+int netem_restore(struct fault *f, struct fault_ctx *ctx, struct fl_err *e);
 
 #endif

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Refusals (exit 3, nothing injected): a root that cannot be restored
-# faithfully (htb with classes, filters), the agent's guards, a missing
+# faithfully (htb with classes, a child qdisc, filters, a red root whose
+# dump the kernel would not take back), the agent's guards, a missing
 # interface (the message lists those that exist), a bad netns.
 . "$(dirname "$0")/lib.sh"
 setup_pair
@@ -25,6 +26,13 @@ tc -n "$NA" qdisc del dev va root
 tc -n "$NA" qdisc add dev va root handle 1: prio
 tc -n "$NA" filter add dev va parent 1: protocol ip u32 match ip dst 10.0.0.9/32 flowid 1:1
 expect3 htb "has filters (u32)"
+tc -n "$NA" qdisc del dev va root
+# red dumps no STAB table, which creating one needs: it could not be put
+# back, so it is never replaced.
+tc -n "$NA" qdisc add dev va root handle 3: red limit 400000 min 30000 max 90000 avpkt 1000 burst 55 probability 0.02 bandwidth 10mbit
+before=$(conf)
+expect3 htb "root qdisc red 3: could not be put back from what the kernel reports of it"
+[ "$(conf)" = "$before" ] || fail "red touched"
 tc -n "$NA" qdisc del dev va root
 
 experiment noif 5s "delay = 10ms"

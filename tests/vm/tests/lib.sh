@@ -67,6 +67,62 @@ FCL="$FC --local --config $W/agent.ini"
 
 qdisc_of() { tc -n "$NA" qdisc show dev va | sed 's/ refcnt [0-9]*//'; }
 
+# conf [IF]: the interface's whole traffic control configuration as the
+# kernel dumps it over rtnetlink (every qdisc, class and filter with its
+# raw TCA_OPTIONS bytes; no counters), for "byte-identical" checks.
+conf() { "$BUILD/tests/lib/fl-netem-drive" tc "name:$NA" "${1:-va}"; }
+
+# same_conf IF BEFORE LABEL: the configuration is exactly BEFORE and holds
+# nothing of faultline's (handles fa17:/fa18:).
+same_conf() {
+	now=$(conf "$1") || fail "$3: cannot dump $1"
+	if [ "$now" != "$2" ]; then
+		echo "$1 was:"; echo "$2" | sed 's/^/  /'
+		echo "$1 is:"; echo "$now" | sed 's/^/  /'
+		echo "tc says:"; tc -n "$NA" qdisc show dev "$1" | sed 's/^/  /'
+		fail "$3: $1's qdisc configuration differs from before"
+	fi
+	echo "$now" | grep -q ' fa1[78]:' && fail "$3: a faultline handle is left on $1"
+	ok "$3: $1's qdisc configuration byte-identical to before"
+}
+
+# wait_ours IF [seconds]: until faultline's root (fa17:) is on IF. (Polls
+# with tc, which starts faster than the dump tool under emulation.)
+wait_ours() {
+	i=0
+	while ! tc -n "$NA" qdisc show dev "$1" | grep -q '^qdisc [a-z]* fa17: root'; do
+		i=$((i + 1)); [ "$i" -lt $((${2:-20} * 10)) ] || return 1
+		sleep 0.1
+	done
+}
+
+# wait_exit PID SECONDS: wait for a background child, at most SECONDS (then
+# it is killed); sets RC to its exit status (128 + N for signal N).
+wait_exit() {
+	i=0
+	while kill -0 "$1" 2>/dev/null; do
+		i=$((i + 1))
+		if [ "$i" -ge $(($2 * 10)) ]; then
+			kill -KILL "$1" 2>/dev/null
+			break
+		fi
+		sleep 0.1
+	done
+	RC=0; wait "$1" || RC=$?
+}
+
+# The agent on $W/agent.ini, and a client of it.
+start_agent() {
+	rm -f "$W/agent.sock"
+	"$FD" -f -c "$W/agent.ini" >>"$W/agent.log" 2>&1 &
+	AGENT_PID=$!
+	i=0; while [ ! -S "$W/agent.sock" ]; do
+		i=$((i + 1)); [ $i -lt 100 ] || { cat "$W/agent.log"; fail "agent did not start"; }
+		sleep 0.1
+	done
+}
+actl() { "$FC" --agent "unix:$W/agent.sock" --config "$W/agent.ini" "$@"; }
+
 wait_qdisc() {   # wait_qdisc PATTERN [seconds]
 	i=0
 	while ! qdisc_of | grep -q "$1"; do
