@@ -26,6 +26,7 @@
 #include "remote.h"
 #include "rollout.h"
 #include "run.h"
+#include "schedule.h"
 #include "store.h"
 
 /* Plans in progress at once; more are answered 503 (each holds up to
@@ -206,7 +207,7 @@ plan_done(json_t *plan, const struct fl_err *e, void *arg)
 	} else if (e->status == FL_REFUSED) {
 		/* Machine-readable "come back then" for faultctl rollout --wait
 		 * when a window or blackout is what refuses it. */
-		time_t at = remote_retry_at(p->x, p->cfg, time(NULL));
+		time_t at = schedule_retry_at(p->x, p->cfg, time(NULL));
 		json_t *ans = json_pack("{s:s, s:i}", "error", e->msg,
 		    "status", (int)e->status);
 		char buf[40];

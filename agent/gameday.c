@@ -38,10 +38,9 @@
 /* GET /v1/gamedays/runs answers at most this many records. */
 #define MAX_RECORDS 500
 
-/* One [gameday] section, compiled. */
+/* One [gameday] section (its schedule compiled at config load). */
 struct gd {
 	const struct gameday_cfg *cfg;  /* borrowed from agent.cfg */
-	struct cron cron;
 	time_t next_at;                 /* 0: never again */
 };
 
@@ -77,7 +76,7 @@ static void arm(void);
 static time_t
 next_of(const struct gd *g, time_t after)
 {
-	time_t t = cron_next(&g->cron, S.tz, after);
+	time_t t = cron_next(&g->cfg->cron, S.tz, after);
 
 	return t == (time_t)-1 ? 0 : t;
 }
@@ -586,28 +585,19 @@ close_stale_records(void)
 	json_decref(ids);
 }
 
-/* Compile the gamedays of cfg into a new array (*v, *n). */
+/* The gamedays of cfg (schedules compiled when the config was loaded) in a
+ * new array (*v, *n), with their next occurrences. */
 static int
 build(const struct agent_config *cfg, struct gd **v, size_t *n,
     struct fl_err *e)
 {
 	time_t now = time(NULL);
-	char err[256];
 
 	*n = cfg->ngamedays;
 	if ((*v = calloc(*n ? *n : 1, sizeof(**v))) == NULL)
 		return fl_fail(e, "out of memory");
 	for (size_t i = 0; i < *n; i++) {
-		const struct gameday_cfg *c = &cfg->gamedays[i];
-
-		(*v)[i].cfg = c;
-		if (cron_parse(c->schedule, &(*v)[i].cron, err, sizeof(err)) == -1) {
-			fl_invalid(e, "%s:%d: schedule: %s", cfg->file ? cfg->file :
-			    "agent.ini", c->line, err);
-			free(*v);
-			*v = NULL;
-			return -1;
-		}
+		(*v)[i].cfg = &cfg->gamedays[i];
 		(*v)[i].next_at = S.tz != NULL ? next_of(&(*v)[i], now) : 0;
 	}
 	return 0;
@@ -649,18 +639,6 @@ gameday_init(struct agent *a, struct fl_err *e)
 	}
 	arm();
 	log_schedules();
-	return 0;
-}
-
-int
-gameday_check(const struct agent_config *cfg, struct fl_err *e)
-{
-	struct gd *v;
-	size_t n;
-
-	if (build(cfg, &v, &n, e) == -1)
-		return -1;
-	free(v);
 	return 0;
 }
 

@@ -42,10 +42,9 @@ unsigned gameday_show(struct agent *a, const char *id, json_t **body);
  * unknown, 409/503 busy. */
 unsigned gameday_run_now(struct agent *a, const char *name, json_t **body);
 
-/* SIGHUP: gameday_check(new config) before the swap, gameday_reload once
- * a->cfg is the new one (schedules recomputed, the timer re-armed; a
- * gameday in progress goes on with the section it started with). */
-int gameday_check(const struct agent_config *cfg, struct fl_err *e);
+/* SIGHUP, once a->cfg is the new config (its schedules were compiled when
+ * it was loaded): next occurrences recomputed, the timer re-armed; a
+ * gameday in progress goes on with the section it started with. */
 int gameday_reload(struct agent *a, struct fl_err *e);
 
 #endif

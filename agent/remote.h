@@ -41,13 +41,4 @@ unsigned remote_generation(void);
 int remote_peer(struct MHD_Connection *c, int *allowed, char *who,
     size_t len);
 
-/* For a plan refused by a closed window or a blackout: the first instant
- * from which the schedule would accept x (the window open long enough for
- * its duration under window_policy = whole, outside every blackout), so
- * that `faultctl rollout --wait` can sleep until then. 0 when time is not
- * what refuses it (or it never opens). */
-struct experiment;
-time_t remote_retry_at(const struct experiment *x,
-    const struct agent_config *cfg, time_t now);
-
 #endif

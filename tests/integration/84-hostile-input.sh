@@ -86,3 +86,16 @@ for bad in /dev/zero fifo; do
 	    fail "message: $(cat "$T/bad.log")"
 done
 ok "tls_cert = /dev/zero or a FIFO refused with exit 2"
+
+# An explicitly named config that is empty (or has no [agent] section) is
+# refused, not silently replaced by the built-in defaults.
+: >"$T/empty.ini"
+printf '; only a comment\n[guard]\nmax_fill = 90%%\n' >"$T/noagent.ini"
+for f in empty noagent; do
+	set +e
+	timeout 10 "$FAULTLINED" -f -c "$T/$f.ini" >"$T/$f.log" 2>&1; rc=$?
+	set -e
+	[ $rc -eq 2 ] || { cat "$T/$f.log"; fail "$f config: exit $rc, want 2"; }
+	grep -q "$T/$f.ini: no \[agent\] section" "$T/$f.log" || fail "$f: message: $(cat "$T/$f.log")"
+done
+ok "an empty named config, or one without [agent], is refused"

@@ -721,7 +721,9 @@ df_release(struct fault *f)
 }
 
 /* Creating a file in a directory another user owns. */
-static const int df_caps[] = { CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, -1 };
+/* Only for directories other users own. */
+static const int df_caps[] = { FAULT_CAPS_OPTIONAL, CAP_DAC_OVERRIDE,
+    CAP_DAC_READ_SEARCH, -1 };
 
 const struct fault_ops disk_fill_ops = {
 	.type = "disk-fill",

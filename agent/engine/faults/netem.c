@@ -658,7 +658,9 @@ netem_release(struct fault *f)
 	f->rt = NULL;   /* no runtime: everything lives in f->state */
 }
 
-static const int netem_caps[] = { CAP_NET_ADMIN, CAP_SYS_ADMIN /* setns */, -1 };
+/* CAP_SYS_ADMIN only for setns() into another network namespace. */
+static const int netem_caps[] = { CAP_NET_ADMIN, FAULT_CAPS_OPTIONAL,
+    CAP_SYS_ADMIN, -1 };
 
 const struct fault_ops netem_ops = {
 	.type = "netem",
