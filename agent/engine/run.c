@@ -65,6 +65,8 @@ struct run {
 	int hooks_done;
 
 	struct fault_ctx ctx;
+	struct plan_req *planner;   /* planning in flight (PHASE_PLAN) */
+	struct fault *injecting;    /* its inject is pending (FAULT_PENDING) */
 	size_t ninjected;           /* faults whose intent is journaled */
 	int journaled;              /* wrote anything for this run: owe an end */
 	uint64_t timer;
@@ -111,6 +113,8 @@ fl_status_verdict(enum fl_status st)
 static void revert_all(struct run *r);
 static void finish(struct run *r);
 static void start_inject(struct run *r);
+static void inject_from(struct run *r, size_t i);
+static void planner_cancel(struct plan_req *p);
 
 static char *
 iso(uint64_t ms, char *buf, size_t len)
@@ -245,6 +249,34 @@ ctx_journal_update(struct fault_ctx *ctx, struct fault *f)
 	return 0;
 }
 
+static void inject_failed(struct run *r, struct fault *f,
+    const struct fl_err *e);
+static void injected(struct run *r, struct fault *f);
+
+/* A pending inject ended (fault.h fault_inject_done). */
+static void
+ctx_inject_done(struct fault_ctx *ctx, struct fault *f, int rc,
+    const struct fl_err *e)
+{
+	struct run *r = ctx->engine;
+	size_t i;
+
+	if (r->injecting != f) {
+		log_warnx("run %s: fault %s reported an inject that is not "
+		    "pending", r->id, f->name);
+		return;
+	}
+	r->injecting = NULL;
+	if (rc == -1) {
+		inject_failed(r, f, e);
+		return;
+	}
+	injected(r, f);
+	for (i = 0; i < r->x->nfaults && r->x->faults[i] != f; i++)
+		;
+	inject_from(r, i + 1);
+}
+
 static void
 make_id(char *buf, size_t len)
 {
@@ -302,6 +334,7 @@ run_new(struct experiment *x, const struct run_opts *o)
 	init_ctx(&r->ctx, o->cfg, o->loop, r->protect, o->nprotect, x);
 	r->ctx.event = ctx_event;
 	r->ctx.journal_update = ctx_journal_update;
+	r->ctx.inject_done = ctx_inject_done;
 	r->ctx.engine = r;
 	r->nps = x->nprobes;
 	r->ps = calloc(r->nps ? r->nps : 1, sizeof(*r->ps));
@@ -319,6 +352,16 @@ run_free(struct run *r)
 {
 	if (r == NULL)
 		return;
+	/* Whatever is still in flight (a plan's look-ups, an inject's
+	 * requests) stops before the faults are freed. */
+	if (r->planner != NULL) {
+		planner_cancel(r->planner);
+		r->planner = NULL;
+	}
+	for (size_t i = 0; i < r->x->nfaults; i++)
+		if (r->x->faults[i]->ops->cancel != NULL)
+			r->x->faults[i]->ops->cancel(r->x->faults[i]);
+	r->injecting = NULL;
 	for (size_t i = 0; i < r->nps; i++) {
 		if (r->ps[i].pr != NULL)
 			probe_stop(r->ps[i].pr);
@@ -364,9 +407,11 @@ run_status(const struct run *r)
 
 /* --- gates checked before anything is touched --------------------------- */
 
+/* The gates that need no I/O, in this order; the rollout gate, which asks
+ * other agents, follows on the loop (planner_start). */
 static int
 check_gates(const struct experiment *x, const struct agent_config *cfg,
-    json_t **rollout, struct fl_err *e)
+    struct fl_err *e)
 {
 	char a[32], b[32];
 
@@ -381,35 +426,7 @@ check_gates(const struct experiment *x, const struct agent_config *cfg,
 		    x->environment.v[0], x->environment.n > 1 ? ", ..." : "");
 	/* Blackouts, the window and window_policy (schedule.c), against the
 	 * wall clock now. */
-	if (schedule_gate(x, cfg, time(NULL), e) == -1)
-		return -1;
-	/* Last: it may ask other agents over the network. */
-	return rollout_gate(x, cfg, fl_wall_ms(), rollout, e);
-}
-
-/* Plan every fault. On failure, faults planned so far are released. */
-static int
-plan_faults(struct experiment *x, struct fault_ctx *ctx, struct fl_err *e)
-{
-	char why[256];
-
-	for (size_t i = 0; i < x->nfaults; i++) {
-		struct fault *f = x->faults[i];
-
-		if (f->ops->supported != NULL &&
-		    !f->ops->supported(why, sizeof(why))) {
-			fl_refuse(e, "fault %s: %s", f->name, why);
-			return -1;
-		}
-		if (f->ops->plan(f, ctx, e) == -1) {
-			char msg[sizeof(e->msg)];
-
-			snprintf(msg, sizeof(msg), "%s", e->msg);
-			snprintf(e->msg, sizeof(e->msg), "fault %.64s: %.430s", f->name, msg);
-			return -1;
-		}
-	}
-	return 0;
+	return schedule_gate(x, cfg, time(NULL), e);
 }
 
 static void
@@ -418,6 +435,204 @@ release_all(struct experiment *x)
 	for (size_t i = 0; i < x->nfaults; i++)
 		if (x->faults[i]->ops->release != NULL)
 			x->faults[i]->ops->release(x->faults[i]);
+}
+
+/* --- planning on the loop -------------------------------------------------
+ *
+ * After check_gates: the rollout gate (every promotion_source asked at
+ * once), then every fault's prepare at once (their look-ups: API servers,
+ * databases, names), then every plan in file order, synchronously. Each
+ * step that waits is on the loop with a bound; cancelling stops them all
+ * and nothing has been injected. Used by run_start and run_plan_start. */
+
+struct plan_req {
+	struct loop *l;
+	struct experiment *x;              /* borrowed */
+	const struct agent_config *cfg;    /* borrowed */
+	struct fault_ctx *ctx;             /* the run's, or own */
+	struct fault_ctx own;
+	pid_t *protect;                    /* own's copy */
+	json_t *notes;                     /* own's plan events */
+	struct rollout_req *gate;          /* in flight */
+	json_t *rollout;                   /* the gate's evidence, owned */
+	unsigned char *preparing;          /* per fault: prepare in flight */
+	size_t npending;
+	uint64_t timer;                    /* a refusal found at once */
+	struct fl_err e;
+	/* Told the outcome once; frees p (planner_free). */
+	void (*fin)(struct plan_req *p, int rc, const struct fl_err *e);
+	struct run *run;                   /* planning a run */
+	run_plan_cb cb;                    /* run_plan_start's caller */
+	void *arg;
+};
+
+static struct plan_req *
+planner_new(struct loop *l, struct experiment *x,
+    const struct agent_config *cfg)
+{
+	struct plan_req *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	if ((p->preparing = calloc(x->nfaults + 1, 1)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->l = l;
+	p->x = x;
+	p->cfg = cfg;
+	return p;
+}
+
+static void
+planner_free(struct plan_req *p)
+{
+	if (p->timer != 0)
+		loop_timer_cancel(p->l, p->timer);
+	json_decref(p->rollout);
+	json_decref(p->notes);
+	free(p->preparing);
+	free(p->protect);
+	free(p);
+}
+
+/* Stop whatever is in flight (no completion runs afterwards) and free. */
+static void
+planner_cancel(struct plan_req *p)
+{
+	rollout_gate_cancel(p->gate);
+	p->gate = NULL;
+	for (size_t i = 0; i < p->x->nfaults; i++) {
+		struct fault *f = p->x->faults[i];
+
+		if (p->preparing[i] && f->ops->cancel != NULL)
+			f->ops->cancel(f);
+		p->preparing[i] = 0;
+	}
+	planner_free(p);
+}
+
+/* "fault NAME: " before a driver's message. */
+static void
+fault_prefix(struct fl_err *e, const struct fault *f)
+{
+	char msg[sizeof(e->msg)];
+
+	snprintf(msg, sizeof(msg), "%s", e->msg);
+	snprintf(e->msg, sizeof(e->msg), "fault %.64s: %.430s", f->name, msg);
+}
+
+static void
+planner_fail(struct plan_req *p, const struct fl_err *e)
+{
+	struct fl_err copy = *e;
+
+	for (size_t i = 0; i < p->x->nfaults; i++) {
+		struct fault *f = p->x->faults[i];
+
+		if (p->preparing[i] && f->ops->cancel != NULL)
+			f->ops->cancel(f);
+		p->preparing[i] = 0;
+	}
+	p->npending = 0;
+	p->fin(p, -1, &copy);
+}
+
+/* Every prepare is done: plan each fault in file order. */
+static void
+plan_all(struct plan_req *p)
+{
+	struct fl_err e;
+
+	for (size_t i = 0; i < p->x->nfaults; i++) {
+		struct fault *f = p->x->faults[i];
+
+		if (f->ops->plan(f, p->ctx, &e) == -1) {
+			fault_prefix(&e, f);
+			planner_fail(p, &e);
+			return;
+		}
+	}
+	p->fin(p, 0, NULL);
+}
+
+static void
+on_prepared(struct fault *f, int rc, const struct fl_err *e, void *arg)
+{
+	struct plan_req *p = arg;
+	struct fl_err copy;
+	size_t i;
+
+	for (i = 0; i < p->x->nfaults && p->x->faults[i] != f; i++)
+		;
+	if (i == p->x->nfaults || !p->preparing[i])
+		return;
+	p->preparing[i] = 0;
+	p->npending--;
+	if (rc == -1) {
+		copy = *e;
+		fault_prefix(&copy, f);
+		planner_fail(p, &copy);
+		return;
+	}
+	if (p->npending == 0)
+		plan_all(p);
+}
+
+static void
+start_prepares(struct plan_req *p)
+{
+	struct experiment *x = p->x;
+	struct fl_err e;
+	char why[256];
+
+	for (size_t i = 0; i < x->nfaults; i++) {
+		struct fault *f = x->faults[i];
+
+		if (f->ops->supported != NULL &&
+		    !f->ops->supported(why, sizeof(why))) {
+			fl_refuse(&e, "fault %s: %s", f->name, why);
+			planner_fail(p, &e);
+			return;
+		}
+	}
+	for (size_t i = 0; i < x->nfaults; i++) {
+		struct fault *f = x->faults[i];
+
+		if (f->ops->prepare == NULL)
+			continue;
+		if (f->ops->prepare(f, p->ctx, on_prepared, p, &e) == -1) {
+			fault_prefix(&e, f);
+			planner_fail(p, &e);
+			return;
+		}
+		p->preparing[i] = 1;
+		p->npending++;
+	}
+	if (p->npending == 0)
+		plan_all(p);
+}
+
+static void
+on_gate(void *arg, int rc, json_t *evidence, const struct fl_err *e)
+{
+	struct plan_req *p = arg;
+
+	p->gate = NULL;
+	p->rollout = evidence;
+	if (rc == -1) {
+		planner_fail(p, e);
+		return;
+	}
+	start_prepares(p);
+}
+
+/* 0, or -1 when memory runs out (nothing started, p untouched). */
+static int
+planner_start(struct plan_req *p)
+{
+	p->gate = rollout_gate_start(p->l, p->x, p->cfg, fl_wall_ms(), on_gate, p);
+	return p->gate != NULL ? 0 : -1;
 }
 
 /* Events during a plan (e.g. "protected process dropped") become notes. */
@@ -436,29 +651,14 @@ recover_event(struct fault_ctx *ctx, const char *type, const char *detail)
 	log_info("recover: %s: %s", type, detail);
 }
 
-json_t *
-run_plan(struct experiment *x, const struct agent_config *cfg,
-    const pid_t *protect, size_t nprotect, struct fl_err *e)
+/* The plan object of x (DESIGN.md 6 faultctl plan); notes and rollout are
+ * stolen. */
+static json_t *
+plan_json(const struct experiment *x, const struct agent_config *cfg,
+    json_t *notes, json_t *rollout)
 {
-	struct fault_ctx ctx;
-	json_t *plan, *faults, *probes, *notes, *rollout = NULL;
-	int rc;
+	json_t *plan, *faults, *probes;
 
-	if (check_gates(x, cfg, &rollout, e) == -1) {
-		json_decref(rollout);
-		return NULL;
-	}
-	init_ctx(&ctx, cfg, NULL, protect, nprotect, x);
-	ctx.dry_run = 1;
-	ctx.event = plan_event;
-	ctx.engine = notes = json_array();
-	rc = plan_faults(x, &ctx, e);
-	if (rc == -1) {
-		release_all(x);
-		json_decref(notes);
-		json_decref(rollout);
-		return NULL;
-	}
 	faults = json_array();
 	for (size_t i = 0; i < x->nfaults; i++) {
 		struct fault *f = x->faults[i];
@@ -478,10 +678,146 @@ run_plan(struct experiment *x, const struct agent_config *cfg,
 	    "environment", cfg->environment, "faults", faults,
 	    "probes", probes, "hooks", (json_int_t)x->cleanup.hooks.n,
 	    "notes", notes);
-	if (rollout != NULL)
+	if (plan != NULL && rollout != NULL)
 		json_object_set_new(plan, "rollout", rollout);
-	release_all(x);
+	else
+		json_decref(rollout);
 	return plan;
+}
+
+/* run_plan_start's end: the plan (or why not) to the caller. */
+static void
+plan_fin(struct plan_req *p, int rc, const struct fl_err *e)
+{
+	run_plan_cb cb = p->cb;
+	void *arg = p->arg;
+	json_t *plan = NULL;
+	struct fl_err oom;
+
+	if (rc == 0) {
+		plan = plan_json(p->x, p->cfg, p->notes, p->rollout);
+		p->notes = p->rollout = NULL;
+		if (plan == NULL)
+			e = &oom, fl_fail(&oom, "out of memory");
+	}
+	release_all(p->x);
+	planner_free(p);
+	cb(plan, plan == NULL ? e : NULL, arg);
+}
+
+static void
+on_plan_refused(struct loop *l, void *arg)
+{
+	struct plan_req *p = arg;
+	struct fl_err e = p->e;
+
+	(void)l;
+	p->timer = 0;
+	plan_fin(p, -1, &e);
+}
+
+struct plan_req *
+run_plan_start(struct loop *l, struct experiment *x,
+    const struct agent_config *cfg, const pid_t *protect, size_t nprotect,
+    run_plan_cb cb, void *arg)
+{
+	struct plan_req *p;
+
+	if ((p = planner_new(l, x, cfg)) == NULL)
+		return NULL;
+	p->cb = cb;
+	p->arg = arg;
+	p->fin = plan_fin;
+	if (nprotect > 0) {
+		if ((p->protect = calloc(nprotect, sizeof(pid_t))) == NULL) {
+			planner_free(p);
+			return NULL;
+		}
+		memcpy(p->protect, protect, nprotect * sizeof(pid_t));
+	}
+	if ((p->notes = json_array()) == NULL) {
+		planner_free(p);
+		return NULL;
+	}
+	init_ctx(&p->own, cfg, l, p->protect, nprotect, x);
+	p->own.dry_run = 1;
+	p->own.event = plan_event;
+	p->own.engine = p->notes;
+	p->ctx = &p->own;
+	if (check_gates(x, cfg, &p->e) == -1) {
+		/* Refused without I/O: said from the loop all the same. */
+		if ((p->timer = loop_timer(l, 0, on_plan_refused, p)) == 0) {
+			planner_free(p);
+			return NULL;
+		}
+		return p;
+	}
+	if (planner_start(p) == -1) {
+		planner_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+run_plan_cancel(struct plan_req *p)
+{
+	struct experiment *x;
+
+	if (p == NULL)
+		return;
+	x = p->x;
+	planner_cancel(p);
+	release_all(x);
+}
+
+struct plan_wait {
+	struct loop *l;
+	int done;
+	json_t *plan;
+	struct fl_err e;
+};
+
+static void
+plan_waited(json_t *plan, const struct fl_err *e, void *arg)
+{
+	struct plan_wait *w = arg;
+
+	w->done = 1;
+	w->plan = plan;
+	if (plan == NULL)
+		w->e = *e;
+	loop_break(w->l);
+}
+
+json_t *
+run_plan(struct experiment *x, const struct agent_config *cfg,
+    const pid_t *protect, size_t nprotect, struct fl_err *e)
+{
+	struct plan_wait w;
+
+	memset(&w, 0, sizeof(w));
+	if ((w.l = loop_new()) == NULL) {
+		fl_fail(e, "out of memory");
+		return NULL;
+	}
+	if (run_plan_start(w.l, x, cfg, protect, nprotect, plan_waited,
+	    &w) == NULL) {
+		loop_free(w.l);
+		fl_fail(e, "out of memory");
+		return NULL;
+	}
+	while (!w.done)
+		if (loop_run(w.l) == -1)
+			break;
+	loop_free(w.l);
+	if (!w.done) {
+		fl_fail(e, "plan: the event loop failed");
+		return NULL;
+	}
+	if (w.plan == NULL)
+		*e = w.e;
+	return w.plan;
 }
 
 /* --- probes -------------------------------------------------------------- */
@@ -630,21 +966,19 @@ before_timeout(struct loop *l, void *arg)
 	finish(r);
 }
 
-void
-run_start(struct run *r)
+/* Planning is over (from the loop, or at once when memory ran out). */
+static void
+run_planned(struct plan_req *p, int rc, const struct fl_err *e)
 {
-	struct fl_err e;
+	struct run *r = p->run;
 	uint64_t wait = 0;
 
-	r->started_wall = fl_wall_ms();
-	r->started_mono = fl_mono_ms();
-	set_phase(r, PHASE_PLAN);
-	add_event(r, "info", "experiment %s (%s), %zu fault(s), duration %s",
-	    r->x->name, r->x->file, r->x->nfaults,
-	    fmt_duration(r->x->duration_ms, e.msg, sizeof(e.msg)));
-	if (check_gates(r->x, r->o.cfg, &r->rollout, &e) == -1 ||
-	    plan_faults(r->x, &r->ctx, &e) == -1) {
-		set_outcome(r, e.status, "%s", e.msg);
+	r->planner = NULL;
+	r->rollout = p->rollout;
+	p->rollout = NULL;
+	planner_free(p);
+	if (rc == -1) {
+		set_outcome(r, e->status, "%s", e->msg);
 		release_all(r->x);
 		finish(r);
 		return;
@@ -679,6 +1013,43 @@ run_start(struct run *r)
 	r->timer = loop_timer(r->o.loop, wait, before_timeout, r);
 }
 
+void
+run_start(struct run *r)
+{
+	struct plan_req *p;
+	struct fl_err e;
+
+	r->started_wall = fl_wall_ms();
+	r->started_mono = fl_mono_ms();
+	set_phase(r, PHASE_PLAN);
+	add_event(r, "info", "experiment %s (%s), %zu fault(s), duration %s",
+	    r->x->name, r->x->file, r->x->nfaults,
+	    fmt_duration(r->x->duration_ms, e.msg, sizeof(e.msg)));
+	if (check_gates(r->x, r->o.cfg, &e) == -1) {
+		set_outcome(r, e.status, "%s", e.msg);
+		finish(r);
+		return;
+	}
+	/* The rest of the plan waits on other agents, API servers and
+	 * databases: on the loop, where an abort can stop it. */
+	if ((p = planner_new(r->o.loop, r->x, r->o.cfg)) == NULL) {
+		fl_fail(&e, "out of memory");
+		set_outcome(r, FL_ERROR, "%s", e.msg);
+		finish(r);
+		return;
+	}
+	p->ctx = &r->ctx;
+	p->run = r;
+	p->fin = run_planned;
+	r->planner = p;
+	if (planner_start(p) == -1) {
+		r->planner = NULL;
+		planner_free(p);
+		set_outcome(r, FL_ERROR, "out of memory");
+		finish(r);
+	}
+}
+
 static void
 observe_done(struct loop *l, void *arg)
 {
@@ -688,6 +1059,71 @@ observe_done(struct loop *l, void *arg)
 	r->timer = 0;
 	add_event(r, "info", "duration elapsed");
 	revert_all(r);
+}
+
+/* A fault's inject failed: the run ends with everything reverted. */
+static void
+inject_failed(struct run *r, struct fault *f, const struct fl_err *e)
+{
+	free(f->error);
+	f->error = strdup(e->msg);
+	add_event(r, "error", "inject %s: %s", f->name, e->msg);
+	set_outcome(r, e->status == FL_REFUSED ? FL_REFUSED : FL_ERROR,
+	    "inject %s failed: %s", f->name, e->msg);
+	revert_all(r);
+}
+
+static void
+injected(struct run *r, struct fault *f)
+{
+	f->injected_at = fl_wall_ms();
+	add_event(r, "inject", "%s (%s) injected", f->name, f->ops->type);
+}
+
+/* Inject faults i.. in order; a pending inject resumes this from
+ * ctx_inject_done. After the last one, observe. */
+static void
+inject_from(struct run *r, size_t i)
+{
+	struct fl_err e;
+	int rc;
+
+	for (; i < r->x->nfaults; i++) {
+		struct fault *f = r->x->faults[i];
+
+		/* Intent first, fsynced: a crash from here on is recoverable. */
+		if (r->o.journal != NULL && journal_intent(r->o.journal, r->id,
+		    f->name, f->ops->type, f->state, &e) == -1) {
+			set_outcome(r, FL_ERROR, "cannot journal %s: %s", f->name,
+			    e.msg);
+			revert_all(r);
+			return;
+		}
+		r->ninjected = i + 1;
+		r->journaled = 1;
+		if ((rc = f->ops->inject(f, &r->ctx, &e)) == FAULT_PENDING) {
+			/* Goes on in the loop; an abort cancels it. */
+			r->injecting = f;
+			return;
+		}
+		if (rc == -1) {
+			inject_failed(r, f, &e);
+			return;
+		}
+		injected(r, f);
+	}
+	r->observe_mono = fl_mono_ms();
+	set_phase(r, PHASE_OBSERVE);
+	if (r->aborting) {
+		revert_all(r);
+		return;
+	}
+	/* A violation seen while injecting counts now. */
+	if (r->violated && r->x->hyp.during == DURING_ABORT) {
+		revert_all(r);
+		return;
+	}
+	r->timer = loop_timer(r->o.loop, r->x->duration_ms, observe_done, r);
 }
 
 static void
@@ -710,43 +1146,7 @@ start_inject(struct run *r)
 			return;
 		}
 	}
-	for (size_t i = 0; i < r->x->nfaults; i++) {
-		struct fault *f = r->x->faults[i];
-
-		/* Intent first, fsynced: a crash from here on is recoverable. */
-		if (r->o.journal != NULL && journal_intent(r->o.journal, r->id,
-		    f->name, f->ops->type, f->state, &e) == -1) {
-			set_outcome(r, FL_ERROR, "cannot journal %s: %s", f->name,
-			    e.msg);
-			revert_all(r);
-			return;
-		}
-		r->ninjected = i + 1;
-		r->journaled = 1;
-		if (f->ops->inject(f, &r->ctx, &e) == -1) {
-			free(f->error);
-			f->error = strdup(e.msg);
-			add_event(r, "error", "inject %s: %s", f->name, e.msg);
-			set_outcome(r, e.status == FL_REFUSED ? FL_REFUSED : FL_ERROR,
-			    "inject %s failed: %s", f->name, e.msg);
-			revert_all(r);
-			return;
-		}
-		f->injected_at = fl_wall_ms();
-		add_event(r, "inject", "%s (%s) injected", f->name, f->ops->type);
-	}
-	r->observe_mono = fl_mono_ms();
-	set_phase(r, PHASE_OBSERVE);
-	if (r->aborting) {
-		revert_all(r);
-		return;
-	}
-	/* A violation seen while injecting counts now. */
-	if (r->violated && r->x->hyp.during == DURING_ABORT) {
-		revert_all(r);
-		return;
-	}
-	r->timer = loop_timer(r->o.loop, r->x->duration_ms, observe_done, r);
+	inject_from(r, 0);
 }
 
 static void
@@ -872,12 +1272,28 @@ run_abort(struct run *r, const char *reason)
 	switch (r->phase) {
 	case PHASE_PLAN:
 	case PHASE_BEFORE:
-		/* Nothing injected yet: nothing to revert, no hooks. */
+		/* Nothing injected yet: nothing to revert, no hooks. A plan
+		 * still asking (gate, API servers, databases) stops now. */
+		if (r->planner != NULL) {
+			planner_cancel(r->planner);
+			r->planner = NULL;
+		}
 		release_all(r->x);
 		finish(r);
 		break;
 	case PHASE_INJECT:
-		/* start_inject checks r->aborting when it is done. */
+		if (r->injecting != NULL) {
+			/* An inject waiting on the network: stop it, and
+			 * revert what it did so far. */
+			struct fault *f = r->injecting;
+
+			r->injecting = NULL;
+			if (f->ops->cancel != NULL)
+				f->ops->cancel(f);
+			add_event(r, "info", "inject %s cancelled", f->name);
+			revert_all(r);
+		}
+		/* Otherwise inject_from checks r->aborting when it is done. */
 		break;
 	case PHASE_OBSERVE:
 		revert_all(r);
