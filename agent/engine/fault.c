@@ -122,3 +122,16 @@ fault_is_stop_signal(int signo)
 	return signo == SIGSTOP || signo == SIGTSTP || signo == SIGTTIN ||
 	    signo == SIGTTOU;
 }
+
+void
+fault_prep_end(struct fault_prep *p, struct fault *f, int rc,
+    const struct fl_err *e)
+{
+	fault_prepared_fn done = p->done;
+	void *arg = p->arg;
+
+	p->done = NULL;
+	p->prepared = rc == 0;
+	if (done != NULL)
+		done(f, rc, e, arg);
+}

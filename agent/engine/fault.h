@@ -97,6 +97,14 @@ fault_inject_done(struct fault_ctx *ctx, struct fault *f, int rc,
 		ctx->inject_done(ctx, f, rc, e);
 }
 
+/* A driver's prepare in flight: whom to tell, once. Drivers keep one in
+ * f->rt; fault_prep_end() tells and forgets. */
+struct fault_prep {
+	fault_prepared_fn done;          /* NULL: nothing pending */
+	void *arg;
+	int prepared;                    /* the last prepare ended well */
+};
+
 struct fault_ops {
 	const char *type;                /* "process-kill", "netem", ... */
 	const struct keydef *keys;       /* without "type", added by the engine */
@@ -188,6 +196,12 @@ void fault_event(struct fault_ctx *ctx, const char *type, const char *fmt, ...)
 int fault_parse_signal(const char *s, int *signo, char *name, size_t len);
 /* Signals that stop a process; their revert is SIGCONT. */
 int fault_is_stop_signal(int signo);
+
+/* End the prepare p stands for: mark it, forget done, then call it (last:
+ * on a failure it may release f and the runtime p lives in). Harmless when
+ * nothing is pending (cancelled). */
+void fault_prep_end(struct fault_prep *p, struct fault *f, int rc,
+    const struct fl_err *e);
 
 /* Seeded choice: shuffle idx[0..n) with a PRNG seeded from seed and name, so
  * the same seed picks the same victims. */

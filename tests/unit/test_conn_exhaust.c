@@ -38,6 +38,7 @@
 #include "loop.h"
 #include "proc.h"
 #include "run.h"
+#include "fault_wait.h"
 #include "ticker.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -217,45 +218,17 @@ freectx(struct fault_ctx *ctx)
 	free(ctx);
 }
 
-/* What prepare told. */
-static struct {
-	int done, rc;
-	struct fl_err e;
-} told;
-
-static void
-prepared_told(struct fault *f, int rc, const struct fl_err *e, void *arg)
-{
-	(void)f;
-	(void)arg;
-	told.done = 1;
-	told.rc = rc;
-	if (e != NULL)
-		told.e = *e;
-}
-
 /* prepare on ctx->loop (a private one when NULL), then plan, as run.c
  * does. 0, or -1 with e. */
 static int
 plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 {
 	struct loop *own = NULL;
-	uint64_t end = fl_mono_ms() + 30000;
-	int rc = -1;
+	int rc;
 
 	if (ctx->loop == NULL)
 		assert_non_null(ctx->loop = own = loop_new());
-	memset(&told, 0, sizeof(told));
-	if (conn_exhaust_ops.prepare(f, ctx, prepared_told, NULL, e) == 0) {
-		assert_false(told.done);     /* never from inside prepare */
-		while (!told.done && fl_mono_ms() < end)
-			loop_run_once(ctx->loop, 50);
-		assert_true(told.done);
-		if (told.rc == -1)
-			*e = told.e;
-		else
-			rc = conn_exhaust_ops.plan(f, ctx, e);
-	}
+	rc = fault_prepare_plan(&conn_exhaust_ops, f, ctx, e);
 	if (own != NULL) {
 		loop_free(own);
 		ctx->loop = NULL;
@@ -759,7 +732,7 @@ test_leave_never_answers(void **st)
 	f = leave_fault(h.port);
 	memset(&told, 0, sizeof(told));
 	t0 = fl_mono_ms();
-	assert_int_equal(conn_exhaust_ops.prepare(f, ctx, prepared_told, NULL,
+	assert_int_equal(conn_exhaust_ops.prepare(f, ctx, fault_told_prepared, NULL,
 	    &e), 0);
 	ticker_start(&t, l, 100);
 	end = t0 + 20000;
@@ -787,7 +760,7 @@ test_leave_never_answers(void **st)
 
 	/* Cancelled half-way: closed at once, never told. */
 	memset(&told, 0, sizeof(told));
-	assert_int_equal(conn_exhaust_ops.prepare(f, ctx, prepared_told, NULL,
+	assert_int_equal(conn_exhaust_ops.prepare(f, ctx, fault_told_prepared, NULL,
 	    &e), 0);
 	run_for(l, 500);
 	assert_false(told.done);
@@ -814,19 +787,6 @@ run_ended(struct run *r, void *arg)
 {
 	(void)r;
 	*(int *)arg = 1;
-}
-
-static struct experiment *
-parse_exp(const char *text)
-{
-	struct diag d = { 0 };
-	struct experiment *x = experiment_parse("x.ini", text, strlen(text), &d);
-
-	if (x == NULL)
-		diag_print(&d, stderr);
-	diag_free(&d);
-	assert_non_null(x);
-	return x;
 }
 
 /* The issue's measurement: four plans with leave against a database that
@@ -864,7 +824,7 @@ test_revert_on_time_while_plans_wait(void **st)
 		    "duration = 30s\n[fault \"pool\"]\ntype = conn-exhaust\n"
 		    "protocol = postgres\ndsn = postgresql://chaos@127.0.0.1:%d/app\n"
 		    "leave = 2\n", i, h.port);
-		px[i] = parse_exp(text);
+		px[i] = experiment_of(text);
 		assert_non_null(pr[i] = run_plan_start(l, px[i], cfg, NULL, 0,
 		    plan_ignored, &plans));
 	}
@@ -876,7 +836,7 @@ test_revert_on_time_while_plans_wait(void **st)
 	o.loop = l;
 	o.on_done = run_ended;
 	o.arg = &done;
-	assert_non_null(r = run_new(parse_exp(text), &o));
+	assert_non_null(r = run_new(experiment_of(text), &o));
 	run_start(r);
 	run_for(l, 1500);
 	assert_int_equal(proc_read(child, &pi), 0);

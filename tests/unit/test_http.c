@@ -321,22 +321,6 @@ t_resolve(void **st)
 	loop_free(l);
 }
 
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return testhttpd_start();
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	testhttpd_stop();
-	rmdir(tmpdir);
-	return 0;
-}
-
 int
 main(void)
 {
@@ -349,5 +333,6 @@ main(void)
 		cmocka_unit_test(t_resolve),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, testhttpd_group_setup,
+	    testhttpd_group_teardown);
 }

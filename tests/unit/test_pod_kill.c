@@ -34,6 +34,7 @@
 #include "loop.h"
 #include "proc.h"
 #include "run.h"
+#include "fault_wait.h"
 #include "ticker.h"
 
 static char tmpdir[128];
@@ -613,86 +614,26 @@ test_validate(void **st)
 
 /* ---- against the stand-in --------------------------------------------- */
 
-/* What the engine is told by a driver (prepare's done, inject_done). */
-static struct {
-	int done, rc;
-	struct fl_err e;
-} told;
-
-static void
-inject_told(struct fault_ctx *ctx, struct fault *f, int rc,
-    const struct fl_err *e)
-{
-	(void)ctx;
-	(void)f;
-	told.done = 1;
-	told.rc = rc;
-	if (e != NULL)
-		told.e = *e;
-}
-
-static void
-prepared_told(struct fault *f, int rc, const struct fl_err *e, void *arg)
-{
-	(void)f;
-	(void)arg;
-	told.done = 1;
-	told.rc = rc;
-	if (e != NULL)
-		told.e = *e;
-}
-
 static struct fault_ctx
 mkctx(struct agent_config *cfg)
 {
 	struct fault_ctx ctx = { .loop = L, .cfg = cfg, .seed = 42,
-	    .event = record_event, .inject_done = inject_told };
+	    .event = record_event, .inject_done = fault_told_inject };
 
 	events[0] = '\0';
 	return ctx;
 }
 
-/* Run the loop until what a driver started is told, at most ms. */
-static int
-wait_told(uint64_t ms)
-{
-	uint64_t end = fl_mono_ms() + ms;
-
-	while (!told.done && fl_mono_ms() < end)
-		loop_run_once(L, 50);
-	return told.done;
-}
-
-/* prepare (on the loop) then plan, as run.c does; 0 or -1 with e. */
 static int
 prepare_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 {
-	memset(&told, 0, sizeof(told));
-	if (pod_kill_ops.prepare(f, ctx, prepared_told, NULL, e) == -1)
-		return -1;
-	assert_false(told.done);        /* never from inside prepare */
-	assert_true(wait_told(30000));
-	if (told.rc == -1) {
-		*e = told.e;
-		return -1;
-	}
-	return pod_kill_ops.plan(f, ctx, e);
+	return fault_prepare_plan(&pod_kill_ops, f, ctx, e);
 }
 
-/* inject, waiting for a pending one; 0 or -1 with e. */
 static int
 inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 {
-	int rc;
-
-	memset(&told, 0, sizeof(told));
-	if ((rc = pod_kill_ops.inject(f, ctx, e)) != FAULT_PENDING)
-		return rc;
-	assert_false(told.done);
-	assert_true(wait_told(30000));
-	if (told.rc == -1)
-		*e = told.e;
-	return told.rc;
+	return fault_inject_wait(&pod_kill_ops, f, ctx, e);
 }
 
 static size_t
@@ -1061,7 +1002,7 @@ test_fifo_files(void **st)
 	f = mkfault("g", "namespace", "shop", "kubeconfig", kc, NULL);
 	ctx = mkctx(cfg);
 	t0 = fl_mono_ms();
-	assert_int_equal(pod_kill_ops.prepare(f, &ctx, prepared_told, NULL, &e), -1);
+	assert_int_equal(pod_kill_ops.prepare(f, &ctx, fault_told_prepared, NULL, &e), -1);
 	assert_true(fl_mono_ms() - t0 < 2000);
 	assert_int_equal(e.status, FL_ERROR);
 	assert_non_null(strstr(e.msg, "certificate-authority"));
@@ -1070,7 +1011,7 @@ test_fifo_files(void **st)
 
 	kc = kubeconfig(&s, "fifo-token", "tokenFile: fifo");
 	f = mkfault("g", "namespace", "shop", "kubeconfig", kc, NULL);
-	assert_int_equal(pod_kill_ops.prepare(f, &ctx, prepared_told, NULL, &e), -1);
+	assert_int_equal(pod_kill_ops.prepare(f, &ctx, fault_told_prepared, NULL, &e), -1);
 	assert_non_null(strstr(e.msg, "tokenFile"));
 	assert_non_null(strstr(e.msg, "not a regular file"));
 	freefault(f);
@@ -1101,7 +1042,7 @@ test_slow_api(void **st)
 	ctx = mkctx(cfg);
 	set_delay("5");
 	memset(&told, 0, sizeof(told));
-	assert_int_equal(pod_kill_ops.prepare(f, &ctx, prepared_told, NULL, &e), 0);
+	assert_int_equal(pod_kill_ops.prepare(f, &ctx, fault_told_prepared, NULL, &e), 0);
 	ticker_start(&t, L, 100);
 	run_for(L, 1500);
 	assert_false(told.done);
@@ -1144,18 +1085,11 @@ static struct experiment *
 pod_experiment(const char *kc)
 {
 	char text[2048];
-	struct diag d = { 0 };
-	struct experiment *x;
 
 	snprintf(text, sizeof(text), "[experiment]\nname = slow-api\n"
 	    "duration = 2s\n[fault \"pods\"]\ntype = pod-kill\n"
 	    "namespace = shop\nselector = app=api\nkubeconfig = %s\n", kc);
-	x = experiment_parse("slow.ini", text, strlen(text), &d);
-	if (x == NULL)
-		diag_print(&d, stderr);
-	diag_free(&d);
-	assert_non_null(x);
-	return x;
+	return experiment_of(text);
 }
 
 static struct agent_config *

@@ -27,13 +27,6 @@
 #include "testhttpd.h"
 
 static int
-group_setup(void **state)
-{
-	(void)state;
-	return testhttpd_start();
-}
-
-static int
 group_teardown(void **state)
 {
 	char cmd[256];
@@ -637,5 +630,5 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, testhttpd_group_setup, group_teardown);
 }

@@ -25,6 +25,7 @@
 #include "http.h"
 #include "loop.h"
 #include "rollout.h"
+#include "fault_wait.h"
 #include "ticker.h"
 
 static const char H[] =
@@ -98,17 +99,10 @@ static struct experiment *
 exp_with(const char *rollout)
 {
 	char text[512];
-	struct diag d = { 0 };
-	struct experiment *x;
 
 	snprintf(text, sizeof(text), "[experiment]\nname = r\nduration = 1s\n"
 	    "[fault \"f\"]\ntype = process-kill\npid = 999999\n%s", rollout);
-	x = experiment_parse("r.ini", text, strlen(text), &d);
-	if (x == NULL)
-		diag_print(&d, stderr);
-	diag_free(&d);
-	assert_non_null(x);
-	return x;
+	return experiment_of(text);
 }
 
 static void

@@ -20,7 +20,7 @@ static char status_path[128], delay_path[128], log_path[128];
 static pid_t server_pid = -1;
 static int server_port;
 
-static void
+static inline void
 put_file(const char *path, const char *s)
 {
 	FILE *f = fopen(path, "w");
@@ -32,7 +32,7 @@ put_file(const char *path, const char *s)
 
 /* The build tree: $FL_BUILD, else the tree this binary was built in
  * (BUILD/tests/unit/NAME), else "build". */
-static const char *
+static inline const char *
 build_dir(void)
 {
 	static char dir[512];
@@ -57,7 +57,7 @@ build_dir(void)
 }
 
 /* Make tmpdir and start the server there; 0 or -1. */
-static int
+static inline int
 testhttpd_start(void)
 {
 	char bin[600], buf[32];
@@ -93,7 +93,7 @@ testhttpd_start(void)
 
 /* Stop the server and remove its files (tmpdir itself stays, for the
  * caller's own files: rmdir it last). */
-static void
+static inline void
 testhttpd_stop(void)
 {
 	if (server_pid > 0) {
@@ -106,8 +106,25 @@ testhttpd_stop(void)
 	unlink(log_path);
 }
 
+/* cmocka group setup/teardown around testhttpd_start/stop. */
+static inline int
+testhttpd_group_setup(void **state)
+{
+	(void)state;
+	return testhttpd_start();
+}
+
+static inline int
+testhttpd_group_teardown(void **state)
+{
+	(void)state;
+	testhttpd_stop();
+	rmdir(tmpdir);
+	return 0;
+}
+
 /* Each test starts from a healthy, prompt server. */
-static int
+static inline int
 testhttpd_reset(void **state)
 {
 	(void)state;

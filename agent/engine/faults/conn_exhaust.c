@@ -225,14 +225,7 @@ cx_validate(struct fault *f, struct diag *d)
 static void
 prep_end(struct cx_rt *rt, int rc, const struct fl_err *e)
 {
-	fault_prepared_fn done = rt->done;
-
-	rt->done = NULL;
-	if (rc == 0)
-		rt->prepared = 1;
-	/* Last: done may release f (and rt) on a failure. */
-	if (done != NULL)
-		done(rt->f, rc, e, rt->done_arg);
+	fault_prep_end(&rt->prep, rt->f, rc, e);
 }
 
 static void
@@ -327,7 +320,7 @@ cx_cancel(struct fault *f)
 		loop_timer_cancel(rt->loop, rt->prep_timer);
 		rt->prep_timer = 0;
 	}
-	rt->done = NULL;
+	rt->prep.done = NULL;
 }
 
 /* Where to connect, decided offline; then, on the loop, the name and the
@@ -358,7 +351,7 @@ cx_prepare(struct fault *f, struct fault_ctx *ctx, fault_prepared_fn done,
 	rt->loop = ctx->loop;
 	rt->proto = c->protocol;
 	rt->count = c->connections;
-	rt->prepared = 0;
+	rt->prep.prepared = 0;
 	rt->addrlen = 0;
 	rt->host[0] = rt->hostaddr[0] = rt->port[0] = rt->why[0] = '\0';
 	rt->user[0] = rt->dbname[0] = '\0';
@@ -425,8 +418,8 @@ cx_prepare(struct fault *f, struct fault_ctx *ctx, fault_prepared_fn done,
 	} else if ((rt->prep_timer = loop_timer(ctx->loop, 0, on_prep_timer,
 	    rt)) == 0)
 		return fl_fail(e, "out of memory");
-	rt->done = done;
-	rt->done_arg = arg;
+	rt->prep.done = done;
+	rt->prep.arg = arg;
 	return 0;
 }
 
@@ -440,7 +433,7 @@ cx_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	char line[1200];
 
 	(void)ctx;
-	if (rt == NULL || !rt->prepared)
+	if (rt == NULL || !rt->prep.prepared)
 		return fl_fail(e, "%s: plan before prepare", f->name);
 	if (cx_fd_room(rt->count, 0, e) == -1)
 		return -1;
@@ -484,7 +477,7 @@ cx_inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	struct cx_rt *rt = f->rt;
 	const struct cx_cfg *c = f->cfg;
 
-	if (rt == NULL || !rt->prepared)
+	if (rt == NULL || !rt->prep.prepared)
 		return fl_fail(e, "%s: inject before plan", f->name);
 	if (rt->injected)
 		return 0;

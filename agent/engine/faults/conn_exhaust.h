@@ -85,12 +85,10 @@ struct cx_rt {
 	char user[64], dbname[64];   /* of the DSN, for the plan line */
 
 	/* prepare: the name, then (leave) the server's numbers */
-	fault_prepared_fn done;
-	void *done_arg;
+	struct fault_prep prep;
 	struct resolve_req *res;
 	struct cx_leave *leave;
 	uint64_t prep_timer;     /* nothing to look up: done next turn */
-	int prepared;
 	char why[256];           /* how leave became count */
 
 	struct slot *slots;      /* count of them, owned */

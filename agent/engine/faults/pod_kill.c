@@ -388,7 +388,7 @@ pod_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	if (c == NULL)
 		return fl_fail(e, "%s: no configuration", f->name);
 	/* The guards and every API call were in prepare. */
-	if (rt == NULL || !rt->prepared)
+	if (rt == NULL || !rt->prep.prepared)
 		return fl_fail(e, "%s: plan before prepare", f->name);
 	node = rt->node;
 	sel = rt->sel;

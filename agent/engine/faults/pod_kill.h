@@ -25,14 +25,12 @@ struct pod_rt {
 	int container;                  /* container mode: no access review */
 
 	/* prepare: namespace, every page of the pod list, access review */
-	fault_prepared_fn done;
-	void *done_arg;
+	struct fault_prep prep;
 	struct kube_selector *sel;
 	char *node;                     /* this node's name, NULL: any */
 	char *cont;                     /* the list's continue token */
 	int pages;
 	json_t *items;                  /* every listed pod */
-	int prepared;
 	int review_rc;                  /* -1: the review said no (review_err) */
 	struct fl_err review_err;
 

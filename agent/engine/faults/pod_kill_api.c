@@ -66,14 +66,7 @@ pod_api_open(struct fault *f, const char *kubeconfig, struct fl_err *e)
 static void
 prep_end(struct pod_rt *rt, int rc, const struct fl_err *e)
 {
-	fault_prepared_fn done = rt->done;
-
-	rt->done = NULL;
-	if (rc == 0)
-		rt->prepared = 1;
-	/* Last: done may release f (and rt) on a failure. */
-	if (done != NULL)
-		done(rt->f, rc, e, rt->done_arg);
+	fault_prep_end(&rt->prep, rt->f, rc, e);
 }
 
 static void
@@ -276,15 +269,15 @@ pod_api_prepare(struct pod_rt *rt, struct fault_ctx *ctx,
 	if ((rt->items = json_array()) == NULL)
 		return fl_fail(e, "out of memory");
 	rt->pages = 0;
-	rt->prepared = 0;
+	rt->prep.prepared = 0;
 	rt->review_rc = 0;
 	rt->ctx = ctx;
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s", rt->ns);
 	if ((rt->req = kube_request_start(ctx->loop, &rt->conn, "GET", path,
 	    NULL, on_namespace, rt)) == NULL)
 		return fl_fail(e, "out of memory");
-	rt->done = done;
-	rt->done_arg = arg;
+	rt->prep.done = done;
+	rt->prep.arg = arg;
 	return 0;
 }
 
@@ -295,7 +288,7 @@ pod_api_cancel(struct pod_rt *rt)
 		return;
 	kube_request_cancel(rt->req);
 	rt->req = NULL;
-	rt->done = NULL;
+	rt->prep.done = NULL;
 }
 
 void
