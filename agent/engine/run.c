@@ -29,6 +29,7 @@
 #include "probe.h"
 #include "rollout.h"
 #include "run.h"
+#include "run_int.h"
 #include "schedule.h"
 #include "units.h"
 
@@ -114,7 +115,6 @@ static void revert_all(struct run *r);
 static void finish(struct run *r);
 static void start_inject(struct run *r);
 static void inject_from(struct run *r, size_t i);
-static void planner_cancel(struct plan_req *p);
 
 static char *
 iso(uint64_t ms, char *buf, size_t len)
@@ -295,7 +295,7 @@ make_id(char *buf, size_t len)
 	    tm.tm_min, tm.tm_sec, rnd & 0xffff);
 }
 
-static void
+void
 init_ctx(struct fault_ctx *ctx, const struct agent_config *cfg,
     struct loop *l, const pid_t *protect, size_t nprotect,
     const struct experiment *x)
@@ -355,7 +355,7 @@ run_free(struct run *r)
 	/* Whatever is still in flight (a plan's look-ups, an inject's
 	 * requests) stops before the faults are freed. */
 	if (r->planner != NULL) {
-		planner_cancel(r->planner);
+		plan_req_cancel(r->planner);
 		r->planner = NULL;
 	}
 	for (size_t i = 0; i < r->x->nfaults; i++)
@@ -408,8 +408,8 @@ run_status(const struct run *r)
 /* --- gates checked before anything is touched --------------------------- */
 
 /* The gates that need no I/O, in this order; the rollout gate, which asks
- * other agents, follows on the loop (planner_start). */
-static int
+ * other agents, follows on the loop (plan_req_start, plan.c). */
+int
 check_gates(const struct experiment *x, const struct agent_config *cfg,
     struct fl_err *e)
 {
@@ -429,218 +429,12 @@ check_gates(const struct experiment *x, const struct agent_config *cfg,
 	return schedule_gate(x, cfg, time(NULL), e);
 }
 
-static void
+void
 release_all(struct experiment *x)
 {
 	for (size_t i = 0; i < x->nfaults; i++)
 		if (x->faults[i]->ops->release != NULL)
 			x->faults[i]->ops->release(x->faults[i]);
-}
-
-/* --- planning on the loop -------------------------------------------------
- *
- * After check_gates: the rollout gate (every promotion_source asked at
- * once), then every fault's prepare at once (their look-ups: API servers,
- * databases, names), then every plan in file order, synchronously. Each
- * step that waits is on the loop with a bound; cancelling stops them all
- * and nothing has been injected. Used by run_start and run_plan_start. */
-
-struct plan_req {
-	struct loop *l;
-	struct experiment *x;              /* borrowed */
-	const struct agent_config *cfg;    /* borrowed */
-	struct fault_ctx *ctx;             /* the run's, or own */
-	struct fault_ctx own;
-	pid_t *protect;                    /* own's copy */
-	json_t *notes;                     /* own's plan events */
-	struct rollout_req *gate;          /* in flight */
-	json_t *rollout;                   /* the gate's evidence, owned */
-	unsigned char *preparing;          /* per fault: prepare in flight */
-	size_t npending;
-	uint64_t timer;                    /* a refusal found at once */
-	struct fl_err e;
-	/* Told the outcome once; frees p (planner_free). */
-	void (*fin)(struct plan_req *p, int rc, const struct fl_err *e);
-	struct run *run;                   /* planning a run */
-	run_plan_cb cb;                    /* run_plan_start's caller */
-	void *arg;
-};
-
-static struct plan_req *
-planner_new(struct loop *l, struct experiment *x,
-    const struct agent_config *cfg)
-{
-	struct plan_req *p;
-
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return NULL;
-	if ((p->preparing = calloc(x->nfaults + 1, 1)) == NULL) {
-		free(p);
-		return NULL;
-	}
-	p->l = l;
-	p->x = x;
-	p->cfg = cfg;
-	return p;
-}
-
-static void
-planner_free(struct plan_req *p)
-{
-	if (p->timer != 0)
-		loop_timer_cancel(p->l, p->timer);
-	json_decref(p->rollout);
-	json_decref(p->notes);
-	free(p->preparing);
-	free(p->protect);
-	free(p);
-}
-
-/* Stop whatever is in flight (no completion runs afterwards) and free. */
-static void
-planner_cancel(struct plan_req *p)
-{
-	rollout_gate_cancel(p->gate);
-	p->gate = NULL;
-	for (size_t i = 0; i < p->x->nfaults; i++) {
-		struct fault *f = p->x->faults[i];
-
-		if (p->preparing[i] && f->ops->cancel != NULL)
-			f->ops->cancel(f);
-		p->preparing[i] = 0;
-	}
-	planner_free(p);
-}
-
-/* "fault NAME: " before a driver's message. */
-static void
-fault_prefix(struct fl_err *e, const struct fault *f)
-{
-	char msg[sizeof(e->msg)];
-
-	snprintf(msg, sizeof(msg), "%s", e->msg);
-	snprintf(e->msg, sizeof(e->msg), "fault %.64s: %.430s", f->name, msg);
-}
-
-static void
-planner_fail(struct plan_req *p, const struct fl_err *e)
-{
-	struct fl_err copy = *e;
-
-	for (size_t i = 0; i < p->x->nfaults; i++) {
-		struct fault *f = p->x->faults[i];
-
-		if (p->preparing[i] && f->ops->cancel != NULL)
-			f->ops->cancel(f);
-		p->preparing[i] = 0;
-	}
-	p->npending = 0;
-	p->fin(p, -1, &copy);
-}
-
-/* Every prepare is done: plan each fault in file order. */
-static void
-plan_all(struct plan_req *p)
-{
-	struct fl_err e;
-
-	for (size_t i = 0; i < p->x->nfaults; i++) {
-		struct fault *f = p->x->faults[i];
-
-		if (f->ops->plan(f, p->ctx, &e) == -1) {
-			fault_prefix(&e, f);
-			planner_fail(p, &e);
-			return;
-		}
-	}
-	p->fin(p, 0, NULL);
-}
-
-static void
-on_prepared(struct fault *f, int rc, const struct fl_err *e, void *arg)
-{
-	struct plan_req *p = arg;
-	struct fl_err copy;
-	size_t i;
-
-	for (i = 0; i < p->x->nfaults && p->x->faults[i] != f; i++)
-		;
-	if (i == p->x->nfaults || !p->preparing[i])
-		return;
-	p->preparing[i] = 0;
-	p->npending--;
-	if (rc == -1) {
-		copy = *e;
-		fault_prefix(&copy, f);
-		planner_fail(p, &copy);
-		return;
-	}
-	if (p->npending == 0)
-		plan_all(p);
-}
-
-static void
-start_prepares(struct plan_req *p)
-{
-	struct experiment *x = p->x;
-	struct fl_err e;
-	char why[256];
-
-	for (size_t i = 0; i < x->nfaults; i++) {
-		struct fault *f = x->faults[i];
-
-		if (f->ops->supported != NULL &&
-		    !f->ops->supported(why, sizeof(why))) {
-			fl_refuse(&e, "fault %s: %s", f->name, why);
-			planner_fail(p, &e);
-			return;
-		}
-	}
-	for (size_t i = 0; i < x->nfaults; i++) {
-		struct fault *f = x->faults[i];
-
-		if (f->ops->prepare == NULL)
-			continue;
-		if (f->ops->prepare(f, p->ctx, on_prepared, p, &e) == -1) {
-			fault_prefix(&e, f);
-			planner_fail(p, &e);
-			return;
-		}
-		p->preparing[i] = 1;
-		p->npending++;
-	}
-	if (p->npending == 0)
-		plan_all(p);
-}
-
-static void
-on_gate(void *arg, int rc, json_t *evidence, const struct fl_err *e)
-{
-	struct plan_req *p = arg;
-
-	p->gate = NULL;
-	p->rollout = evidence;
-	if (rc == -1) {
-		planner_fail(p, e);
-		return;
-	}
-	start_prepares(p);
-}
-
-/* 0, or -1 when memory runs out (nothing started, p untouched). */
-static int
-planner_start(struct plan_req *p)
-{
-	p->gate = rollout_gate_start(p->l, p->x, p->cfg, fl_wall_ms(), on_gate, p);
-	return p->gate != NULL ? 0 : -1;
-}
-
-/* Events during a plan (e.g. "protected process dropped") become notes. */
-static void
-plan_event(struct fault_ctx *ctx, const char *type, const char *detail)
-{
-	json_array_append_new(ctx->engine, json_pack("{s:s, s:s}", "type", type,
-	    "detail", detail));
 }
 
 /* Events while recovering from the journal go to the log. */
@@ -649,175 +443,6 @@ recover_event(struct fault_ctx *ctx, const char *type, const char *detail)
 {
 	(void)ctx;
 	log_info("recover: %s: %s", type, detail);
-}
-
-/* The plan object of x (DESIGN.md 6 faultctl plan); notes and rollout are
- * stolen. */
-static json_t *
-plan_json(const struct experiment *x, const struct agent_config *cfg,
-    json_t *notes, json_t *rollout)
-{
-	json_t *plan, *faults, *probes;
-
-	faults = json_array();
-	for (size_t i = 0; i < x->nfaults; i++) {
-		struct fault *f = x->faults[i];
-
-		json_array_append_new(faults, json_pack("{s:s, s:s, s:O?}",
-		    "name", f->name, "type", f->ops->type, "targets", f->targets));
-	}
-	probes = json_array();
-	for (size_t i = 0; i < x->nprobes; i++)
-		json_array_append_new(probes, json_pack("{s:s, s:s}",
-		    "name", x->probes[i].name,
-		    "type", x->probes[i].type == PROBE_HTTP ? "http" :
-		    x->probes[i].type == PROBE_TCP ? "tcp" : "exec"));
-	plan = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:I, s:o}",
-	    "experiment", x->name, "file", x->file, "hash", x->hash,
-	    "duration_ms", (json_int_t)x->duration_ms,
-	    "environment", cfg->environment, "faults", faults,
-	    "probes", probes, "hooks", (json_int_t)x->cleanup.hooks.n,
-	    "notes", notes);
-	if (plan != NULL && rollout != NULL)
-		json_object_set_new(plan, "rollout", rollout);
-	else
-		json_decref(rollout);
-	return plan;
-}
-
-/* run_plan_start's end: the plan (or why not) to the caller. */
-static void
-plan_fin(struct plan_req *p, int rc, const struct fl_err *e)
-{
-	run_plan_cb cb = p->cb;
-	void *arg = p->arg;
-	json_t *plan = NULL;
-	struct fl_err oom;
-
-	if (rc == 0) {
-		plan = plan_json(p->x, p->cfg, p->notes, p->rollout);
-		p->notes = p->rollout = NULL;
-		if (plan == NULL)
-			e = &oom, fl_fail(&oom, "out of memory");
-	}
-	release_all(p->x);
-	planner_free(p);
-	cb(plan, plan == NULL ? e : NULL, arg);
-}
-
-static void
-on_plan_refused(struct loop *l, void *arg)
-{
-	struct plan_req *p = arg;
-	struct fl_err e = p->e;
-
-	(void)l;
-	p->timer = 0;
-	plan_fin(p, -1, &e);
-}
-
-struct plan_req *
-run_plan_start(struct loop *l, struct experiment *x,
-    const struct agent_config *cfg, const pid_t *protect, size_t nprotect,
-    run_plan_cb cb, void *arg)
-{
-	struct plan_req *p;
-
-	if ((p = planner_new(l, x, cfg)) == NULL)
-		return NULL;
-	p->cb = cb;
-	p->arg = arg;
-	p->fin = plan_fin;
-	if (nprotect > 0) {
-		if ((p->protect = calloc(nprotect, sizeof(pid_t))) == NULL) {
-			planner_free(p);
-			return NULL;
-		}
-		memcpy(p->protect, protect, nprotect * sizeof(pid_t));
-	}
-	if ((p->notes = json_array()) == NULL) {
-		planner_free(p);
-		return NULL;
-	}
-	init_ctx(&p->own, cfg, l, p->protect, nprotect, x);
-	p->own.dry_run = 1;
-	p->own.event = plan_event;
-	p->own.engine = p->notes;
-	p->ctx = &p->own;
-	if (check_gates(x, cfg, &p->e) == -1) {
-		/* Refused without I/O: said from the loop all the same. */
-		if ((p->timer = loop_timer(l, 0, on_plan_refused, p)) == 0) {
-			planner_free(p);
-			return NULL;
-		}
-		return p;
-	}
-	if (planner_start(p) == -1) {
-		planner_free(p);
-		return NULL;
-	}
-	return p;
-}
-
-void
-run_plan_cancel(struct plan_req *p)
-{
-	struct experiment *x;
-
-	if (p == NULL)
-		return;
-	x = p->x;
-	planner_cancel(p);
-	release_all(x);
-}
-
-struct plan_wait {
-	struct loop *l;
-	int done;
-	json_t *plan;
-	struct fl_err e;
-};
-
-static void
-plan_waited(json_t *plan, const struct fl_err *e, void *arg)
-{
-	struct plan_wait *w = arg;
-
-	w->done = 1;
-	w->plan = plan;
-	if (plan == NULL)
-		w->e = *e;
-	loop_break(w->l);
-}
-
-json_t *
-run_plan(struct experiment *x, const struct agent_config *cfg,
-    const pid_t *protect, size_t nprotect, struct fl_err *e)
-{
-	struct plan_wait w;
-
-	memset(&w, 0, sizeof(w));
-	if ((w.l = loop_new()) == NULL) {
-		fl_fail(e, "out of memory");
-		return NULL;
-	}
-	if (run_plan_start(w.l, x, cfg, protect, nprotect, plan_waited,
-	    &w) == NULL) {
-		loop_free(w.l);
-		fl_fail(e, "out of memory");
-		return NULL;
-	}
-	while (!w.done)
-		if (loop_run(w.l) == -1)
-			break;
-	loop_free(w.l);
-	if (!w.done) {
-		fl_fail(e, "plan: the event loop failed");
-		return NULL;
-	}
-	if (w.plan == NULL)
-		*e = w.e;
-	return w.plan;
 }
 
 /* --- probes -------------------------------------------------------------- */
@@ -976,7 +601,7 @@ run_planned(struct plan_req *p, int rc, const struct fl_err *e)
 	r->planner = NULL;
 	r->rollout = p->rollout;
 	p->rollout = NULL;
-	planner_free(p);
+	plan_req_free(p);
 	if (rc == -1) {
 		set_outcome(r, e->status, "%s", e->msg);
 		release_all(r->x);
@@ -1032,7 +657,7 @@ run_start(struct run *r)
 	}
 	/* The rest of the plan waits on other agents, API servers and
 	 * databases: on the loop, where an abort can stop it. */
-	if ((p = planner_new(r->o.loop, r->x, r->o.cfg)) == NULL) {
+	if ((p = plan_req_new(r->o.loop, r->x, r->o.cfg)) == NULL) {
 		fl_fail(&e, "out of memory");
 		set_outcome(r, FL_ERROR, "%s", e.msg);
 		finish(r);
@@ -1042,9 +667,9 @@ run_start(struct run *r)
 	p->run = r;
 	p->fin = run_planned;
 	r->planner = p;
-	if (planner_start(p) == -1) {
+	if (plan_req_start(p) == -1) {
 		r->planner = NULL;
-		planner_free(p);
+		plan_req_free(p);
 		set_outcome(r, FL_ERROR, "out of memory");
 		finish(r);
 	}
@@ -1275,7 +900,7 @@ run_abort(struct run *r, const char *reason)
 		/* Nothing injected yet: nothing to revert, no hooks. A plan
 		 * still asking (gate, API servers, databases) stops now. */
 		if (r->planner != NULL) {
-			planner_cancel(r->planner);
+			plan_req_cancel(r->planner);
 			r->planner = NULL;
 		}
 		release_all(r->x);
