@@ -326,6 +326,15 @@ tcp_cb(struct loop *l, int fd, uint32_t events, void *arg)
 		slot_lost(rt, s);
 }
 
+static void pg_cb(struct loop *l, int fd, uint32_t events, void *arg);
+
+/* Watch slot s's libpq socket for ev (cx_pg_watch). */
+static int
+slot_watch(struct cx_rt *rt, struct slot *s, uint32_t ev)
+{
+	return cx_pg_watch(rt->loop, s->pg, &s->fd, ev, pg_cb, s);
+}
+
 static void
 pg_cb(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -338,18 +347,18 @@ pg_cb(struct loop *l, int fd, uint32_t events, void *arg)
 	if (s->state == S_CONNECTING) {
 		switch (PQconnectPoll(s->pg)) {
 		case PGRES_POLLING_OK:
-			if (cx_pg_watch(rt->loop, s->pg, &s->fd, EPOLLIN | EPOLLRDHUP, pg_cb, s) == -1) {
+			if (slot_watch(rt, s, EPOLLIN | EPOLLRDHUP) == -1) {
 				slot_refused(rt, s, "cannot watch the socket");
 				return;
 			}
 			slot_held(rt, s);
 			return;
 		case PGRES_POLLING_READING:
-			if (cx_pg_watch(rt->loop, s->pg, &s->fd, EPOLLIN, pg_cb, s) == -1)
+			if (slot_watch(rt, s, EPOLLIN) == -1)
 				slot_refused(rt, s, "cannot watch the socket");
 			return;
 		case PGRES_POLLING_WRITING:
-			if (cx_pg_watch(rt->loop, s->pg, &s->fd, EPOLLOUT, pg_cb, s) == -1)
+			if (slot_watch(rt, s, EPOLLOUT) == -1)
 				slot_refused(rt, s, "cannot watch the socket");
 			return;
 		default:
@@ -421,7 +430,7 @@ slot_open(struct cx_rt *rt, struct slot *s)
 			return;
 		}
 		/* As the libpq manual says: start as if PGRES_POLLING_WRITING. */
-		if (cx_pg_watch(rt->loop, s->pg, &s->fd, EPOLLOUT, pg_cb, s) == -1)
+		if (slot_watch(rt, s, EPOLLOUT) == -1)
 			slot_refused(rt, s, "cannot watch the socket");
 	}
 }
