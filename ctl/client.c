@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "client.h"
+#include "http.h"
 
 /* Cap on a buffered answer or one event line: a run report with long probe
  * series is a few MiB at most; anything bigger is a broken peer. */
@@ -162,6 +163,8 @@ static CURL *
 make_handle(struct fl_client *c, const char *path, char **url,
     char *errbuf, struct fl_err *e)
 {
+	struct http_opts o;
+	CURLcode rc;
 	CURL *h;
 	size_t n;
 
@@ -182,28 +185,30 @@ make_handle(struct fl_client *c, const char *path, char **url,
 		fl_fail(e, "cannot create a libcurl handle");
 		return NULL;
 	}
-	errbuf[0] = '\0';
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_URL, *url);
-	/* Signals are the caller's (Ctrl-C sets a flag); never let curl use
-	 * SIGALRM for DNS timeouts. */
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, c->socket ? "http" : "https");
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "faultctl/" FL_VERSION);
-	if (c->socket != NULL) {
-		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket);
-	} else {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-		curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-		if (c->cert)
-			curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert);
-		if (c->key)
-			curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
-		if (c->cacert)
-			curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
+	/* The one setup (http.h): no signals (Ctrl-C is the caller's flag),
+	 * no redirects, the socket or TLS 1.2+ with a verified peer. The
+	 * total timeout is the caller's (streams have none). faultctl may
+	 * block, so TLS files are given as paths; an https_proxy of the
+	 * user's environment applies, as it always did. */
+	memset(&o, 0, sizeof(o));
+	o.url = *url;
+	o.protocols = c->socket ? "http" : "https";
+	o.unix_socket = c->socket;
+	o.connect_timeout_ms = 10000;
+	o.env_proxy = 1;
+	o.user_agent = "faultctl/" FL_VERSION;
+	if (c->socket == NULL) {
+		o.tls_min = CURL_SSLVERSION_TLSv1_2;
+		o.cert.path = c->cert;
+		o.key.path = c->key;
+		o.ca.path = c->cacert;
+	}
+	if ((rc = http_setup(h, &o, errbuf, NULL)) != CURLE_OK) {
+		curl_easy_cleanup(h);
+		free(*url);
+		*url = NULL;
+		fl_fail(e, "libcurl setup: %s", curl_easy_strerror(rc));
+		return NULL;
 	}
 	return h;
 }

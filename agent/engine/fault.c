@@ -256,3 +256,16 @@ fault_utf8_trim(char *s)
 	if (n - (i - 1) < need)
 		s[i - 1] = '\0';
 }
+
+void
+fault_prep_end(struct fault_prep *p, struct fault *f, int rc,
+    const struct fl_err *e)
+{
+	fault_prepared_fn done = p->done;
+	void *arg = p->arg;
+
+	p->done = NULL;
+	p->prepared = rc == 0;
+	if (done != NULL)
+		done(f, rc, e, arg);
+}

@@ -4,19 +4,39 @@
  * Lifecycle, called by the engine (run.c) in this order:
  *   keys/validate  offline: the key table parses [fault "NAME"]; validate
  *                  does cross-field checks (e.g. reorder needs delay).
+ *   prepare        optional, asynchronous: start the look-ups plan needs
+ *                  that may wait (an API server, a database, a name
+ *                  server) on ctx->loop, keeping their results in f->rt.
  *   plan           resolve targets and check guards and kernel features,
- *                  with no side effects. Fills f->targets (what plan/report
- *                  show) and f->state (all a revert will need, e.g. the
- *                  previous root qdisc, the PIDs about to be stopped). The
- *                  engine writes f->state to the journal and fsyncs it
- *                  BEFORE inject is called.
- *   inject         act. May add to f->state; if it does, it must call
+ *                  with no side effects, synchronously over what prepare
+ *                  gathered. Fills f->targets (what plan/report show) and
+ *                  f->state (all a revert will need, e.g. the previous root
+ *                  qdisc, the PIDs about to be stopped). The engine writes
+ *                  f->state to the journal and fsyncs it BEFORE inject is
+ *                  called.
+ *   inject         act, at once or asynchronously (FAULT_PENDING). May add
+ *                  to f->state; if it does, it must call
  *                  fault_journal_update() before acting on the new part.
+ *   cancel         stop what prepare or a pending inject still has in
+ *                  flight (operator abort, teardown).
  *   revert         undo, from the journal state alone (f->rt may be NULL
  *                  after a restart). Idempotent: safe twice, safe after a
- *                  partial inject, safe after a restart. Never removes what
- *                  the driver did not create.
- *   release        free f->rt; called once, after revert or on teardown.
+ *                  partial or cancelled inject, safe after a restart. Never
+ *                  removes what the driver did not create.
+ *   release        free f->rt; called once, after revert or on teardown
+ *                  (possibly with a prepare or an inject still pending:
+ *                  release stops it first, as cancel does).
+ *
+ * Nothing blocks: the engine runs every run, probe, revert and status
+ * answer on ONE loop thread, so no step may wait on the network or on a
+ * file that can block (a FIFO, a device). plan, inject and revert do only
+ * bounded local work (netlink, signals, /proc, regular files read with
+ * fl_read_file or opened O_NONBLOCK); whatever may wait goes through
+ * prepare or a pending inject, on ctx->loop, with a time bound: HTTP via
+ * http.h, names via resolve.h, databases via libpq's non-blocking calls.
+ * Completions (prepare's done, fault_inject_done) are always called from
+ * the loop, never from inside the call that started the work, and never
+ * after cancel.
  */
 #ifndef FL_FAULT_H
 #define FL_FAULT_H
@@ -33,10 +53,18 @@ struct loop;
 struct agent_config;
 struct fault;
 
+/* inject's answer when the injection goes on in the loop. */
+#define FAULT_PENDING 1
+
+/* prepare's completion: rc 0, or -1 with e (the step's one-line error;
+ * the engine adds the fault's name). */
+typedef void (*fault_prepared_fn)(struct fault *f, int rc,
+    const struct fl_err *e, void *arg);
+
 /* What a driver may use while planning, injecting and reverting. The
  * engine owns it; it outlives every call of a run. */
 struct fault_ctx {
-	struct loop *loop;               /* NULL in offline plan/recover */
+	struct loop *loop;               /* NULL only in recover */
 	const struct agent_config *cfg;  /* guards; never NULL */
 	const pid_t *protect_pids;       /* the agent, its ancestors, the client */
 	size_t nprotect;
@@ -47,6 +75,9 @@ struct fault_ctx {
 	void (*event)(struct fault_ctx *ctx, const char *type, const char *detail);
 	/* Persist f->state again (fsync) before acting on what was added. */
 	int (*journal_update)(struct fault_ctx *ctx, struct fault *f);
+	/* A pending inject has ended: rc 0, or -1 with e. */
+	void (*inject_done)(struct fault_ctx *ctx, struct fault *f, int rc,
+	    const struct fl_err *e);
 	void *engine;                    /* the engine's own, opaque to drivers */
 };
 
@@ -55,6 +86,24 @@ fault_journal_update(struct fault_ctx *ctx, struct fault *f)
 {
 	return ctx->journal_update ? ctx->journal_update(ctx, f) : 0;
 }
+
+/* Report the end of an inject that returned FAULT_PENDING: exactly once,
+ * from the loop (a timer or an I/O callback of the driver). */
+static inline void
+fault_inject_done(struct fault_ctx *ctx, struct fault *f, int rc,
+    const struct fl_err *e)
+{
+	if (ctx->inject_done != NULL)
+		ctx->inject_done(ctx, f, rc, e);
+}
+
+/* A driver's prepare in flight: whom to tell, once. Drivers keep one in
+ * f->rt; fault_prep_end() tells and forgets. */
+struct fault_prep {
+	fault_prepared_fn done;          /* NULL: nothing pending */
+	void *arg;
+	int prepared;                    /* the last prepare ended well */
+};
 
 struct fault_ops {
 	const char *type;                /* "process-kill", "netem", ... */
@@ -68,8 +117,26 @@ struct fault_ops {
 	void (*validate)(struct fault *f, struct diag *d);
 	/* Can this kernel/host run this kind? 1 yes, 0 no with why filled. */
 	int (*supported)(char *why, size_t len);
+	/* Optional. Start, on ctx->loop (never NULL here: a plan without an
+	 * engine loop gets a private one), the non-blocking look-ups plan
+	 * will use, each with a time bound; results go to f->rt. Checks that
+	 * need no I/O (guards, syntax) come first and may fail at once.
+	 * Returns 0 when started: done(f, rc, e, arg) then runs exactly once,
+	 * from the loop, never from inside prepare, unless cancel comes
+	 * first. Or -1 with e filled: nothing is pending, done never runs. */
+	int (*prepare)(struct fault *f, struct fault_ctx *ctx,
+	    fault_prepared_fn done, void *arg, struct fl_err *e);
+	/* Synchronous and bounded; uses what prepare found. */
 	int (*plan)(struct fault *f, struct fault_ctx *ctx, struct fl_err *e);
+	/* 0 injected, -1 failed (e filled), or FAULT_PENDING: the driver goes
+	 * on in the loop and calls fault_inject_done(ctx, f, rc, e) exactly
+	 * once, never from inside inject, unless cancel comes first. */
 	int (*inject)(struct fault *f, struct fault_ctx *ctx, struct fl_err *e);
+	/* Optional; required with prepare or FAULT_PENDING. Stop at once what
+	 * is in flight for f (a prepare, a pending inject, a later round):
+	 * no completion runs afterwards. What was done stays done (the engine
+	 * still reverts a cancelled inject). Idempotent; harmless when idle. */
+	void (*cancel)(struct fault *f);
 	/* f is the live fault, or a shell with only type/name/state set when
 	 * reverting from the journal after a restart (f->cfg and f->rt NULL). */
 	int (*revert)(struct fault *f, struct fault_ctx *ctx, struct fl_err *e);
@@ -129,6 +196,12 @@ void fault_event(struct fault_ctx *ctx, const char *type, const char *fmt, ...)
 int fault_parse_signal(const char *s, int *signo, char *name, size_t len);
 /* Signals that stop a process; their revert is SIGCONT. */
 int fault_is_stop_signal(int signo);
+
+/* End the prepare p stands for: mark it, forget done, then call it (last:
+ * on a failure it may release f and the runtime p lives in). Harmless when
+ * nothing is pending (cancelled). */
+void fault_prep_end(struct fault_prep *p, struct fault *f, int rc,
+    const struct fl_err *e);
 
 /* Seeded choice: shuffle idx[0..n) with a PRNG seeded from seed and name, so
  * the same seed picks the same victims. */

@@ -1,9 +1,9 @@
 /* Probes. All sampling is asynchronous on the engine loop:
- *  - http: one CURLM per prober; curl tells us which sockets to watch
- *    (CURLMOPT_SOCKETFUNCTION -> loop_add_fd/loop_mod_fd/loop_del_fd) and when
- *    to call it back (CURLMOPT_TIMERFUNCTION -> loop_timer). No polling.
- *  - tcp: non-blocking connect watched for EPOLLOUT, each resolved address in
- *    turn, one timer for the whole sample.
+ *  - http: one request per sample through the loop's libcurl multi handle
+ *    (http.h), a fresh connection each time. No polling.
+ *  - tcp: the name resolved off the loop (resolve.h; an address at once),
+ *    then a non-blocking connect watched for EPOLLOUT, each resolved
+ *    address in turn, one timer for the whole sample.
  *  - exec: spawn_nocaps (hooks.h), watched with loop_child, SIGKILL to the
  *    process group at the timeout.
  * A probe owns its in-flight resources; probe_stop releases them. */
@@ -20,21 +20,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "common.h"
 #include "experiment.h"
 #include "hooks.h"
+#include "http.h"
 #include "loop.h"
 #include "probe.h"
+#include "resolve.h"
 
 #define DEFAULT_INTERVAL_MS 1000
 #define DEFAULT_TIMEOUT_MS 2000
 
 struct prober {
 	struct loop *loop;
-	CURLM *multi;
-	uint64_t curl_timer;
 	struct probe *head;         /* every started probe, not owned by cfg */
 };
 
@@ -53,15 +51,13 @@ struct probe {
 	struct timespec start;
 
 	/* http */
-	CURL *easy;
-	int in_multi;               /* easy is added to the multi handle */
-	struct curl_slist *hdrs;
-	char *body;
-	size_t blen;
-	char errbuf[CURL_ERROR_SIZE];
+	struct http_request rq;     /* the same for every sample */
+	const char **hdrv;          /* NULL-terminated, strings of cfg */
+	struct http_req *req;       /* the sample in flight */
 
 	/* tcp */
 	int fd;
+	struct resolve_req *res;    /* resolving the address */
 	struct addrinfo *ai, *ai_cur;
 	int last_err;
 
@@ -104,9 +100,13 @@ cancel_inflight(struct probe *pr)
 
 	loop_timer_cancel(l, pr->t_timeout);
 	pr->t_timeout = 0;
-	if (pr->in_multi) {
-		curl_multi_remove_handle(pr->p->multi, pr->easy);
-		pr->in_multi = 0;
+	if (pr->req != NULL) {
+		http_cancel(pr->req);
+		pr->req = NULL;
+	}
+	if (pr->res != NULL) {
+		resolve_cancel(pr->res);
+		pr->res = NULL;
 	}
 	if (pr->fd != -1) {
 		loop_del_fd(l, pr->fd);
@@ -144,10 +144,7 @@ destroy(struct probe *pr)
 		p->head = pr->next;
 	if (pr->next != NULL)
 		pr->next->prev = pr->prev;
-	if (pr->easy != NULL)
-		curl_easy_cleanup(pr->easy);
-	curl_slist_free_all(pr->hdrs);
-	free(pr->body);
+	free(pr->hdrv);
 	argv_free(pr->argv);
 	free(pr);
 }
@@ -188,33 +185,18 @@ finish(struct probe *pr, int ok, long status, const char *fmt, ...)
 
 /* ---- http ---- */
 
-static size_t
-on_body(char *data, size_t size, size_t nmemb, void *arg)
+static void
+http_done(void *arg, const struct http_result *res)
 {
 	struct probe *pr = arg;
-	size_t n = size * nmemb, take = n;
-
-	if (pr->blen + take > PROBE_BODY_MAX)
-		take = PROBE_BODY_MAX - pr->blen;
-	memcpy(pr->body + pr->blen, data, take);
-	pr->blen += take;
-	return n;
-}
-
-static void
-http_done(struct probe *pr, CURLcode rc)
-{
 	const struct probe_cfg *c = pr->cfg;
 	char d1[32], d2[32];
-	long code = 0, oserr = 0;
+	long code = res->status;
 	int lo = c->status_lo, hi = c->status_hi;
 	double lat;
 
-	curl_easy_getinfo(pr->easy, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_getinfo(pr->easy, CURLINFO_OS_ERRNO, &oserr);
-	curl_multi_remove_handle(pr->p->multi, pr->easy);
-	pr->in_multi = 0;
-	switch (rc) {
+	pr->req = NULL;             /* freed by http.c when we return */
+	switch (res->code) {
 	case CURLE_OK:
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
@@ -222,18 +204,17 @@ http_done(struct probe *pr, CURLcode rc)
 		    fmt_ms(pr->timeout_ms, d1, sizeof(d1)));
 		return;
 	case CURLE_COULDNT_CONNECT:
-		if (oserr == ECONNREFUSED)
+		if (res->os_errno == ECONNREFUSED)
 			finish(pr, 0, 0, "connect refused");
 		else
-			finish(pr, 0, 0, "connect failed: %s", oserr ?
-			    strerror((int)oserr) : pr->errbuf);
+			finish(pr, 0, 0, "connect failed: %s", res->os_errno ?
+			    strerror((int)res->os_errno) : res->error);
 		return;
 	case CURLE_COULDNT_RESOLVE_HOST:
-		finish(pr, 0, 0, "cannot resolve host: %s", pr->errbuf);
+		finish(pr, 0, 0, "cannot resolve host: %s", res->error);
 		return;
 	default:
-		finish(pr, 0, 0, "%s", pr->errbuf[0] ? pr->errbuf :
-		    curl_easy_strerror(rc));
+		finish(pr, 0, 0, "%s", res->error);
 		return;
 	}
 	if (lo == 0 && hi == 0) {
@@ -249,7 +230,7 @@ http_done(struct probe *pr, CURLcode rc)
 		return;
 	}
 	if (c->expect_body != NULL && c->expect_body[0] != '\0' &&
-	    memmem(pr->body, pr->blen, c->expect_body,
+	    memmem(res->body, res->body_len, c->expect_body,
 	    strlen(c->expect_body)) == NULL) {
 		finish(pr, 0, code, "body lacks %s", c->expect_body);
 		return;
@@ -264,153 +245,43 @@ http_done(struct probe *pr, CURLcode rc)
 	finish(pr, 1, code, NULL);
 }
 
-static void
-check_info(struct prober *p)
-{
-	CURLMsg *m;
-	int left;
-
-	while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
-		struct probe *pr = NULL;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&pr);
-		if (pr != NULL)
-			http_done(pr, m->data.result);
-	}
-}
-
-static void
-on_curl_fd(struct loop *l, int fd, uint32_t events, void *arg)
-{
-	struct prober *p = arg;
-	int flags = 0, running;
-
-	(void)l;
-	if (events & EPOLLIN)
-		flags |= CURL_CSELECT_IN;
-	if (events & EPOLLOUT)
-		flags |= CURL_CSELECT_OUT;
-	if (events & (EPOLLERR | EPOLLHUP))
-		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(p->multi, fd, flags, &running);
-	check_info(p);
-}
-
-static void
-on_curl_timer(struct loop *l, void *arg)
-{
-	struct prober *p = arg;
-	int running;
-
-	(void)l;
-	p->curl_timer = 0;
-	curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_info(p);
-}
-
 static int
-curl_sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct prober *p = userp;
-	uint32_t ev = 0;
-
-	(void)e;
-	if (what == CURL_POLL_REMOVE) {
-		if (socketp != NULL)
-			loop_del_fd(p->loop, s);
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		ev |= EPOLLIN;
-	if (what & CURL_POLL_OUT)
-		ev |= EPOLLOUT;
-	if (socketp == NULL) {
-		if (loop_add_fd(p->loop, s, ev, on_curl_fd, p) == -1)
-			return -1;
-		curl_multi_assign(p->multi, s, p);
-	} else if (loop_mod_fd(p->loop, s, ev) == -1)
-		return -1;
-	return 0;
-}
-
-static int
-curl_timer_cb(CURLM *m, long timeout_ms, void *userp)
-{
-	struct prober *p = userp;
-
-	(void)m;
-	loop_timer_cancel(p->loop, p->curl_timer);
-	p->curl_timer = 0;
-	/* Never call curl from inside its callback: a 0 ms timer runs on the
-	 * next loop turn. */
-	if (timeout_ms >= 0 &&
-	    (p->curl_timer = loop_timer(p->loop, (uint64_t)timeout_ms,
-	    on_curl_timer, p)) == 0)
-		return -1;
-	return 0;
-}
-
-static int
-http_setup(struct probe *pr)
+http_setup_probe(struct probe *pr)
 {
 	const struct probe_cfg *c = pr->cfg;
-	const char *m = c->method && c->method[0] ? c->method : "GET";
+	struct http_request *rq = &pr->rq;
 
 	if (c->url == NULL || c->url[0] == '\0') {
 		errno = EINVAL;
 		return -1;
 	}
-	if ((pr->body = malloc(PROBE_BODY_MAX)) == NULL ||
-	    (pr->easy = curl_easy_init()) == NULL) {
+	if ((pr->hdrv = calloc(c->headers.n + 1, sizeof(*pr->hdrv))) == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
-	for (size_t i = 0; i < c->headers.n; i++) {
-		struct curl_slist *n = curl_slist_append(pr->hdrs, c->headers.v[i]);
-		if (n == NULL) {
-			errno = ENOMEM;
-			return -1;
-		}
-		pr->hdrs = n;
-	}
-	curl_easy_setopt(pr->easy, CURLOPT_URL, c->url);
-	if (strcmp(m, "HEAD") == 0)
-		curl_easy_setopt(pr->easy, CURLOPT_NOBODY, 1L);
-	else if (strcmp(m, "GET") != 0)
-		curl_easy_setopt(pr->easy, CURLOPT_CUSTOMREQUEST, m);
-	curl_easy_setopt(pr->easy, CURLOPT_HTTPHEADER, pr->hdrs);
-	curl_easy_setopt(pr->easy, CURLOPT_TIMEOUT_MS, (long)pr->timeout_ms);
-	curl_easy_setopt(pr->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	for (size_t i = 0; i < c->headers.n; i++)
+		pr->hdrv[i] = c->headers.v[i];
+	memset(rq, 0, sizeof(*rq));
+	rq->o.url = c->url;
+	rq->o.timeout_ms = (long)pr->timeout_ms;
 	/* Probes target local services: no proxy from the environment. */
-	curl_easy_setopt(pr->easy, CURLOPT_PROXY, "");
-	curl_easy_setopt(pr->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(pr->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	rq->o.env_proxy = 0;
+	rq->o.user_agent = "faultline-probe/" FL_VERSION;
+	rq->method = c->method && c->method[0] ? c->method : "GET";
+	rq->headers = pr->hdrv;
+	rq->max_body = PROBE_BODY_MAX;      /* the rest is read and dropped */
+	rq->fail_on_overflow = 0;
 	/* Each sample is a new client: a fresh connection, as a user's would
 	 * be, so a killed server is not hidden by a kept-alive socket. */
-	curl_easy_setopt(pr->easy, CURLOPT_FRESH_CONNECT, 1L);
-	curl_easy_setopt(pr->easy, CURLOPT_FORBID_REUSE, 1L);
-	curl_easy_setopt(pr->easy, CURLOPT_USERAGENT, "faultline-probe/" FL_VERSION);
-	curl_easy_setopt(pr->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(pr->easy, CURLOPT_WRITEDATA, pr);
-	curl_easy_setopt(pr->easy, CURLOPT_ERRORBUFFER, pr->errbuf);
-	curl_easy_setopt(pr->easy, CURLOPT_PRIVATE, (char *)pr);
+	rq->fresh = 1;
 	return 0;
 }
 
 static void
 http_sample(struct probe *pr)
 {
-	CURLMcode mc;
-
-	pr->blen = 0;
-	pr->errbuf[0] = '\0';
-	if ((mc = curl_multi_add_handle(pr->p->multi, pr->easy)) == CURLM_OK)
-		pr->in_multi = 1;
-	else {
-		finish(pr, 0, 0, "curl: %s", curl_multi_strerror(mc));
-	}
+	if ((pr->req = http_start(pr->p->loop, &pr->rq, http_done, pr)) == NULL)
+		finish(pr, 0, 0, "out of memory");
 }
 
 /* ---- tcp ---- */
@@ -508,11 +379,25 @@ split_address(const char *a, char *host, size_t hl, char *port, size_t pl)
 }
 
 static void
+on_resolved(void *arg, struct addrinfo *res, const char *why)
+{
+	struct probe *pr = arg;
+
+	pr->res = NULL;
+	if (res == NULL) {
+		finish(pr, 0, 0, "cannot resolve %s: %s", pr->cfg->address, why);
+		return;
+	}
+	pr->ai = pr->ai_cur = res;
+	pr->last_err = 0;
+	tcp_next(pr);
+}
+
+static void
 tcp_sample(struct probe *pr)
 {
 	struct addrinfo hints;
 	char host[256], port[32];
-	int rc;
 
 	if (split_address(pr->cfg->address, host, sizeof(host), port,
 	    sizeof(port)) == -1) {
@@ -522,23 +407,13 @@ tcp_sample(struct probe *pr)
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	rc = getaddrinfo(host, port, &hints, &pr->ai);
-	if (rc == EAI_NONAME) {
-		/* A name: resolved synchronously (files/DNS); probes normally
-		 * use addresses or names from /etc/hosts. */
-		hints.ai_flags = AI_NUMERICSERV;
-		rc = getaddrinfo(host, port, &hints, &pr->ai);
-	}
-	if (rc != 0) {
-		pr->ai = NULL;
+	hints.ai_flags = AI_NUMERICSERV;
+	/* Off the loop (an address answers at once); the sample's timer
+	 * bounds it, the resolver's own bound is only a backstop. */
+	if ((pr->res = resolve_start(pr->p->loop, host, port, &hints,
+	    pr->timeout_ms + 1000, on_resolved, pr)) == NULL)
 		finish(pr, 0, 0, "cannot resolve %s: %s", pr->cfg->address,
-		    gai_strerror(rc));
-		return;
-	}
-	pr->ai_cur = pr->ai;
-	pr->last_err = 0;
-	tcp_next(pr);
+		    strerror(errno ? errno : ENOMEM));
 }
 
 /* ---- exec ---- */
@@ -649,19 +524,11 @@ prober_new(struct loop *l)
 {
 	struct prober *p;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if (http_global_init() == -1)
 		return NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	p->loop = l;
-	if ((p->multi = curl_multi_init()) == NULL) {
-		free(p);
-		return NULL;
-	}
-	curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, curl_sock_cb);
-	curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
-	curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
-	curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
 	return p;
 }
 
@@ -672,8 +539,6 @@ prober_free(struct prober *p)
 		return;
 	while (p->head != NULL)
 		destroy(p->head);
-	curl_multi_cleanup(p->multi);
-	loop_timer_cancel(p->loop, p->curl_timer);
 	free(p);
 }
 
@@ -700,7 +565,7 @@ probe_start(struct prober *p, const struct probe_cfg *cfg, probe_sample_cb cb,
 	p->head = pr;
 	switch (cfg->type) {
 	case PROBE_HTTP:
-		if (http_setup(pr) == -1)
+		if (http_setup_probe(pr) == -1)
 			goto fail;
 		break;
 	case PROBE_TCP:

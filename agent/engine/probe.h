@@ -1,6 +1,6 @@
-/* Hypothesis probes (DESIGN.md 3 [probe]): http through one libcurl multi
- * handle driven by the loop, tcp by a non-blocking connect, exec by a child
- * with no capabilities. Each probe samples at once and then every interval;
+/* Hypothesis probes (DESIGN.md 3 [probe]): http through the loop's libcurl
+ * multi handle (http.h), tcp by a name resolved off the loop and a
+ * non-blocking connect, exec by a child with no capabilities. Each probe samples at once and then every interval;
  * a sample never overlaps the previous one of the same probe (a slow sample
  * delays the next instead). */
 #ifndef FL_PROBE_H
@@ -29,8 +29,8 @@ typedef void (*probe_sample_cb)(void *arg, const struct probe_cfg *cfg,
 struct prober;
 struct probe;
 
-/* A prober owns one CURLM registered with l. NULL if out of memory or curl
- * cannot start. */
+/* The probes of one run on loop l. NULL if out of memory or libcurl cannot
+ * start. */
 struct prober *prober_new(struct loop *l);
 /* Stops every probe still running and frees the prober. */
 void prober_free(struct prober *p);

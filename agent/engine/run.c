@@ -29,6 +29,7 @@
 #include "probe.h"
 #include "rollout.h"
 #include "run.h"
+#include "run_int.h"
 #include "schedule.h"
 #include "store.h"
 #include "units.h"
@@ -66,6 +67,8 @@ struct run {
 	int hooks_done;
 
 	struct fault_ctx ctx;
+	struct plan_req *planner;   /* planning in flight (PHASE_PLAN) */
+	struct fault *injecting;    /* its inject is pending (FAULT_PENDING) */
 	size_t ninjected;           /* faults whose intent is journaled */
 	int journaled;              /* wrote anything for this run: owe an end */
 	uint64_t timer;
@@ -112,6 +115,7 @@ fl_status_verdict(enum fl_status st)
 static void revert_all(struct run *r);
 static void finish(struct run *r);
 static void start_inject(struct run *r);
+static void inject_from(struct run *r, size_t i);
 
 static char *
 iso(uint64_t ms, char *buf, size_t len)
@@ -246,8 +250,35 @@ ctx_journal_update(struct fault_ctx *ctx, struct fault *f)
 	return 0;
 }
 
+static void inject_failed(struct run *r, struct fault *f,
+    const struct fl_err *e);
+static void injected(struct run *r, struct fault *f);
 
+/* A pending inject ended (fault.h fault_inject_done). */
 static void
+ctx_inject_done(struct fault_ctx *ctx, struct fault *f, int rc,
+    const struct fl_err *e)
+{
+	struct run *r = ctx->engine;
+	size_t i;
+
+	if (r->injecting != f) {
+		log_warnx("run %s: fault %s reported an inject that is not "
+		    "pending", r->id, f->name);
+		return;
+	}
+	r->injecting = NULL;
+	if (rc == -1) {
+		inject_failed(r, f, e);
+		return;
+	}
+	injected(r, f);
+	for (i = 0; i < r->x->nfaults && r->x->faults[i] != f; i++)
+		;
+	inject_from(r, i + 1);
+}
+
+void
 init_ctx(struct fault_ctx *ctx, const struct agent_config *cfg,
     struct loop *l, const pid_t *protect, size_t nprotect,
     const struct experiment *x)
@@ -286,6 +317,7 @@ run_new(struct experiment *x, const struct run_opts *o)
 	init_ctx(&r->ctx, o->cfg, o->loop, r->protect, o->nprotect, x);
 	r->ctx.event = ctx_event;
 	r->ctx.journal_update = ctx_journal_update;
+	r->ctx.inject_done = ctx_inject_done;
 	r->ctx.engine = r;
 	r->nps = x->nprobes;
 	r->ps = calloc(r->nps ? r->nps : 1, sizeof(*r->ps));
@@ -303,6 +335,16 @@ run_free(struct run *r)
 {
 	if (r == NULL)
 		return;
+	/* Whatever is still in flight (a plan's look-ups, an inject's
+	 * requests) stops before the faults are freed. */
+	if (r->planner != NULL) {
+		plan_req_cancel(r->planner);
+		r->planner = NULL;
+	}
+	for (size_t i = 0; i < r->x->nfaults; i++)
+		if (r->x->faults[i]->ops->cancel != NULL)
+			r->x->faults[i]->ops->cancel(r->x->faults[i]);
+	r->injecting = NULL;
 	for (size_t i = 0; i < r->nps; i++) {
 		if (r->ps[i].pr != NULL)
 			probe_stop(r->ps[i].pr);
@@ -348,9 +390,11 @@ run_status(const struct run *r)
 
 /* --- gates checked before anything is touched --------------------------- */
 
-static int
+/* The gates that need no I/O, in this order; the rollout gate, which asks
+ * other agents, follows on the loop (plan_req_start, plan.c). */
+int
 check_gates(const struct experiment *x, const struct agent_config *cfg,
-    json_t **rollout, struct fl_err *e)
+    struct fl_err *e)
 {
 	char a[32], b[32];
 
@@ -367,100 +411,15 @@ check_gates(const struct experiment *x, const struct agent_config *cfg,
 		    x->environment.v[0], x->environment.n > 1 ? ", ..." : "");
 	/* Blackouts, the window and window_policy (schedule.c), against the
 	 * wall clock now. */
-	if (schedule_gate(x, cfg, time(NULL), e) == -1)
-		return -1;
-	/* Last: it may ask other agents over the network. */
-	return rollout_gate(x, cfg, fl_wall_ms(), rollout, e);
+	return schedule_gate(x, cfg, time(NULL), e);
 }
 
-/* Plan every fault. On failure, faults planned so far are released. */
-static int
-plan_faults(struct experiment *x, struct fault_ctx *ctx, struct fl_err *e)
-{
-	char why[256];
-
-	for (size_t i = 0; i < x->nfaults; i++) {
-		struct fault *f = x->faults[i];
-
-		if (!fault_caps_available(f->ops, why, sizeof(why)) ||
-		    (f->ops->supported != NULL &&
-		    !f->ops->supported(why, sizeof(why)))) {
-			fl_refuse(e, "fault %s: %s", f->name, why);
-			return -1;
-		}
-		if (f->ops->plan(f, ctx, e) == -1) {
-			char msg[sizeof(e->msg)];
-
-			snprintf(msg, sizeof(msg), "%s", e->msg);
-			snprintf(e->msg, sizeof(e->msg), "fault %.64s: %.430s", f->name, msg);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void
+void
 release_all(struct experiment *x)
 {
 	for (size_t i = 0; i < x->nfaults; i++)
 		if (x->faults[i]->ops->release != NULL)
 			x->faults[i]->ops->release(x->faults[i]);
-}
-
-/* Events during a plan (e.g. "protected process dropped") become notes. */
-static void
-plan_event(struct fault_ctx *ctx, const char *type, const char *detail)
-{
-	json_array_append_new(ctx->engine, json_pack("{s:s, s:s}", "type", type,
-	    "detail", detail));
-}
-
-json_t *
-run_plan(struct experiment *x, const struct agent_config *cfg,
-    const pid_t *protect, size_t nprotect, struct fl_err *e)
-{
-	struct fault_ctx ctx;
-	json_t *plan, *faults, *probes, *notes, *rollout = NULL;
-	int rc;
-
-	if (check_gates(x, cfg, &rollout, e) == -1) {
-		json_decref(rollout);
-		return NULL;
-	}
-	init_ctx(&ctx, cfg, NULL, protect, nprotect, x);
-	ctx.dry_run = 1;
-	ctx.event = plan_event;
-	ctx.engine = notes = json_array();
-	rc = plan_faults(x, &ctx, e);
-	if (rc == -1) {
-		release_all(x);
-		json_decref(notes);
-		json_decref(rollout);
-		return NULL;
-	}
-	faults = json_array();
-	for (size_t i = 0; i < x->nfaults; i++) {
-		struct fault *f = x->faults[i];
-
-		json_array_append_new(faults, json_pack("{s:s, s:s, s:O?}",
-		    "name", f->name, "type", f->ops->type, "targets", f->targets));
-	}
-	probes = json_array();
-	for (size_t i = 0; i < x->nprobes; i++)
-		json_array_append_new(probes, json_pack("{s:s, s:s}",
-		    "name", x->probes[i].name,
-		    "type", x->probes[i].type == PROBE_HTTP ? "http" :
-		    x->probes[i].type == PROBE_TCP ? "tcp" : "exec"));
-	plan = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:I, s:o}",
-	    "experiment", x->name, "file", x->file, "hash", x->hash,
-	    "duration_ms", (json_int_t)x->duration_ms,
-	    "environment", cfg->environment, "faults", faults,
-	    "probes", probes, "hooks", (json_int_t)x->cleanup.hooks.n,
-	    "notes", notes);
-	if (rollout != NULL)
-		json_object_set_new(plan, "rollout", rollout);
-	release_all(x);
-	return plan;
 }
 
 /* --- probes -------------------------------------------------------------- */
@@ -609,21 +568,19 @@ before_timeout(struct loop *l, void *arg)
 	finish(r);
 }
 
-void
-run_start(struct run *r)
+/* Planning is over (from the loop, or at once when memory ran out). */
+static void
+run_planned(struct plan_req *p, int rc, const struct fl_err *e)
 {
-	struct fl_err e;
+	struct run *r = p->run;
 	uint64_t wait = 0;
 
-	r->started_wall = fl_wall_ms();
-	r->started_mono = fl_mono_ms();
-	set_phase(r, PHASE_PLAN);
-	add_event(r, "info", "experiment %s (%s), %zu fault(s), duration %s",
-	    r->x->name, r->x->file, r->x->nfaults,
-	    fmt_duration(r->x->duration_ms, e.msg, sizeof(e.msg)));
-	if (check_gates(r->x, r->o.cfg, &r->rollout, &e) == -1 ||
-	    plan_faults(r->x, &r->ctx, &e) == -1) {
-		set_outcome(r, e.status, "%s", e.msg);
+	r->planner = NULL;
+	r->rollout = p->rollout;
+	p->rollout = NULL;
+	plan_req_free(p);
+	if (rc == -1) {
+		set_outcome(r, e->status, "%s", e->msg);
 		release_all(r->x);
 		finish(r);
 		return;
@@ -658,6 +615,43 @@ run_start(struct run *r)
 	r->timer = loop_timer(r->o.loop, wait, before_timeout, r);
 }
 
+void
+run_start(struct run *r)
+{
+	struct plan_req *p;
+	struct fl_err e;
+
+	r->started_wall = fl_wall_ms();
+	r->started_mono = fl_mono_ms();
+	set_phase(r, PHASE_PLAN);
+	add_event(r, "info", "experiment %s (%s), %zu fault(s), duration %s",
+	    r->x->name, r->x->file, r->x->nfaults,
+	    fmt_duration(r->x->duration_ms, e.msg, sizeof(e.msg)));
+	if (check_gates(r->x, r->o.cfg, &e) == -1) {
+		set_outcome(r, e.status, "%s", e.msg);
+		finish(r);
+		return;
+	}
+	/* The rest of the plan waits on other agents, API servers and
+	 * databases: on the loop, where an abort can stop it. */
+	if ((p = plan_req_new(r->o.loop, r->x, r->o.cfg)) == NULL) {
+		fl_fail(&e, "out of memory");
+		set_outcome(r, FL_ERROR, "%s", e.msg);
+		finish(r);
+		return;
+	}
+	p->ctx = &r->ctx;
+	p->run = r;
+	p->fin = run_planned;
+	r->planner = p;
+	if (plan_req_start(p) == -1) {
+		r->planner = NULL;
+		plan_req_free(p);
+		set_outcome(r, FL_ERROR, "out of memory");
+		finish(r);
+	}
+}
+
 static void
 observe_done(struct loop *l, void *arg)
 {
@@ -667,6 +661,71 @@ observe_done(struct loop *l, void *arg)
 	r->timer = 0;
 	add_event(r, "info", "duration elapsed");
 	revert_all(r);
+}
+
+/* A fault's inject failed: the run ends with everything reverted. */
+static void
+inject_failed(struct run *r, struct fault *f, const struct fl_err *e)
+{
+	free(f->error);
+	f->error = strdup(e->msg);
+	add_event(r, "error", "inject %s: %s", f->name, e->msg);
+	set_outcome(r, e->status == FL_REFUSED ? FL_REFUSED : FL_ERROR,
+	    "inject %s failed: %s", f->name, e->msg);
+	revert_all(r);
+}
+
+static void
+injected(struct run *r, struct fault *f)
+{
+	f->injected_at = fl_wall_ms();
+	add_event(r, "inject", "%s (%s) injected", f->name, f->ops->type);
+}
+
+/* Inject faults i.. in order; a pending inject resumes this from
+ * ctx_inject_done. After the last one, observe. */
+static void
+inject_from(struct run *r, size_t i)
+{
+	struct fl_err e;
+	int rc;
+
+	for (; i < r->x->nfaults; i++) {
+		struct fault *f = r->x->faults[i];
+
+		/* Intent first, fsynced: a crash from here on is recoverable. */
+		if (r->o.journal != NULL && journal_intent(r->o.journal, r->id,
+		    f->name, f->ops->type, f->state, &e) == -1) {
+			set_outcome(r, FL_ERROR, "cannot journal %s: %s", f->name,
+			    e.msg);
+			revert_all(r);
+			return;
+		}
+		r->ninjected = i + 1;
+		r->journaled = 1;
+		if ((rc = f->ops->inject(f, &r->ctx, &e)) == FAULT_PENDING) {
+			/* Goes on in the loop; an abort cancels it. */
+			r->injecting = f;
+			return;
+		}
+		if (rc == -1) {
+			inject_failed(r, f, &e);
+			return;
+		}
+		injected(r, f);
+	}
+	r->observe_mono = fl_mono_ms();
+	set_phase(r, PHASE_OBSERVE);
+	if (r->aborting) {
+		revert_all(r);
+		return;
+	}
+	/* A violation seen while injecting counts now. */
+	if (r->violated && r->x->hyp.during == DURING_ABORT) {
+		revert_all(r);
+		return;
+	}
+	r->timer = loop_timer(r->o.loop, r->x->duration_ms, observe_done, r);
 }
 
 static void
@@ -701,43 +760,7 @@ start_inject(struct run *r)
 			return;
 		}
 	}
-	for (size_t i = 0; i < r->x->nfaults; i++) {
-		struct fault *f = r->x->faults[i];
-
-		/* Intent first, fsynced: a crash from here on is recoverable. */
-		if (r->o.journal != NULL && journal_intent(r->o.journal, r->id,
-		    f->name, f->ops->type, f->state, &e) == -1) {
-			set_outcome(r, FL_ERROR, "cannot journal %s: %s", f->name,
-			    e.msg);
-			revert_all(r);
-			return;
-		}
-		r->ninjected = i + 1;
-		r->journaled = 1;
-		if (f->ops->inject(f, &r->ctx, &e) == -1) {
-			free(f->error);
-			f->error = strdup(e.msg);
-			add_event(r, "error", "inject %s: %s", f->name, e.msg);
-			set_outcome(r, e.status == FL_REFUSED ? FL_REFUSED : FL_ERROR,
-			    "inject %s failed: %s", f->name, e.msg);
-			revert_all(r);
-			return;
-		}
-		f->injected_at = fl_wall_ms();
-		add_event(r, "inject", "%s (%s) injected", f->name, f->ops->type);
-	}
-	r->observe_mono = fl_mono_ms();
-	set_phase(r, PHASE_OBSERVE);
-	if (r->aborting) {
-		revert_all(r);
-		return;
-	}
-	/* A violation seen while injecting counts now. */
-	if (r->violated && r->x->hyp.during == DURING_ABORT) {
-		revert_all(r);
-		return;
-	}
-	r->timer = loop_timer(r->o.loop, r->x->duration_ms, observe_done, r);
+	inject_from(r, 0);
 }
 
 static void
@@ -864,12 +887,28 @@ run_abort(struct run *r, const char *reason)
 	switch (r->phase) {
 	case PHASE_PLAN:
 	case PHASE_BEFORE:
-		/* Nothing injected yet: nothing to revert, no hooks. */
+		/* Nothing injected yet: nothing to revert, no hooks. A plan
+		 * still asking (gate, API servers, databases) stops now. */
+		if (r->planner != NULL) {
+			plan_req_cancel(r->planner);
+			r->planner = NULL;
+		}
 		release_all(r->x);
 		finish(r);
 		break;
 	case PHASE_INJECT:
-		/* start_inject checks r->aborting when it is done. */
+		if (r->injecting != NULL) {
+			/* An inject waiting on the network: stop it, and
+			 * revert what it did so far. */
+			struct fault *f = r->injecting;
+
+			r->injecting = NULL;
+			if (f->ops->cancel != NULL)
+				f->ops->cancel(f);
+			add_event(r, "info", "inject %s cancelled", f->name);
+			revert_all(r);
+		}
+		/* Otherwise inject_from checks r->aborting when it is done. */
 		break;
 	case PHASE_OBSERVE:
 		revert_all(r);

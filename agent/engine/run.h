@@ -33,13 +33,19 @@ struct run_opts {
 
 /* Takes ownership of x. */
 struct run *run_new(struct experiment *x, const struct run_opts *o);
+/* Also safe while the run plans or injects: what is in flight (the gate's
+ * and the drivers' requests) is stopped first. */
 void run_free(struct run *r);
-/* Begin: plan, steady state before, inject... all further work happens in
- * the loop; on_done fires once at the end (possibly before this returns,
- * when the run is refused at plan time). */
+/* Begin: plan, steady state before, inject... The gates that need no I/O
+ * (max_duration, environment, window) are checked here, and a refusal by
+ * them fires on_done before this returns; everything else (the rollout
+ * gate, the drivers' look-ups, then the rest of the run) happens in the
+ * loop, which it never blocks. on_done fires once at the end. */
 void run_start(struct run *r);
 /* Operator abort (verdict aborted, everything reverted). status is
- * FL_ABORTED; reason goes into the report. Idempotent. */
+ * FL_ABORTED; reason goes into the report. Idempotent. While planning,
+ * the plan's I/O stops and the run ends at once with nothing injected;
+ * while an inject waits on the network, it is cancelled and reverted. */
 void run_abort(struct run *r, const char *reason);
 
 const char *run_id(const struct run *r);
@@ -54,19 +60,28 @@ json_t *run_report(struct run *r);
 /* Stream events from sequence number from (new array). */
 json_t *run_events_from(struct run *r, size_t from);
 
-/* Plan only: resolve targets and check guards, inject nothing. Returns a
- * new plan object or NULL with e filled. */
-json_t *run_plan(struct experiment *x, const struct agent_config *cfg,
-    const pid_t *protect, size_t nprotect, struct fl_err *e);
-
-/* TEMPORARY declarations (agent/compat.c) until the async-plan branch
- * lands with the real ones. */
-typedef void (*run_plan_cb)(json_t *plan, const struct fl_err *e, void *arg);
+/* Plan only: resolve targets and check guards, inject nothing. The plan
+ * object: {"experiment","file","hash","duration_ms","environment",
+ * "faults":[{"name","type","targets"}],"probes":[{"name","type"}],"hooks",
+ * "notes":[{"type","detail"}], "rollout"?}. */
+typedef void (*run_plan_cb)(json_t *plan /* new reference, or NULL */,
+    const struct fl_err *e /* filled when plan is NULL */, void *arg);
 struct plan_req;
+/* Plan x on loop l without injecting anything. x and cfg are borrowed and
+ * must outlive the request (and x must not be planned or run meanwhile);
+ * protect is copied. cb runs exactly once, from the loop, never from
+ * inside run_plan_start. Returns NULL only when memory runs out (cb is
+ * then not called). */
 struct plan_req *run_plan_start(struct loop *l, struct experiment *x,
     const struct agent_config *cfg, const pid_t *protect, size_t nprotect,
     run_plan_cb cb, void *arg);
+/* Cancel a pending plan: its I/O is stopped and cb is not called. Not from
+ * inside cb. */
 void run_plan_cancel(struct plan_req *p);
+/* Blocking convenience for faultctl and tests: a private loop run until
+ * the plan is done. Returns a new plan object or NULL with e filled. */
+json_t *run_plan(struct experiment *x, const struct agent_config *cfg,
+    const pid_t *protect, size_t nprotect, struct fl_err *e);
 
 /* Recovery after a crash (recover.c, docs/recovery.md), in two phases. */
 

@@ -21,7 +21,14 @@ Usage:
   kube-standin.py --cert C --key K --pods PODLIST.json --port-file F
       [--client-ca CA] [--token TOKEN=USER=VERB,VERB...]...
       [--cert-user CN=VERB,VERB...]... [--deletions FILE] [--requests FILE]
-      [--no-access-review]
+      [--no-access-review] [--delay SECONDS] [--delay-file FILE]
+
+--delay holds every answer back that long (a slow API server); with
+--delay-file the delay in seconds is read from FILE at each request (a
+missing or empty file is no delay), so a test can slow the server down
+mid-way. The request is read and recorded (--requests) first, then the
+delay, then it is carried out and answered -- even if the client has gone
+meanwhile, as a real API server would.
 """
 import argparse
 import base64
@@ -32,6 +39,7 @@ import re
 import ssl
 import sys
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -205,6 +213,18 @@ class State:
         self.requests = args.requests
         self.access_review = not args.no_access_review
         self.rv = 1000
+        self.delay = args.delay
+        self.delay_file = args.delay_file
+
+    def current_delay(self):
+        if self.delay_file:
+            try:
+                with open(self.delay_file) as f:
+                    text = f.read().strip()
+                return float(text) if text else 0.0
+            except (OSError, ValueError):
+                return 0.0
+        return self.delay
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -255,6 +275,9 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK, open(st.requests, "a") as f:
                 f.write(json.dumps({"method": method, "path": url.path,
                                     "query": url.query}) + "\n")
+        delay = st.current_delay()
+        if delay > 0:
+            time.sleep(delay)
         ident = self.who()
         if ident is None:
             return self.send_json(401, status(401, "Unauthorized", "Unauthorized"))
@@ -406,6 +429,8 @@ def main():
     ap.add_argument("--deletions")
     ap.add_argument("--requests")
     ap.add_argument("--no-access-review", action="store_true")
+    ap.add_argument("--delay", type=float, default=0.0)
+    ap.add_argument("--delay-file")
     args = ap.parse_args()
 
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

@@ -1,6 +1,11 @@
 /* conn-exhaust driver: offline key validation, and the tcp protocol against
  * a real listener this test opens on 127.0.0.1, driven by a real loop.
- * Counts come from the listener's side (accepts, EOFs), not the driver's. */
+ * Counts come from the listener's side (accepts, EOFs), not the driver's.
+ * Then what must never block the loop: names resolved off it, and the
+ * `leave` look-up against a listener that accepts and never answers
+ * (tests/lib/tcp-hold-listener): pending while timers fire on time, refused
+ * clearly at its 10 s bound, cancellable -- and a running 3 s STOP fault
+ * reverts on time while four such plans wait. */
 #include <sys/types.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -11,6 +16,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,9 +32,14 @@
 #include "agentcfg.h"
 #include "common.h"
 #include "diag.h"
+#include "experiment.h"
 #include "fault.h"
 #include "keys.h"
 #include "loop.h"
+#include "proc.h"
+#include "run.h"
+#include "fault_wait.h"
+#include "ticker.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -207,6 +218,24 @@ freectx(struct fault_ctx *ctx)
 	free(ctx);
 }
 
+/* prepare on ctx->loop (a private one when NULL), then plan, as run.c
+ * does. 0, or -1 with e. */
+static int
+plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
+{
+	struct loop *own = NULL;
+	int rc;
+
+	if (ctx->loop == NULL)
+		assert_non_null(ctx->loop = own = loop_new());
+	rc = fault_prepare_plan(&conn_exhaust_ops, f, ctx, e);
+	if (own != NULL) {
+		loop_free(own);
+		ctx->loop = NULL;
+	}
+	return rc;
+}
+
 static void
 test_unresolvable(void **st)
 {
@@ -219,7 +248,7 @@ test_unresolvable(void **st)
 	f = mkfault((const char *const[]){ "target = no-such-host.invalid:80",
 	    "connections = 3", NULL }, out, sizeof(out));
 	assert_string_equal(out, "");
-	assert_int_equal(conn_exhaust_ops.plan(f, ctx, &e), -1);
+	assert_int_equal(plan(f, ctx, &e), -1);
 	assert_int_equal(e.status, FL_REFUSED);
 	assert_non_null(strstr(e.msg, "does not resolve"));
 	freefault(f);
@@ -256,7 +285,7 @@ test_fd_limit(void **st)
 		}
 		f = mkfault((const char *const[]){ "target = 127.0.0.1:80",
 		    "connections = 5000", NULL }, out, sizeof(out));
-		if (conn_exhaust_ops.plan(f, ctx, &e) != -1 ||
+		if (plan(f, ctx, &e) != -1 ||
 		    e.status != FL_REFUSED)
 			_exit(11);
 		if (strstr(e.msg, "5000 connections need") == NULL ||
@@ -266,7 +295,7 @@ test_fd_limit(void **st)
 		}
 		g = mkfault((const char *const[]){ "target = 127.0.0.1:80",
 		    "connections = 500", NULL }, out, sizeof(out));
-		if (conn_exhaust_ops.plan(g, ctx, &e) != 0)
+		if (plan(g, ctx, &e) != 0)
 			_exit(13);
 		freefault(f);
 		freefault(g);
@@ -454,7 +483,7 @@ test_tcp_hold_reopen_revert(void **st)
 	nevents = 0;
 	server_open(&sv, l);
 	f = tcp_fault(sv.port, "300", NULL);
-	assert_int_equal(conn_exhaust_ops.plan(f, ctx, &e), 0);
+	assert_int_equal(plan(f, ctx, &e), 0);
 	assert_non_null(strstr(json_string_value(json_array_get(f->targets, 0)),
 	    "tcp 127.0.0.1:"));
 	assert_non_null(strstr(json_string_value(json_array_get(f->targets, 0)),
@@ -520,7 +549,7 @@ test_tcp_refused(void **st)
 	port = sv.port;
 	server_close(&sv);
 	f = tcp_fault(port, "4", NULL);
-	assert_int_equal(conn_exhaust_ops.plan(f, ctx, &e), 0);
+	assert_int_equal(plan(f, ctx, &e), 0);
 	assert_int_equal(conn_exhaust_ops.inject(f, ctx, &e), 0);
 	assert_true(RUN_UNTIL(l, 3000, state_int(f, "refused") >= 8));
 	assert_int_equal(state_int(f, "held_peak"), 0);
@@ -545,7 +574,7 @@ test_tcp_ramp(void **st)
 	(void)st;
 	server_open(&sv, l);
 	f = tcp_fault(sv.port, "40", "100/s");
-	assert_int_equal(conn_exhaust_ops.plan(f, ctx, &e), 0);
+	assert_int_equal(plan(f, ctx, &e), 0);
 	t0 = fl_mono_ms();
 	assert_int_equal(conn_exhaust_ops.inject(f, ctx, &e), 0);
 	/* Halfway through, about half are open. */
@@ -563,6 +592,290 @@ test_tcp_ramp(void **st)
 	loop_free(l);
 }
 
+/* ---- nothing waits: names, and `leave` against a silent server ---------- */
+
+/* A name (not an address) resolves off the loop. */
+static void
+test_resolve_name(void **st)
+{
+	struct loop *l = loop_new();
+	struct fault_ctx *ctx = mkctx(l);
+	struct server sv;
+	struct fault *f;
+	char t[64], out[1024];
+	const char *kv[] = { t, "connections = 3", NULL };
+	struct fl_err e = { 0 };
+
+	(void)st;
+	server_open(&sv, l);
+	snprintf(t, sizeof(t), "target = localhost:%d", sv.port);
+	f = mkfault(kv, out, sizeof(out));
+	assert_string_equal(out, "");
+	assert_int_equal(plan(f, ctx, &e), 0);
+	assert_non_null(strstr(json_string_value(json_array_get(f->targets, 0)),
+	    "tcp localhost:"));
+	assert_non_null(strstr(json_string_value(json_array_get(f->targets, 0)),
+	    "3 connections"));
+	freefault(f);
+	server_close(&sv);
+	freectx(ctx);
+	loop_free(l);
+}
+
+/* tests/lib/tcp-hold-listener: accepts every connection and never says a
+ * word. */
+struct holder {
+	pid_t pid;
+	int port;
+	char dir[64];
+	char stats[300];
+};
+
+static void
+holder_start(struct holder *h)
+{
+	const char *top = getenv("TOP");
+	char script[600], portfile[300], buf[32];
+	FILE *fp;
+
+	snprintf(h->dir, sizeof(h->dir), "/tmp/fl-cx-hold-XXXXXX");
+	assert_non_null(mkdtemp(h->dir));
+	snprintf(script, sizeof(script), "%s/tests/lib/tcp-hold-listener",
+	    top != NULL ? top : ".");
+	snprintf(portfile, sizeof(portfile), "%s/port", h->dir);
+	snprintf(h->stats, sizeof(h->stats), "%s/stats", h->dir);
+	unlink(portfile);
+	if ((h->pid = fork()) == 0) {
+		execlp("python3", "python3", script, portfile, h->stats,
+		    (char *)NULL);
+		_exit(127);
+	}
+	assert_true(h->pid > 0);
+	h->port = 0;
+	for (int i = 0; i < 200 && h->port == 0; i++) {
+		if ((fp = fopen(portfile, "r")) != NULL) {
+			if (fgets(buf, sizeof(buf), fp) != NULL)
+				h->port = atoi(buf);
+			fclose(fp);
+		}
+		if (h->port == 0)
+			usleep(50000);
+	}
+	assert_true(h->port > 0);
+}
+
+/* The listener's count of connections closed by us, waiting up to ms for
+ * it to reach want. */
+static int
+holder_eofs(const struct holder *h, int want, uint64_t ms)
+{
+	uint64_t end = fl_mono_ms() + ms;
+	int eofs = -1;
+	FILE *fp;
+
+	do {
+		if ((fp = fopen(h->stats, "r")) != NULL) {
+			int a, o;
+
+			if (fscanf(fp, "accepts=%d open=%d eofs=%d", &a, &o,
+			    &eofs) != 3)
+				eofs = -1;
+			fclose(fp);
+		}
+		if (eofs >= want)
+			break;
+		usleep(50000);
+	} while (fl_mono_ms() < end);
+	return eofs;
+}
+
+static void
+holder_stop(struct holder *h)
+{
+	char p[300];
+
+	kill(h->pid, SIGTERM);
+	waitpid(h->pid, NULL, 0);
+	unlink(h->stats);
+	snprintf(p, sizeof(p), "%s/port", h->dir);
+	unlink(p);
+	rmdir(h->dir);
+}
+
+static struct fault *
+leave_fault(int port)
+{
+	char d[128], out[1024];
+	const char *kv[] = { "protocol = postgres", d, "leave = 2", NULL };
+	struct fault *f;
+
+	snprintf(d, sizeof(d), "dsn = postgresql://chaos@127.0.0.1:%d/app", port);
+	f = mkfault(kv, out, sizeof(out));
+	assert_string_equal(out, "");
+	return f;
+}
+
+static void
+test_leave_never_answers(void **st)
+{
+	struct loop *l = loop_new();
+	struct fault_ctx *ctx = mkctx(l);
+	struct holder h;
+	struct ticker t;
+	struct fault *f;
+	struct fl_err e = { 0 };
+	uint64_t t0, took, end;
+	char want[200];
+
+	(void)st;
+	holder_start(&h);
+	f = leave_fault(h.port);
+	memset(&told, 0, sizeof(told));
+	t0 = fl_mono_ms();
+	assert_int_equal(conn_exhaust_ops.prepare(f, ctx, fault_told_prepared, NULL,
+	    &e), 0);
+	ticker_start(&t, l, 100);
+	end = t0 + 20000;
+	while (!told.done && fl_mono_ms() < end)
+		loop_run_once(l, 100);
+	took = fl_mono_ms() - t0;
+	ticker_stop(&t);
+	assert_true(told.done);
+	/* At the bound (10 s), not before and not much after. */
+	if (took < 9500 || took > 13000)
+		fail_msg("the look-up ended after %llu ms, want about 10 s",
+		    (unsigned long long)took);
+	assert_int_equal(told.rc, -1);
+	assert_int_equal(told.e.status, FL_REFUSED);
+	snprintf(want, sizeof(want), "dsn: cannot connect to 127.0.0.1:%d to "
+	    "read max_connections: timed out after 10s", h.port);
+	assert_string_equal(told.e.msg, want);
+	/* The loop went on meanwhile. */
+	assert_true(t.n >= 80);
+	if (t.max_late_ms >= 250)
+		fail_msg("a 100 ms timer was %llu ms late during the look-up",
+		    (unsigned long long)t.max_late_ms);
+	/* The connection was closed at the bound. */
+	assert_true(holder_eofs(&h, 1, 3000) >= 1);
+
+	/* Cancelled half-way: closed at once, never told. */
+	memset(&told, 0, sizeof(told));
+	assert_int_equal(conn_exhaust_ops.prepare(f, ctx, fault_told_prepared, NULL,
+	    &e), 0);
+	run_for(l, 500);
+	assert_false(told.done);
+	conn_exhaust_ops.cancel(f);
+	assert_true(holder_eofs(&h, 2, 3000) >= 2);
+	run_for(l, 200);
+	assert_false(told.done);
+	freefault(f);
+	holder_stop(&h);
+	freectx(ctx);
+	loop_free(l);
+}
+
+static void
+plan_ignored(json_t *plan, const struct fl_err *e, void *arg)
+{
+	(void)e;
+	json_decref(plan);
+	(*(int *)arg)++;
+}
+
+static void
+run_ended(struct run *r, void *arg)
+{
+	(void)r;
+	*(int *)arg = 1;
+}
+
+/* The issue's measurement: four plans with leave against a database that
+ * never answers, and a running 3 s STOP fault on the same loop. The
+ * revert comes on time (it took 10.6 s when plans blocked). */
+static void
+test_revert_on_time_while_plans_wait(void **st)
+{
+	struct agent_config *cfg = agentcfg_default();
+	struct experiment *px[4];
+	struct plan_req *pr[4];
+	struct loop *l = loop_new();
+	struct run_opts o;
+	struct holder h;
+	struct run *r;
+	struct proc_info pi;
+	char text[1024];
+	json_t *rep, *fr;
+	int64_t inj, rev;
+	int done = 0, plans = 0;
+	pid_t child;
+
+	(void)st;
+	assert_non_null(cfg);
+	free(cfg->state_dir);
+	cfg->state_dir = NULL;      /* no report files */
+	holder_start(&h);
+	if ((child = fork()) == 0) {
+		execlp("sleep", "sleep", "60", (char *)NULL);
+		_exit(127);
+	}
+	assert_true(child > 0);
+	for (int i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "[experiment]\nname = pool-%d\n"
+		    "duration = 30s\n[fault \"pool\"]\ntype = conn-exhaust\n"
+		    "protocol = postgres\ndsn = postgresql://chaos@127.0.0.1:%d/app\n"
+		    "leave = 2\n", i, h.port);
+		px[i] = experiment_of(text);
+		assert_non_null(pr[i] = run_plan_start(l, px[i], cfg, NULL, 0,
+		    plan_ignored, &plans));
+	}
+	snprintf(text, sizeof(text), "[experiment]\nname = stop\n"
+	    "duration = 3s\n[fault \"stop\"]\ntype = process-kill\n"
+	    "pid = %d\nsignal = STOP\n", (int)child);
+	memset(&o, 0, sizeof(o));
+	o.cfg = cfg;
+	o.loop = l;
+	o.on_done = run_ended;
+	o.arg = &done;
+	assert_non_null(r = run_new(experiment_of(text), &o));
+	run_start(r);
+	run_for(l, 1500);
+	assert_int_equal(proc_read(child, &pi), 0);
+	assert_int_equal(pi.state, 'T');
+	{
+		uint64_t end = fl_mono_ms() + 9000;
+
+		while (!done && fl_mono_ms() < end)
+			loop_run_once(l, 100);
+	}
+	assert_true(done);
+	assert_int_equal(plans, 0);        /* the plans still wait */
+	assert_int_equal(run_status(r), FL_OK);
+	rep = run_report(r);
+	fr = json_array_get(json_object_get(rep, "faults"), 0);
+	assert_int_equal(fl_parse_rfc3339(json_string_value(json_object_get(fr,
+	    "injected_at")), &inj), 0);
+	assert_int_equal(fl_parse_rfc3339(json_string_value(json_object_get(fr,
+	    "reverted_at")), &rev), 0);
+	if (rev - inj < 2900 || rev - inj > 4500)
+		fail_msg("the 3 s fault was reverted after %lld ms",
+		    (long long)(rev - inj));
+	json_decref(rep);
+	assert_int_equal(proc_read(child, &pi), 0);
+	assert_int_not_equal(pi.state, 'T');
+	run_free(r);
+	for (int i = 0; i < 4; i++) {
+		run_plan_cancel(pr[i]);
+		experiment_free(px[i]);
+	}
+	assert_int_equal(plans, 0);
+	assert_true(holder_eofs(&h, 4, 3000) >= 4);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	holder_stop(&h);
+	loop_free(l);
+	agentcfg_free(cfg);
+}
+
 int
 main(void)
 {
@@ -575,6 +888,9 @@ main(void)
 		cmocka_unit_test(test_tcp_hold_reopen_revert),
 		cmocka_unit_test(test_tcp_refused),
 		cmocka_unit_test(test_tcp_ramp),
+		cmocka_unit_test(test_resolve_name),
+		cmocka_unit_test(test_leave_never_answers),
+		cmocka_unit_test(test_revert_on_time_while_plans_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

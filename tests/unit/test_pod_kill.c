@@ -1,8 +1,11 @@
 /* pod-kill: the kubeconfig reader, selectors and key checks offline, then
- * the driver's plan/inject/revert against the stand-in API server
+ * the driver's prepare/plan/inject/revert against the stand-in API server
  * (tests/lib/kube-standin.py, TLS with a CA made by tests/lib/kube-certs.sh)
- * and, when run as root, container mode against real processes in cgroups
- * this test creates. Needs python3 and openssl. */
+ * on a real loop, a slow API server that must not hold the loop up (a
+ * plan or a run that waits on it is pending while timers fire on time, and
+ * cancelling it leaves nothing behind), and, when run as root, container
+ * mode against real processes in cgroups this test creates. Needs python3
+ * and openssl. */
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -23,12 +26,19 @@
 #include <jansson.h>
 
 #include "agentcfg.h"
+#include "experiment.h"
 #include "fault.h"
+#include "http.h"
 #include "keys.h"
 #include "kube.h"
+#include "loop.h"
 #include "proc.h"
+#include "run.h"
+#include "fault_wait.h"
+#include "ticker.h"
 
 static char tmpdir[128];
+static struct loop *L;      /* the engine loop of every test */
 static char top[1024];
 static char events[8192];
 
@@ -178,6 +188,19 @@ diag_of(const char *k1, const char *v1, const char *k2, const char *v2)
 
 /* ---- the stand-in ----------------------------------------------------- */
 
+/* How long the stand-in holds each answer back from now on (NULL: not). */
+static void
+set_delay(const char *seconds)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/delay", tmpdir);
+	if (seconds == NULL)
+		unlink(p);
+	else
+		write_file(p, "%s\n", seconds);
+}
+
 /* What a test started or made, undone by cleanup() even when an assert
  * fails half-way (cmocka leaves the test function by longjmp). */
 static pid_t live_standin, live_procs[8];
@@ -199,6 +222,7 @@ standin_start(struct standin *s, const char *pods, int access_review)
 	snprintf(s->deletions, sizeof(s->deletions), "%s/deletions", tmpdir);
 	unlink(portfile);
 	unlink(s->deletions);
+	set_delay(NULL);
 	snprintf(script, sizeof(script), "%s/tests/lib/kube-standin.py", top);
 	snprintf(podsfile, sizeof(podsfile), "%s/tests/data/kube/%s", top, pods);
 	s->pid = fork();
@@ -210,7 +234,7 @@ standin_start(struct standin *s, const char *pods, int access_review)
 		execlp("python3", "python3", script, "--cert", "server.crt",
 		    "--key", "server.key", "--client-ca", "ca.crt",
 		    "--pods", podsfile, "--port-file", "port",
-		    "--deletions", "deletions",
+		    "--deletions", "deletions", "--delay-file", "delay",
 		    "--token", "ADMIN=system:serviceaccount:faultline:faultline=get,list,delete",
 		    "--token", "READONLY=system:serviceaccount:faultline:viewer=get,list",
 		    "--cert-user", "chaos-admin=get,list,delete",
@@ -321,6 +345,8 @@ setup(void **st)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_pod_kill.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
+	if ((L = loop_new()) == NULL)
+		return -1;
 	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/kube-certs.sh %s", top, tmpdir);
 	return system(cmd) == 0 ? 0 : -1;
 }
@@ -331,6 +357,7 @@ teardown(void **st)
 	char cmd[PATH_MAX + 16];
 
 	(void)st;
+	loop_free(L);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	return system(cmd) == 0 ? 0 : -1;
 }
@@ -590,10 +617,23 @@ test_validate(void **st)
 static struct fault_ctx
 mkctx(struct agent_config *cfg)
 {
-	struct fault_ctx ctx = { .cfg = cfg, .seed = 42, .event = record_event };
+	struct fault_ctx ctx = { .loop = L, .cfg = cfg, .seed = 42,
+	    .event = record_event, .inject_done = fault_told_inject };
 
 	events[0] = '\0';
 	return ctx;
+}
+
+static int
+prepare_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
+{
+	return fault_prepare_plan(&pod_kill_ops, f, ctx, e);
+}
+
+static int
+inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
+{
+	return fault_inject_wait(&pod_kill_ops, f, ctx, e);
 }
 
 static size_t
@@ -614,7 +654,7 @@ plan(struct fault *f, struct agent_config *cfg, struct fl_err *e)
 {
 	struct fault_ctx ctx = mkctx(cfg);
 
-	if (pod_kill_ops.plan(f, &ctx, e) == -1)
+	if (prepare_plan(f, &ctx, e) == -1)
 		return -1;
 	return (int)json_array_size(f->targets);
 }
@@ -863,9 +903,9 @@ test_inject(void **st)
 	f = mkfault("del", "namespace", "shop", "selector", "app=api",
 	    "mode", "count:2", "grace_period", "0s", "kubeconfig", kc, NULL);
 	ctx = mkctx(cfg);
-	assert_int_equal(pod_kill_ops.plan(f, &ctx, &e), 0);
+	assert_int_equal(prepare_plan(f, &ctx, &e), 0);
 	assert_int_equal(count_lines(s.deletions), 0);
-	assert_int_equal(pod_kill_ops.inject(f, &ctx, &e), 0);
+	assert_int_equal(inject(f, &ctx, &e), 0);
 	deleted = json_object_get(f->state, "deleted");
 	assert_int_equal(json_array_size(deleted), 2);
 	assert_int_equal(count_lines(s.deletions), 2);
@@ -893,7 +933,7 @@ test_inject(void **st)
 	/* Injecting the same plan again: the pods are gone (404), nothing
 	 * else is touched. */
 	json_array_clear(deleted);
-	assert_int_equal(pod_kill_ops.inject(f, &ctx, &e), 0);
+	assert_int_equal(inject(f, &ctx, &e), 0);
 	assert_int_equal(json_array_size(deleted), 0);
 	assert_int_equal(count_lines(s.deletions), 2);
 	assert_non_null(strstr(events, "was already gone"));
@@ -906,10 +946,10 @@ test_inject(void **st)
 	f = mkfault("uid", "namespace", "shop", "selector", "app=web",
 	    "kubeconfig", kc, NULL);
 	ctx = mkctx(cfg);
-	assert_int_equal(pod_kill_ops.plan(f, &ctx, &e), 0);
+	assert_int_equal(prepare_plan(f, &ctx, &e), 0);
 	json_object_set_new(json_array_get(json_object_get(f->state, "pods"), 0),
 	    "uid", json_string("00000000-0000-0000-0000-000000000000"));
-	assert_int_equal(pod_kill_ops.inject(f, &ctx, &e), 0);
+	assert_int_equal(inject(f, &ctx, &e), 0);
 	assert_int_equal(count_lines(s.deletions), 0);
 	assert_non_null(strstr(events, "(recreated); not deleted"));
 	freefault(f);
@@ -922,8 +962,8 @@ test_inject(void **st)
 	f = mkfault("ro", "namespace", "shop", "selector", "app=api",
 	    "mode", "all", "kubeconfig", kc, NULL);
 	ctx = mkctx(cfg);
-	assert_int_equal(pod_kill_ops.plan(f, &ctx, &e), 0);
-	assert_int_equal(pod_kill_ops.inject(f, &ctx, &e), -1);
+	assert_int_equal(prepare_plan(f, &ctx, &e), 0);
+	assert_int_equal(inject(f, &ctx, &e), -1);
 	assert_int_equal(e.status, FL_ERROR);
 	assert_non_null(strstr(e.msg, "RBAC: user \"tester\" of "));
 	assert_non_null(strstr(e.msg, "cannot delete pods in namespace shop: "
@@ -934,6 +974,237 @@ test_inject(void **st)
 	freefault(f);
 	standin_stop(&s);
 	freecfg(cfg);
+}
+
+/* ---- nothing waits on the API server ----------------------------------- */
+
+/* A FIFO where the kubeconfig names the CA, or the token file: refused at
+ * once (libcurl never opens a path; a FIFO would block the loop). */
+static void
+test_fifo_files(void **st)
+{
+	struct agent_config *cfg = mkcfg();
+	struct standin s = { .port = 1 };
+	struct fl_err e = { 0 };
+	struct fault_ctx ctx;
+	struct fault *f;
+	char fifo[PATH_MAX], cmd[PATH_MAX * 2];
+	const char *kc;
+	uint64_t t0;
+
+	(void)st;
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	kc = kubeconfig(&s, "fifo-ca", "token: ADMIN");
+	snprintf(cmd, sizeof(cmd), "sed -i 's/ca.crt/fifo/' %s", kc);
+	assert_int_equal(system(cmd), 0);
+	f = mkfault("g", "namespace", "shop", "kubeconfig", kc, NULL);
+	ctx = mkctx(cfg);
+	t0 = fl_mono_ms();
+	assert_int_equal(pod_kill_ops.prepare(f, &ctx, fault_told_prepared, NULL, &e), -1);
+	assert_true(fl_mono_ms() - t0 < 2000);
+	assert_int_equal(e.status, FL_ERROR);
+	assert_non_null(strstr(e.msg, "certificate-authority"));
+	assert_non_null(strstr(e.msg, "not a regular file"));
+	freefault(f);
+
+	kc = kubeconfig(&s, "fifo-token", "tokenFile: fifo");
+	f = mkfault("g", "namespace", "shop", "kubeconfig", kc, NULL);
+	assert_int_equal(pod_kill_ops.prepare(f, &ctx, fault_told_prepared, NULL, &e), -1);
+	assert_non_null(strstr(e.msg, "tokenFile"));
+	assert_non_null(strstr(e.msg, "not a regular file"));
+	freefault(f);
+	unlink(fifo);
+	freecfg(cfg);
+}
+
+/* An API server that answers after 5 s: prepare is pending while a
+ * 100 ms timer keeps firing on time; cancel drops the request, nothing is
+ * told afterwards, nothing is left in flight. Then a delete that waits:
+ * the same. */
+static void
+test_slow_api(void **st)
+{
+	struct agent_config *cfg = mkcfg();
+	struct standin s = { 0 };
+	struct fl_err e = { 0 };
+	struct fault_ctx ctx;
+	struct ticker t;
+	struct fault *f;
+	const char *kc;
+
+	(void)st;
+	standin_start(&s, "shop.json", 1);
+	kc = kubeconfig(&s, "admin", "token: ADMIN");
+	f = mkfault("slow", "namespace", "shop", "selector", "app=api",
+	    "kubeconfig", kc, NULL);
+	ctx = mkctx(cfg);
+	set_delay("5");
+	memset(&told, 0, sizeof(told));
+	assert_int_equal(pod_kill_ops.prepare(f, &ctx, fault_told_prepared, NULL, &e), 0);
+	ticker_start(&t, L, 100);
+	run_for(L, 1500);
+	assert_false(told.done);
+	assert_true(http_inflight(L) >= 1);
+	assert_true(t.n >= 10);
+	if (t.max_late_ms >= 250)
+		fail_msg("a 100 ms timer was %llu ms late while the API server "
+		    "was slow", (unsigned long long)t.max_late_ms);
+	pod_kill_ops.cancel(f);
+	assert_int_equal(http_inflight(L), 0);
+	run_for(L, 300);
+	assert_false(told.done);
+	ticker_stop(&t);
+
+	/* Planned at full speed, then the deletes wait. */
+	set_delay(NULL);
+	assert_int_equal(prepare_plan(f, &ctx, &e), 0);
+	set_delay("5");
+	memset(&told, 0, sizeof(told));
+	assert_int_equal(pod_kill_ops.inject(f, &ctx, &e), FAULT_PENDING);
+	ticker_start(&t, L, 100);
+	run_for(L, 1000);
+	assert_false(told.done);
+	assert_true(t.n >= 7);
+	assert_true(t.max_late_ms < 250);
+	pod_kill_ops.cancel(f);
+	assert_int_equal(http_inflight(L), 0);
+	run_for(L, 200);
+	assert_false(told.done);
+	ticker_stop(&t);
+	assert_int_equal(json_array_size(json_object_get(f->state, "deleted")), 0);
+	freefault(f);
+	set_delay(NULL);
+	standin_stop(&s);
+	freecfg(cfg);
+}
+
+/* An experiment of one pod-kill fault against the stand-in. */
+static struct experiment *
+pod_experiment(const char *kc)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text), "[experiment]\nname = slow-api\n"
+	    "duration = 2s\n[fault \"pods\"]\ntype = pod-kill\n"
+	    "namespace = shop\nselector = app=api\nkubeconfig = %s\n", kc);
+	return experiment_of(text);
+}
+
+static struct agent_config *
+run_cfg(void)
+{
+	struct agent_config *cfg = agentcfg_default();
+
+	assert_non_null(cfg);
+	free(cfg->node_name);
+	cfg->node_name = strdup("node-a");
+	/* No report files: this test writes nothing outside its tmpdir. */
+	free(cfg->state_dir);
+	cfg->state_dir = NULL;
+	return cfg;
+}
+
+static void
+run_done(struct run *r, void *arg)
+{
+	(void)r;
+	(*(int *)arg)++;
+}
+
+static void
+plan_told(json_t *plan, const struct fl_err *e, void *arg)
+{
+	json_t **out = arg;
+
+	if (plan == NULL)
+		fail_msg("plan failed: %s", e->msg);
+	*out = plan;
+}
+
+/* The engine level: a run that plans against a slow API server is in its
+ * plan phase while timers fire on time, and an abort ends it at once with
+ * nothing injected; run_plan_start is pending the same way and
+ * run_plan_cancel stops it; run_plan (blocking) still gives the plan. */
+static void
+test_run_abort_while_planning(void **st)
+{
+	struct agent_config *cfg = run_cfg();
+	struct standin s = { 0 };
+	struct experiment *x;
+	struct run_opts o;
+	struct plan_req *pr;
+	struct ticker t;
+	struct fl_err e;
+	json_t *rep, *plan = NULL;
+	struct run *r;
+	const char *kc;
+	int done = 0;
+
+	(void)st;
+	standin_start(&s, "shop.json", 1);
+	kc = kubeconfig(&s, "admin", "token: ADMIN");
+	set_delay("5");
+	memset(&o, 0, sizeof(o));
+	o.cfg = cfg;
+	o.loop = L;
+	o.on_done = run_done;
+	o.arg = &done;
+	assert_non_null(r = run_new(pod_experiment(kc), &o));
+	run_start(r);
+	ticker_start(&t, L, 100);
+	run_for(L, 1000);
+	assert_int_equal(done, 0);
+	assert_int_equal(run_phase(r), PHASE_PLAN);
+	assert_true(t.n >= 7);
+	assert_true(t.max_late_ms < 250);
+	run_abort(r, "operator");
+	assert_int_equal(done, 1);                 /* at once */
+	assert_true(run_finished(r));
+	assert_int_equal(run_status(r), FL_ABORTED);
+	assert_int_equal(http_inflight(L), 0);
+	rep = run_report(r);
+	assert_true(json_is_null(json_object_get(json_array_get(
+	    json_object_get(rep, "faults"), 0), "injected_at")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(rep, "faults"), 0), "revert")), "not-needed");
+	json_decref(rep);
+	run_free(r);
+
+	/* A run freed while it plans stops its I/O too. */
+	done = 0;
+	assert_non_null(r = run_new(pod_experiment(kc), &o));
+	run_start(r);
+	run_for(L, 300);
+	assert_true(http_inflight(L) >= 1);
+	run_free(r);
+	assert_int_equal(http_inflight(L), 0);
+	run_for(L, 200);
+	assert_int_equal(done, 0);
+
+	/* run_plan_start: pending, then cancelled. */
+	x = pod_experiment(kc);
+	assert_non_null(pr = run_plan_start(L, x, cfg, NULL, 0, plan_told, &plan));
+	run_for(L, 1000);
+	assert_null(plan);
+	assert_true(t.max_late_ms < 250);
+	run_plan_cancel(pr);
+	assert_int_equal(http_inflight(L), 0);
+	run_for(L, 200);
+	assert_null(plan);
+	ticker_stop(&t);
+
+	/* At full speed: the plan, its targets and nothing deleted. */
+	set_delay(NULL);
+	assert_non_null(plan = run_plan(x, cfg, NULL, 0, &e));
+	assert_int_equal(json_array_size(json_object_get(json_array_get(
+	    json_object_get(plan, "faults"), 0), "targets")), 1);
+	json_decref(plan);
+	experiment_free(x);
+	assert_int_equal(count_lines(s.deletions), 0);
+	standin_stop(&s);
+	agentcfg_free(cfg);
 }
 
 /* ---- container mode (root: real cgroups) ------------------------------ */
@@ -1025,10 +1296,10 @@ test_container(void **st)
 	f = mkfault("c", "namespace", "shop", "selector", "app=cart",
 	    "container", "cart", "signal", "STOP", "kubeconfig", kc, NULL);
 	ctx = mkctx(cfg);
-	assert_int_equal(pod_kill_ops.plan(f, &ctx, &e), 0);
+	assert_int_equal(prepare_plan(f, &ctx, &e), 0);
 	assert_int_equal(json_array_size(f->targets), 2);
 	assert_true(has_target(f, "container shop/cart-0/cart pid"));
-	assert_int_equal(pod_kill_ops.inject(f, &ctx, &e), 0);
+	assert_int_equal(inject(f, &ctx, &e), 0);
 	usleep(100000);
 	assert_int_equal(proc_state(a), 'T');
 	assert_int_equal(proc_state(b), 'T');
@@ -1052,9 +1323,9 @@ test_container(void **st)
 	f = mkfault("k", "namespace", "shop", "selector", "app=cart",
 	    "container", "envoy", "kubeconfig", kc, NULL);
 	ctx = mkctx(cfg);
-	assert_int_equal(pod_kill_ops.plan(f, &ctx, &e), 0);
+	assert_int_equal(prepare_plan(f, &ctx, &e), 0);
 	assert_int_equal(json_array_size(f->targets), 1);
-	assert_int_equal(pod_kill_ops.inject(f, &ctx, &e), 0);
+	assert_int_equal(inject(f, &ctx, &e), 0);
 	x = waitpid(c, &status, 0);
 	assert_int_equal(x, c);
 	live_procs[2] = 0;
@@ -1120,9 +1391,9 @@ test_container_v1(void **st)
 	    "container", "redis", "signal", "TERM", "kubeconfig",
 	    kubeconfig(&s, "admin", "token: ADMIN"), NULL);
 	ctx = mkctx(cfg);
-	assert_int_equal(pod_kill_ops.plan(f, &ctx, &e), 0);
+	assert_int_equal(prepare_plan(f, &ctx, &e), 0);
 	assert_int_equal(json_array_size(f->targets), 1);
-	assert_int_equal(pod_kill_ops.inject(f, &ctx, &e), 0);
+	assert_int_equal(inject(f, &ctx, &e), 0);
 	assert_int_equal(waitpid(a, &status, 0), a);
 	live_procs[0] = 0;
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
@@ -1144,6 +1415,9 @@ main(void)
 		cmocka_unit_test_teardown(test_modes, cleanup),
 		cmocka_unit_test_teardown(test_guards_and_errors, cleanup),
 		cmocka_unit_test_teardown(test_inject, cleanup),
+		cmocka_unit_test_teardown(test_fifo_files, cleanup),
+		cmocka_unit_test_teardown(test_slow_api, cleanup),
+		cmocka_unit_test_teardown(test_run_abort_while_planning, cleanup),
 		cmocka_unit_test_teardown(test_container, cleanup),
 		cmocka_unit_test_teardown(test_container_v1, cleanup),
 	};

@@ -24,82 +24,7 @@
 #include "experiment.h"
 #include "loop.h"
 #include "probe.h"
-
-static char tmpdir[] = "/tmp/fl-probe-XXXXXX";
-static char status_path[128], delay_path[128], log_path[128];
-static pid_t server_pid = -1;
-static int server_port;
-
-static void
-put_file(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(s, f);
-	fclose(f);
-}
-
-/* The build tree: $FL_BUILD, else the tree this binary was built in
- * (BUILD/tests/unit/test_probe), else "build". */
-static const char *
-build_dir(void)
-{
-	static char dir[512];
-	const char *e = getenv("FL_BUILD");
-	char *cut;
-	ssize_t n;
-
-	if (e != NULL && *e != '\0')
-		return e;
-	if (dir[0] != '\0')
-		return dir;
-	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-	if (n > 0) {
-		dir[n] = '\0';
-		if ((cut = strstr(dir, "/tests/unit/")) != NULL) {
-			*cut = '\0';
-			return dir;
-		}
-	}
-	snprintf(dir, sizeof(dir), "build");
-	return dir;
-}
-
-static int
-group_setup(void **state)
-{
-	char bin[600], buf[32];
-	int p[2];
-	ssize_t n;
-
-	(void)state;
-	snprintf(bin, sizeof(bin), "%s/tests/lib/fl-testhttpd", build_dir());
-	if (mkdtemp(tmpdir) == NULL || pipe(p) == -1)
-		return -1;
-	snprintf(status_path, sizeof(status_path), "%s/status", tmpdir);
-	snprintf(delay_path, sizeof(delay_path), "%s/delay", tmpdir);
-	snprintf(log_path, sizeof(log_path), "%s/log", tmpdir);
-	if ((server_pid = fork()) == 0) {
-		dup2(p[1], 1);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);  /* even if a test aborts */
-		execl(bin, bin, "--port", "0", "--status-file", status_path,
-		    "--delay-file", delay_path, "--log-file", log_path,
-		    (char *)NULL);
-		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
-	n = read(p[0], buf, sizeof(buf) - 1);
-	close(p[0]);
-	if (n <= 0) {
-		fprintf(stderr, "fl-testhttpd did not start\n");
-		return -1;
-	}
-	buf[n] = '\0';
-	server_port = atoi(buf);
-	return server_port > 0 ? 0 : -1;
-}
+#include "testhttpd.h"
 
 static int
 group_teardown(void **state)
@@ -107,13 +32,7 @@ group_teardown(void **state)
 	char cmd[256];
 
 	(void)state;
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, NULL, 0);
-	}
-	unlink(status_path);
-	unlink(delay_path);
-	unlink(log_path);
+	testhttpd_stop();
 	/* Left behind by a test that failed half-way. */
 	snprintf(cmd, sizeof(cmd), "%s/slow.sh", tmpdir);
 	unlink(cmd);
@@ -122,17 +41,6 @@ group_teardown(void **state)
 	snprintf(cmd, sizeof(cmd), "%s/demo.pid", tmpdir);
 	unlink(cmd);
 	rmdir(tmpdir);
-	return 0;
-}
-
-/* Each test starts from a healthy, prompt server. */
-static int
-reset(void **state)
-{
-	(void)state;
-	unlink(status_path);
-	unlink(delay_path);
-	unlink(log_path);
 	return 0;
 }
 
@@ -704,23 +612,23 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(t_http_ok, reset),
-		cmocka_unit_test_setup(t_http_wrong_status, reset),
-		cmocka_unit_test_setup(t_http_body_mismatch, reset),
-		cmocka_unit_test_setup(t_http_latency, reset),
-		cmocka_unit_test_setup(t_http_timeout, reset),
-		cmocka_unit_test_setup(t_http_refused, reset),
-		cmocka_unit_test_setup(t_http_headers_method, reset),
-		cmocka_unit_test_setup(t_http_interval, reset),
-		cmocka_unit_test_setup(t_http_bad_url, reset),
-		cmocka_unit_test_setup(t_tcp, reset),
-		cmocka_unit_test_setup(t_exec, reset),
-		cmocka_unit_test_setup(t_exec_timeout_kills_group, reset),
-		cmocka_unit_test_setup(t_exec_no_caps, reset),
-		cmocka_unit_test_setup(t_idle_cpu, reset),
-		cmocka_unit_test_setup(t_demo_service, reset),
+		cmocka_unit_test_setup(t_http_ok, testhttpd_reset),
+		cmocka_unit_test_setup(t_http_wrong_status, testhttpd_reset),
+		cmocka_unit_test_setup(t_http_body_mismatch, testhttpd_reset),
+		cmocka_unit_test_setup(t_http_latency, testhttpd_reset),
+		cmocka_unit_test_setup(t_http_timeout, testhttpd_reset),
+		cmocka_unit_test_setup(t_http_refused, testhttpd_reset),
+		cmocka_unit_test_setup(t_http_headers_method, testhttpd_reset),
+		cmocka_unit_test_setup(t_http_interval, testhttpd_reset),
+		cmocka_unit_test_setup(t_http_bad_url, testhttpd_reset),
+		cmocka_unit_test_setup(t_tcp, testhttpd_reset),
+		cmocka_unit_test_setup(t_exec, testhttpd_reset),
+		cmocka_unit_test_setup(t_exec_timeout_kills_group, testhttpd_reset),
+		cmocka_unit_test_setup(t_exec_no_caps, testhttpd_reset),
+		cmocka_unit_test_setup(t_idle_cpu, testhttpd_reset),
+		cmocka_unit_test_setup(t_demo_service, testhttpd_reset),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, testhttpd_group_setup, group_teardown);
 }

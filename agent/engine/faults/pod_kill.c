@@ -4,9 +4,13 @@
  * restarts the container). Deletion needs no revert; a STOP in container
  * mode is reverted by CONT.
  *
- * The API is reached through kube.c (libcurl easy API, blocking, each
- * request bounded by KUBE_TIMEOUT_MS = 10 s): plan makes three to four
- * requests, inject one per pod. Nothing is deleted unless plan resolved
+ * The API is reached through kube.c, asynchronously on the engine loop
+ * (its libcurl multi handle; each request bounded by KUBE_TIMEOUT_MS =
+ * 10 s), so a slow API server never holds up another run's abort, revert,
+ * probe or status answer: prepare asks for the namespace, every page of
+ * the pod list and a SelfSubjectAccessReview; plan then decides without
+ * I/O; inject deletes one pod after another (FAULT_PENDING) and cancel
+ * drops the request in flight. Nothing is deleted unless plan resolved
  * every target and passed every guard, and a delete carries the pod's UID
  * as a precondition so a pod recreated under the same name is never hit. */
 #include <sys/capability.h>
@@ -32,13 +36,11 @@
 #include "fault.h"
 #include "kube.h"
 #include "log.h"
+#include "pod_kill.h"
 #include "proc.h"
 #include "units.h"
 
 #define OPT_IN_LABEL "faultline.io/allow"
-#define CGROUP_ROOT_ENV "FAULTLINE_CGROUP_ROOT"
-#define CGROUP_ROOT_DEFAULT "/sys/fs/cgroup"
-
 enum pod_mode_kind { MODE_ONE, MODE_ALL, MODE_COUNT, MODE_PERCENT };
 
 /* mode = one | all | count:N | percent:N (KEY_CUSTOM: owns no memory). */
@@ -64,12 +66,6 @@ struct pod_cfg {
 	char *kubeconfig;
 	uint64_t seed;
 	struct pod_sig signal;
-};
-
-/* The driver's runtime (f->rt): the API connection plan opened, reused
- * by inject. Owned by the driver, freed in release. */
-struct pod_rt {
-	struct kube_conn conn;
 };
 
 /* ---- key parsers ------------------------------------------------------ */
@@ -142,7 +138,6 @@ static const struct keydef pod_keys[] = {
 	{ "signal", KEY_CUSTOM, offsetof(struct pod_cfg, signal), 0, NULL, 0, sig_parse },
 	{ NULL, 0, 0, 0, NULL, 0, NULL },
 };
-
 /* The node this agent runs on: agent config, $NODE_NAME, host name. */
 static const char *
 node_name(const struct fault_ctx *ctx, char *buf, size_t len)
@@ -160,205 +155,55 @@ node_name(const struct fault_ctx *ctx, char *buf, size_t len)
 	return n;
 }
 
-static const char *
-jstr(const json_t *o, const char *a, const char *b)
+static void
+pod_cancel(struct fault *f)
 {
-	const json_t *x = json_object_get(o, a);
-
-	if (b != NULL)
-		x = json_object_get(x, b);
-	return json_string_value(x);
+	pod_api_cancel(f->rt);
 }
 
-/* Turn a non-2xx answer into the one-line error for the operator.
- * 401: the credentials were rejected: the agent cannot act (FL_ERROR).
- * 403: the credentials lack an RBAC permission: like a missing kernel
- * feature, a limit of what this agent may do, known before acting
- * (FL_REFUSED). Everything else: FL_ERROR with the API server's message. */
+/* The guards that need no API call first, then, on the loop
+ * (pod_kill_api.c): the namespace, every page of the pods the selector
+ * matches (on this node unless node = any), and for deletions the access
+ * review. */
 static int
-api_error(const struct kube_conn *c, long code, const json_t *body,
-    const char *verb, const char *resource, const char *ns, struct fl_err *e)
-{
-	const char *msg = kube_status_message(body);
-
-	if (code == 401)
-		return fl_fail(e, "Kubernetes API %s: 401 Unauthorized: the "
-		    "credentials of %s (%s) were rejected%s%s", c->server,
-		    c->identity, c->source, msg ? ": " : "", msg ? msg : "");
-	if (code == 403)
-		return fl_refuse(e, "RBAC: %s cannot %s %s in namespace %s: "
-		    "needs verb %s on %s%s%s%s", c->identity, verb, resource, ns,
-		    verb, resource, msg ? " (API server: " : "", msg ? msg : "",
-		    msg ? ")" : "");
-	return fl_fail(e, "Kubernetes API %s: %s %s in namespace %s: HTTP %ld%s%s",
-	    c->server, verb, resource, ns, code, msg ? ": " : "",
-	    msg ? msg : "");
-}
-
-static int
-conn_open(struct fault *f, struct fl_err *e)
+pod_prepare(struct fault *f, struct fault_ctx *ctx, fault_prepared_fn done,
+    void *arg, struct fl_err *e)
 {
 	const struct pod_cfg *c = f->cfg;
-	struct pod_rt *rt = f->rt;
-	int rc;
+	const struct agent_config *cfg = ctx->cfg;
+	struct kube_selector *sel = NULL;
+	char hostbuf[256], selerr[256];
+	const char *node = NULL;
+	struct pod_rt *rt;
 
-	if (rt != NULL)
-		return 0;
-	if ((rt = calloc(1, sizeof(*rt))) == NULL)
-		return fl_fail(e, "out of memory");
-	if (c->kubeconfig != NULL)
-		rc = kube_conn_kubeconfig(&rt->conn, c->kubeconfig, e);
-	else
-		rc = kube_conn_incluster(&rt->conn, NULL, e);
-	if (rc == -1) {
-		free(rt);
+	if (c == NULL)
+		return fl_fail(e, "%s: no configuration", f->name);
+	if (ctx->loop == NULL)
+		return fl_fail(e, "pod-kill needs the engine's event loop");
+	if (cfg != NULL && strlist_has(&cfg->guard.protect_namespace,
+	    c->namespace))
+		return fl_refuse(e, "namespace %s is protected by the agent's "
+		    "guard (protect_namespace)", c->namespace);
+	if (c->node == 0 && (node = node_name(ctx, hostbuf, sizeof(hostbuf))) == NULL)
+		return fl_fail(e, "cannot tell this node's name (node_name, "
+		    "NODE_NAME, host name)");
+	if (kube_selector_parse(c->selector, &sel, selerr, sizeof(selerr)) == -1)
+		return fl_invalid(e, "selector: %s", selerr);
+	if (pod_api_open(f, c->kubeconfig, e) == -1) {
+		kube_selector_free(sel);
 		return -1;
 	}
-	f->rt = rt;
-	return 0;
-}
-
-/* 404 on the namespace is a refusal: the experiment names a target that
- * does not exist. */
-static int
-check_namespace(const struct kube_conn *kc, const char *ns, struct fl_err *e)
-{
-	char path[256];
-	json_t *body;
-	long code;
-	int rc = 0;
-
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s", ns);
-	if (kube_request(kc, "GET", path, NULL, &code, &body, e) == -1)
-		return -1;
-	if (code == 404)
-		rc = fl_refuse(e, "namespace %s not found", ns);
-	else if (code != 200)
-		rc = api_error(kc, code, body, "get", "namespaces", ns, e);
-	json_decref(body);
-	return rc;
-}
-
-/* Every page of the pod list (limit/continue), into one new array. */
-static json_t *
-list_pods(const struct kube_conn *kc, const char *ns, const char *selector,
-    const char *node, struct fl_err *e)
-{
-	char *lsel = NULL, *fsel = NULL, *cont = NULL, *path = NULL, *field = NULL;
-	json_t *all = json_array(), *body = NULL, *items;
-	long code;
-	int pages = 0;
-
-	if (selector != NULL && (lsel = kube_urlencode(selector)) == NULL)
-		goto oom;
-	if (node != NULL) {
-		if (asprintf(&field, "spec.nodeName=%s", node) == -1) {
-			field = NULL;
-			goto oom;
-		}
-		if ((fsel = kube_urlencode(field)) == NULL)
-			goto oom;
-	}
-	do {
-		const char *next;
-
-		free(path);
-		if (asprintf(&path, "/api/v1/namespaces/%s/pods?limit=500%s%s%s%s%s%s",
-		    ns, lsel ? "&labelSelector=" : "", lsel ? lsel : "",
-		    fsel ? "&fieldSelector=" : "", fsel ? fsel : "",
-		    cont ? "&continue=" : "", cont ? cont : "") == -1) {
-			path = NULL;
-			goto oom;
-		}
-		if (kube_request(kc, "GET", path, NULL, &code, &body, e) == -1)
-			goto bad;
-		if (code != 200) {
-			api_error(kc, code, body, "list", "pods", ns, e);
-			goto bad;
-		}
-		items = json_object_get(body, "items");
-		if (!json_is_array(items) && !json_is_null(items) && items != NULL) {
-			fl_fail(e, "Kubernetes API %s: the pod list of %s is not a "
-			    "PodList", kc->server, ns);
-			goto bad;
-		}
-		if (items != NULL && json_is_array(items))
-			json_array_extend(all, items);
-		next = jstr(body, "metadata", "continue");
-		free(cont);
-		cont = NULL;
-		if (next != NULL && *next != '\0' &&
-		    (cont = kube_urlencode(next)) == NULL)
-			goto oom;
-		json_decref(body);
-		body = NULL;
-		if (++pages > 10000) {
-			fl_fail(e, "Kubernetes API %s: pod list does not end",
-			    kc->server);
-			goto bad;
-		}
-	} while (cont != NULL);
-	free(lsel);
-	free(fsel);
-	free(field);
-	free(path);
-	return all;
-oom:
-	fl_fail(e, "out of memory");
-bad:
-	json_decref(body);
-	json_decref(all);
-	free(lsel);
-	free(fsel);
-	free(field);
-	free(path);
-	free(cont);
-	return NULL;
-}
-
-/* Before deleting anything, ask the API server whether we may (a
- * SelfSubjectAccessReview, open to every authenticated user), so a
- * missing permission refuses the run at plan time. An API server that
- * does not answer the review leaves the check to the delete itself. */
-static int
-check_may_delete(const struct kube_conn *kc, const char *ns, struct fl_err *e)
-{
-	json_t *req, *body = NULL;
-	char *text;
-	long code;
-	int rc = 0;
-
-	req = json_pack("{s:s, s:s, s:{s:{s:s, s:s, s:s}}}",
-	    "apiVersion", "authorization.k8s.io/v1",
-	    "kind", "SelfSubjectAccessReview",
-	    "spec", "resourceAttributes", "namespace", ns, "verb", "delete",
-	    "resource", "pods");
-	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	if (text == NULL)
+	rt = f->rt;
+	kube_selector_free(rt->sel);
+	rt->sel = sel;
+	free(rt->node);
+	if ((rt->node = node != NULL ? strdup(node) : NULL) == NULL &&
+	    node != NULL)
 		return fl_fail(e, "out of memory");
-	if (kube_request(kc, "POST",
-	    "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", text,
-	    &code, &body, e) == -1)
-		rc = -1;
-	else if (code == 401)
-		rc = api_error(kc, code, body, "create",
-		    "selfsubjectaccessreviews", ns, e);
-	else if ((code == 200 || code == 201) &&
-	    json_is_false(json_object_get(json_object_get(body, "status"),
-	    "allowed"))) {
-		const char *why = jstr(json_object_get(body, "status"), "reason", NULL);
-
-		rc = fl_refuse(e, "RBAC: %s cannot delete pods in namespace %s: "
-		    "needs verb delete on pods%s%s%s", kc->identity, ns,
-		    why && *why ? " (API server: " : "", why && *why ? why : "",
-		    why && *why ? ")" : "");
-	} else if (code != 200 && code != 201)
-		log_debug("pod-kill: access review answered HTTP %ld; the "
-		    "delete will tell", code);
-	json_decref(body);
-	free(text);
-	return rc;
+	rt->ns = c->namespace;
+	rt->selector = c->selector;
+	rt->container = c->container != NULL;
+	return pod_api_prepare(rt, ctx, done, arg, e);
 }
 
 static int
@@ -398,158 +243,7 @@ mode_pick(const struct pod_cfg *c, const struct fault *f)
 	return p;
 }
 
-/* ---- container mode: cgroups ------------------------------------------ */
-
-/* Is name the cgroup directory of container id? Runtimes name it
- * "cri-containerd-ID.scope", "crio-ID.scope", "docker-ID.scope" (systemd
- * driver) or just "ID" (cgroupfs driver). */
-static int
-is_container_dir(const char *name, const char *id)
-{
-	size_t ln = strlen(name), li = strlen(id);
-	const char *hit;
-
-	if (strcmp(name, id) == 0)
-		return 1;
-	if (ln < li + 7 || strcmp(name + ln - 6, ".scope") != 0)
-		return 0;
-	hit = name + ln - 6 - li;
-	return strncmp(hit, id, li) == 0 && hit[-1] == '-';
-}
-
-/* Find the container's directory under base (one cgroup hierarchy, or the
- * v2 tree), trying the kubelet's layouts for every QoS class:
- *   systemd: kubepods.slice/[kubepods-QOS.slice/]kubepods[-QOS]-podUID_.slice/
- *   cgroupfs: kubepods/[QOS/]podUID/
- * (UID_ is the UID with '-' turned to '_'). Returns 0 with out filled. */
-static int
-find_container_dir(const char *base, const char *uid, const char *id,
-    char *out, size_t len)
-{
-	static const char *const qos[] = { NULL, "burstable", "besteffort" };
-	char uid_[128], pod[PATH_MAX];
-
-	snprintf(uid_, sizeof(uid_), "%s", uid);
-	for (char *p = uid_; *p != '\0'; p++)
-		if (*p == '-')
-			*p = '_';
-	for (size_t layout = 0; layout < 2; layout++)
-		for (size_t q = 0; q < 3; q++) {
-			struct dirent *de;
-			DIR *d;
-
-			if (layout == 0 && qos[q] == NULL)
-				snprintf(pod, sizeof(pod), "%s/kubepods.slice/"
-				    "kubepods-pod%s.slice", base, uid_);
-			else if (layout == 0)
-				snprintf(pod, sizeof(pod), "%s/kubepods.slice/"
-				    "kubepods-%s.slice/kubepods-%s-pod%s.slice",
-				    base, qos[q], qos[q], uid_);
-			else if (qos[q] == NULL)
-				snprintf(pod, sizeof(pod), "%s/kubepods/pod%s",
-				    base, uid);
-			else
-				snprintf(pod, sizeof(pod), "%s/kubepods/%s/pod%s",
-				    base, qos[q], uid);
-			if ((d = opendir(pod)) == NULL)
-				continue;
-			while ((de = readdir(d)) != NULL)
-				if (is_container_dir(de->d_name, id) &&
-				    (size_t)snprintf(out, len, "%s/%s", pod,
-				    de->d_name) < len) {
-					closedir(d);
-					return 0;
-				}
-			closedir(d);
-		}
-	return -1;
-}
-
-static int
-add_pids(pid_t **all, size_t *n, const pid_t *v, size_t nv)
-{
-	for (size_t i = 0; i < nv; i++) {
-		size_t j;
-		pid_t *np;
-
-		for (j = 0; j < *n && (*all)[j] != v[i]; j++)
-			;
-		if (j < *n)
-			continue;
-		if ((np = realloc(*all, (*n + 1) * sizeof(*np))) == NULL)
-			return -1;
-		*all = np;
-		(*all)[(*n)++] = v[i];
-	}
-	return 0;
-}
-
-/* The PIDs of container id of pod uid on this node: the union over the
- * cgroup v2 tree and every v1 hierarchy that holds its cgroup. The root is
- * /sys/fs/cgroup, or $FAULTLINE_CGROUP_ROOT (tests). Returns 0 with a new
- * array (maybe empty when found==1 and no process is left), or -1 when no
- * cgroup of the container exists (found stays 0). */
-static int
-container_pids(const char *uid, const char *id, pid_t **out, size_t *n,
-    char *where, size_t wlen)
-{
-	const char *root = getenv(CGROUP_ROOT_ENV);
-	char dir[PATH_MAX], base[PATH_MAX];
-	struct dirent *de;
-	int found = 0;
-	DIR *d;
-
-	*out = NULL;
-	*n = 0;
-	if (root == NULL || *root == '\0')
-		root = CGROUP_ROOT_DEFAULT;
-	snprintf(where, wlen, "%s", root);
-	/* v2 (or a single hierarchy) at the root itself ... */
-	if (find_container_dir(root, uid, id, dir, sizeof(dir)) == 0) {
-		pid_t *v;
-		size_t nv;
-
-		found = 1;
-		snprintf(where, wlen, "%s", dir);
-		if (proc_in_cgroup(dir, &v, &nv) == 0) {
-			int r = add_pids(out, n, v, nv);
-
-			free(v);
-			if (r == -1)
-				return -1;
-		}
-	}
-	/* ... and v1 hierarchies (cpu, memory, pids, systemd, unified...)
-	 * mounted below it. */
-	if ((d = opendir(root)) == NULL)
-		return found ? 0 : -1;
-	while ((de = readdir(d)) != NULL) {
-		pid_t *v;
-		size_t nv;
-
-		if (de->d_name[0] == '.' || strncmp(de->d_name, "kubepods", 8) == 0)
-			continue;
-		if ((size_t)snprintf(base, sizeof(base), "%s/%s", root,
-		    de->d_name) >= sizeof(base))
-			continue;
-		if (find_container_dir(base, uid, id, dir, sizeof(dir)) == -1)
-			continue;
-		if (!found)
-			snprintf(where, wlen, "%s", dir);
-		found = 1;
-		if (proc_in_cgroup(dir, &v, &nv) == 0) {
-			int r = add_pids(out, n, v, nv);
-
-			free(v);
-			if (r == -1) {
-				closedir(d);
-				return -1;
-			}
-		}
-	}
-	closedir(d);
-	return found ? 0 : -1;
-}
+/* ---- container mode --------------------------------------------------- */
 
 /* Container mode planning for one chosen pod: its container's processes
  * (minus protected ones) appended to victims and targets. */
@@ -592,7 +286,7 @@ plan_container(struct fault *f, struct fault_ctx *ctx, const json_t *pod,
 		return fl_refuse(e, "container %s of pod %s/%s is not running",
 		    c->container, c->namespace, name);
 	id += 3;
-	if (container_pids(uid, id, &pids, &npids, where, sizeof(where)) == -1)
+	if (kube_container_pids(uid, id, &pids, &npids, where, sizeof(where)) == -1)
 		return fl_refuse(e, "container %s of pod %s/%s: no cgroup for "
 		    "container %.12s of pod %s under %s (the agent needs the "
 		    "node's cgroup tree and hostPID)", c->container, c->namespace,
@@ -682,11 +376,11 @@ pod_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 {
 	const struct pod_cfg *c = f->cfg;
 	const struct agent_config *cfg = ctx->cfg;
-	const char *node = NULL;
-	char hostbuf[256], selerr[256], t[512];
-	struct kube_selector *sel = NULL;
-	struct kube_conn *kc;
-	json_t *items = NULL, *victims = NULL, *pods, *state = NULL, *it;
+	struct pod_rt *rt = f->rt;
+	const char *node;
+	char t[512];
+	const struct kube_selector *sel;
+	json_t *items, *victims = NULL, *pods, *state = NULL, *it;
 	json_t **matched = NULL;
 	size_t nmatch = 0, neligible = 0, k, i, *idx = NULL;
 	int container = c != NULL && c->container != NULL;
@@ -696,24 +390,12 @@ pod_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 
 	if (c == NULL)
 		return fl_fail(e, "%s: no configuration", f->name);
-	/* The guards that need no API call come first. */
-	if (cfg != NULL && strlist_has(&cfg->guard.protect_namespace,
-	    c->namespace))
-		return fl_refuse(e, "namespace %s is protected by the agent's "
-		    "guard (protect_namespace)", c->namespace);
-	if (c->node == 0 && (node = node_name(ctx, hostbuf, sizeof(hostbuf))) == NULL)
-		return fl_fail(e, "cannot tell this node's name (node_name, "
-		    "NODE_NAME, host name)");
-	if (kube_selector_parse(c->selector, &sel, selerr, sizeof(selerr)) == -1)
-		return fl_invalid(e, "selector: %s", selerr);
-	if (conn_open(f, e) == -1)
-		goto out;
-	kc = &((struct pod_rt *)f->rt)->conn;
-
-	if (check_namespace(kc, c->namespace, e) == -1)
-		goto out;
-	if ((items = list_pods(kc, c->namespace, c->selector, node, e)) == NULL)
-		goto out;
+	/* The guards and every API call were in prepare. */
+	if (rt == NULL || !rt->prep.prepared)
+		return fl_fail(e, "%s: plan before prepare", f->name);
+	node = rt->node;
+	sel = rt->sel;
+	items = rt->items;
 
 	/* The API server filtered already; check again here, since a pod
 	 * deleted by mistake cannot be undone. */
@@ -821,8 +503,10 @@ pod_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		json_object_set(state, "victims", victims);
 		json_object_set_new(state, "signalled", json_array());
 	} else {
-		if (check_may_delete(kc, c->namespace, e) == -1)
+		if (rt->review_rc == -1) {
+			*e = rt->review_err;
 			goto out;
+		}
 		if (fault_has(f, "grace_period"))
 			json_object_set_new(state, "grace_period_seconds",
 			    json_integer((json_int_t)(c->grace_ms / 1000)));
@@ -839,86 +523,10 @@ out:
 	}
 	json_decref(state);
 	json_decref(victims);
-	json_decref(items);
 	free(matched);
 	free(idx);
-	kube_selector_free(sel);
 	return rc;
 }
-
-static int
-inject_delete(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
-{
-	json_t *grace = json_object_get(f->state, "grace_period_seconds");
-	json_t *pods = json_object_get(f->state, "pods");
-	json_t *deleted = json_object_get(f->state, "deleted"), *p;
-	struct kube_conn *kc;
-	size_t i;
-	int rc = 0;
-
-	if (conn_open(f, e) == -1)
-		return -1;
-	kc = &((struct pod_rt *)f->rt)->conn;
-	if (!json_is_array(deleted)) {
-		deleted = json_array();
-		json_object_set_new(f->state, "deleted", deleted);
-	}
-	json_array_foreach(pods, i, p) {
-		const char *ns = jstr(p, "namespace", NULL);
-		const char *name = jstr(p, "name", NULL);
-		const char *uid = jstr(p, "uid", NULL);
-		char path[512], *body;
-		json_t *opts, *ans = NULL;
-		long code;
-
-		if (ns == NULL || name == NULL || uid == NULL)
-			continue;
-		/* The UID precondition: a pod recreated under this name since
-		 * plan is another pod, and is left alone (409 Conflict). */
-		opts = json_pack("{s:s, s:s, s:{s:s}}", "kind", "DeleteOptions",
-		    "apiVersion", "v1", "preconditions", "uid", uid);
-		if (opts != NULL && json_is_integer(grace))
-			json_object_set(opts, "gracePeriodSeconds", grace);
-		body = opts ? json_dumps(opts, JSON_COMPACT) : NULL;
-		json_decref(opts);
-		if (body == NULL) {
-			rc = fl_fail(e, "out of memory");
-			break;
-		}
-		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", ns,
-		    name);
-		if (kube_request(kc, "DELETE", path, body, &code, &ans, e) == -1) {
-			free(body);
-			rc = -1;
-			break;
-		}
-		free(body);
-		if (code == 200 || code == 202) {
-			json_array_append_new(deleted, json_pack("{s:s, s:s, s:s}",
-			    "namespace", ns, "name", name, "uid", uid));
-			fault_event(ctx, "inject", "%s: deleted pod %s/%s (uid %s)",
-			    f->name, ns, name, uid);
-		} else if (code == 404) {
-			fault_event(ctx, "info", "%s: pod %s/%s was already gone",
-			    f->name, ns, name);
-		} else if (code == 409) {
-			fault_event(ctx, "info", "%s: pod %s/%s is no longer uid %s "
-			    "(recreated); not deleted", f->name, ns, name, uid);
-		} else {
-			rc = api_error(kc, code, ans, "delete", "pods", ns, e);
-			/* Deleting is the injection: a refusal now is a failed
-			 * injection, whatever its cause. */
-			e->status = FL_ERROR;
-			json_decref(ans);
-			break;
-		}
-		json_decref(ans);
-	}
-	if (fault_journal_update(ctx, f) == -1 && rc == 0)
-		rc = fl_fail(e, "%s: cannot journal the deleted pods", f->name);
-	return rc;
-}
-
 static int
 inject_container(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 {
@@ -980,7 +588,10 @@ pod_inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		return fl_fail(e, "%s: inject before plan", f->name);
 	if (strcmp(mode, "container") == 0)
 		return inject_container(f, ctx, e);
-	return inject_delete(f, ctx, e);
+	if (pod_api_open(f, f->cfg != NULL ?
+	    ((const struct pod_cfg *)f->cfg)->kubeconfig : NULL, e) == -1)
+		return -1;
+	return pod_api_delete(f->rt, ctx, e);
 }
 
 /* A deleted pod is recreated by its controller: nothing to undo. A STOP in
@@ -1028,20 +639,15 @@ pod_revert(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	f->revert = rc == 0 ? REVERT_OK : REVERT_FAILED;
 	return rc;
 }
-
 static void
 pod_release(struct fault *f)
 {
-	struct pod_rt *rt = f->rt;
-
-	if (rt == NULL)
-		return;
-	kube_conn_free(&rt->conn);
-	free(rt);
+	pod_api_free(f->rt);
 	f->rt = NULL;
 }
 
-static const int pod_caps[] = { CAP_KILL /* container mode */, -1 };
+/* CAP_KILL only for container mode (a pod delete needs none). */
+static const int pod_caps[] = { FAULT_CAPS_OPTIONAL, CAP_KILL, -1 };
 
 const struct fault_ops pod_kill_ops = {
 	.type = "pod-kill",
@@ -1050,8 +656,10 @@ const struct fault_ops pod_kill_ops = {
 	.caps = pod_caps,
 	.validate = pod_validate,
 	.supported = pod_supported,
+	.prepare = pod_prepare,
 	.plan = pod_plan,
 	.inject = pod_inject,
+	.cancel = pod_cancel,
 	.revert = pod_revert,
 	.release = pod_release,
 };
