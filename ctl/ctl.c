@@ -178,6 +178,10 @@ ctl_signal_prepare(sigset_t *set)
 		if ((s == SIGINT || s == SIGQUIT) && sigaction(s, NULL, &old) == 0 &&
 		    old.sa_handler == SIG_IGN)
 			signal(s, SIG_DFL);
+		/* A blocked signal is queued even when ignored: leave it out. */
+		if (s == SIGHUP && sigaction(s, NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
 		/* glibc refuses its internal real-time signals here: fine. */
 		(void)sigaddset(set, s);
 	}
