@@ -91,8 +91,9 @@ const char *ctl_signal_reason(int signo);
  * are reset (Ctrl-C must abort), SIGHUP that nohup ignored stays ignored. */
 void ctl_signal_prepare(sigset_t *set);
 /* For a command that follows a run on an agent: the abort signals set
- * ctl_interrupted (SIGHUP not when detach: the agent owns a detached run),
- * the ignored ones write a line. SIGPIPE is ignored from main() on. */
+ * ctl_interrupted (SIGHUP not when detach, the agent owns a detached run,
+ * nor under nohup), the ignored ones write a line. SIGPIPE is ignored from
+ * main() on. */
 extern volatile sig_atomic_t ctl_interrupted;
 void ctl_signal_follow(int detach);
 

@@ -213,16 +213,18 @@ on_ignored_signal(int signo)
 void
 ctl_signal_follow(int detach)
 {
-	struct sigaction sa;
+	struct sigaction sa, old;
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	for (int s = 1; s <= SIGRTMAX; s++) {
 		switch (ctl_signal_class(s)) {
 		case CTL_SIG_ABORT:
-			if (s == SIGHUP && detach) {
-				/* A detached run belongs to the agent: a closing
-				 * terminal must not abort it. */
+			if (s == SIGHUP && (detach || (sigaction(s, NULL, &old) ==
+			    0 && old.sa_handler == SIG_IGN))) {
+				/* A detached run belongs to the agent, and under
+				 * nohup the operator wants the run to outlive the
+				 * terminal: a hangup must not abort it. */
 				sa.sa_handler = SIG_IGN;
 			} else
 				sa.sa_handler = on_abort_signal;
@@ -330,15 +332,43 @@ opt_env(const char *given, const char *env)
 	return given != NULL ? given : getenv(env);
 }
 
+/* libcurl reads the certificate files of an https agent by name,
+ * blocking: a FIFO there would hang faultctl. Refuse anything but a
+ * regular file first. */
+static int
+check_pem(const char *what, const char *path, struct fl_err *e)
+{
+	struct stat st;
+	int fd;
+
+	if (path == NULL)
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) == -1)
+		return fl_invalid(e, "%s %s: %s", what, path, strerror(errno));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fl_invalid(e, "%s %s: not a regular file", what, path);
+	}
+	close(fd);
+	return 0;
+}
+
 struct fl_client *
 ctl_client_try(const struct ctl_globals *g, const char *agent,
     struct fl_err *e)
 {
+	const char *cert = opt_env(g->cert, "FAULTLINE_CERT");
+	const char *key = opt_env(g->key, "FAULTLINE_KEY");
+	const char *cacert = opt_env(g->cacert, "FAULTLINE_CACERT");
+
 	if (agent == NULL)
 		agent = opt_env(g->agent, "FAULTLINE_AGENT");
-	return client_new(agent, opt_env(g->cert, "FAULTLINE_CERT"),
-	    opt_env(g->key, "FAULTLINE_KEY"), opt_env(g->cacert,
-	    "FAULTLINE_CACERT"), e);
+	if (agent != NULL && strncmp(agent, "https:", 6) == 0 &&
+	    (check_pem("--cert", cert, e) == -1 ||
+	    check_pem("--key", key, e) == -1 ||
+	    check_pem("--cacert", cacert, e) == -1))
+		return NULL;
+	return client_new(agent, cert, key, cacert, e);
 }
 
 struct fl_client *

@@ -2,9 +2,10 @@
 # through the engine's one bounded, non-blocking reader and is refused with
 # one line unless it is a regular file, and the --output path is opened
 # (non-blocking) before anything is planned. A FIFO as the experiment of
-# validate/plan/run, as --config, as --output, a device or a directory as
-# the experiment, a FIFO where a saved report should be: each returns at
-# once (no hang) and nothing is injected. A character device as --output is
+# validate/plan/run, as --config, as an https agent's --cacert, as
+# --output, a device or a directory as the experiment, a FIFO where a
+# saved report should be: each returns at once (no hang) and nothing is
+# injected. A character device as --output is
 # accepted; when it cannot take the report (/dev/full) the run's verdict
 # stays the exit status and stderr says where the report is.
 . "$TOP/tests/integration/lib.sh"
@@ -46,6 +47,8 @@ prompt 2 "fifo.ini: not a regular file" "plan FIFO" "${L[@]}" plan "$T/fifo.ini"
 prompt 2 "fifo.ini: not a regular file" "run FIFO" "${L[@]}" run "$T/fifo.ini"
 prompt 2 "fifo.cfg: not a regular file" "--config FIFO" \
     "$FAULTCTL" --local --config "$T/fifo.cfg" run "$T/x.ini"
+prompt 2 "--cacert $T/fifo.cfg: not a regular file" "--cacert FIFO" \
+    "$FAULTCTL" --agent https://127.0.0.1:1 --cacert "$T/fifo.cfg" run "$T/x.ini"
 prompt 2 "--output $T/out.fifo: not a regular file" "--output FIFO" \
     "${L[@]}" run "$T/x.ini" --output "$T/out.fifo"
 prompt 2 "/dev/zero: not a regular file" "validate /dev/zero" "$FAULTCTL" validate /dev/zero
