@@ -472,15 +472,17 @@ ctl_die_reply(json_t *reply, long http)
 
 /* --- output -------------------------------------------------------------- */
 
-static struct ctl_out *out_pending;     /* for the exit handler */
-
 /* A file we created for --output and never wrote (faultctl ended before
- * the report: invalid input, refused, unreachable agent) is removed. */
+ * the report: invalid input, refused, unreachable agent) is removed at
+ * exit. Static: the exit handler runs after main()'s frame is gone. The
+ * path is argv's, which lives to the end. */
+static const char *out_unwritten;
+
 static void
 out_cleanup(void)
 {
-	if (out_pending != NULL && out_pending->created && !out_pending->written)
-		(void)unlink(out_pending->path);
+	if (out_unwritten != NULL)
+		(void)unlink(out_unwritten);
 }
 
 void
@@ -518,8 +520,10 @@ ctl_out_prepare(struct ctl_globals *g)
 		ctl_die(FL_INVALID, "--output %s: not a regular file", o->path);
 	if (fd == -1)
 		ctl_die(FL_INVALID, "--output %s: %s", o->path, strerror(errno));
-	out_pending = o;
-	atexit(out_cleanup);
+	if (o->created) {
+		out_unwritten = o->path;
+		atexit(out_cleanup);
+	}
 	if (fstat(fd, &st) == -1 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
 		close(fd);
 		ctl_die(FL_INVALID, "--output %s: not a regular file", o->path);
@@ -552,6 +556,7 @@ ctl_out_report(struct ctl_globals *g, json_t *report, struct fl_err *e)
 		rc = fl_fail(e, "cannot write the report: %s", strerror(errno));
 	if (rc == 0) {
 		o->written = 1;
+		out_unwritten = NULL;
 		ctl_say("report written to %s", o->path);
 	}
 	return rc;
