@@ -1,8 +1,6 @@
 /* faultctl gameday: list the agent's gamedays with their next occurrence,
  * start one now, show past gameday runs (docs/gameday.md). Needs an agent:
  * gamedays belong to faultlined's config and scheduler. */
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,75 +9,7 @@
 
 #include <jansson.h>
 
-#include "client.h"
 #include "cmds.h"
-#include "common.h"
-#include "output.h"
-
-static void
-gd_usage(void)
-{
-	fprintf(stderr,
-	    "usage: faultctl [--agent URL] gameday list [--json]\n"
-	    "       faultctl [--agent URL] gameday run NAME [--wait] [--json]\n"
-	    "       faultctl [--agent URL] gameday history [--json]\n"
-	    "       faultctl [--agent URL] gameday show ID [--json]\n");
-	exit(FL_INVALID);
-}
-
-static const char *
-str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? s : "-";
-}
-
-static struct fl_client *
-gd_connect(const struct ctl_globals *g)
-{
-	const char *url = g->agent ? g->agent : getenv("FAULTLINE_AGENT");
-	struct fl_client *c;
-	struct fl_err e;
-
-	if (g->local)
-		ctl_die(FL_INVALID, "--local: gamedays need a running faultlined");
-	if ((c = client_new(url, g->cert ? g->cert : getenv("FAULTLINE_CERT"),
-	    g->key ? g->key : getenv("FAULTLINE_KEY"),
-	    g->cacert ? g->cacert : getenv("FAULTLINE_CACERT"), &e)) == NULL)
-		ctl_die(FL_INVALID, "%s", e.msg);
-	return c;
-}
-
-/* One request; an API error answer ends faultctl with its category. */
-static json_t *
-gd_request(struct fl_client *c, const char *method, const char *path,
-    long want)
-{
-	json_t *reply = NULL;
-	struct fl_err e;
-	long status = 0;
-	int rc;
-
-	if ((rc = client_request(c, method, path, NULL, 0, NULL, &status, &reply,
-	    &e)) != 0)
-		ctl_die(FL_ERROR, "agent %s unreachable: %s", client_agent(c), e.msg);
-	if (status != want) {
-		client_error(status, reply, &e);
-		json_decref(reply);
-		ctl_die(e.status, "%s", e.msg);
-	}
-	if (reply == NULL)
-		ctl_die(FL_ERROR, "agent sent an empty answer to %s", path);
-	return reply;
-}
-
-static void
-print_json(json_t *j)
-{
-	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	putchar('\n');
-}
 
 /* "2026-11-21T15:00:00+01:00" -> "2026-11-21 15:00 +01:00";
  * "2026-11-21T14:00:00.000Z" -> "2026-11-21 14:00 UTC". */
@@ -96,28 +26,14 @@ short_time(const char *iso, char *buf, size_t len)
 	return buf;
 }
 
-/* Exit status for a gameday's verdict (DESIGN.md 6). */
 static int
-gd_status(const char *v)
+gd_list(struct fl_client *c, struct ctl_globals *g)
 {
-	if (v == NULL) return FL_ERROR;
-	if (strcmp(v, "passed") == 0) return FL_OK;
-	if (strcmp(v, "failed") == 0) return FL_FAILED;
-	if (strcmp(v, "invalid") == 0) return FL_INVALID;
-	if (strcmp(v, "refused") == 0 || strcmp(v, "skipped") == 0)
-		return FL_REFUSED;
-	if (strcmp(v, "aborted") == 0) return FL_ABORTED;
-	return FL_ERROR;
-}
-
-static int
-gd_list(struct fl_client *c, const struct ctl_globals *g)
-{
-	json_t *list = gd_request(c, "GET", "/v1/gamedays", 200), *it;
+	json_t *list = ctl_call(c, "GET", "/v1/gamedays", 200), *it;
 	size_t i;
 
 	if (g->json) {
-		print_json(list);
+		ctl_print_json(list);
 		json_decref(list);
 		return FL_OK;
 	}
@@ -131,19 +47,19 @@ gd_list(struct fl_client *c, const struct ctl_globals *g)
 		char a[64], b[64], l[160];
 
 		if (json_is_object(last))
-			snprintf(l, sizeof(l), "%s %s (%s)", str(last, "verdict"),
+			snprintf(l, sizeof(l), "%s %s (%s)", ctl_str(last, "verdict"),
 			    short_time(json_string_value(json_object_get(last,
-			    "started_at")), a, sizeof(a)), str(last, "id"));
+			    "started_at")), a, sizeof(a)), ctl_str(last, "id"));
 		else
 			snprintf(l, sizeof(l), "never ran");
-		printf("%-16s %-18s %-25s %-20s %s\n", str(it, "name"),
-		    str(it, "schedule"), short_time(json_string_value(
+		printf("%-16s %-18s %-25s %-20s %s\n", ctl_str(it, "name"),
+		    ctl_str(it, "schedule"), short_time(json_string_value(
 		    json_object_get(it, "next_at_local")), a, sizeof(a)),
 		    short_time(json_string_value(json_object_get(it, "next_at")),
 		    b, sizeof(b)), l);
 	}
 	if (json_array_size(list) > 0)
-		printf("agent time zone: %s\n", str(json_array_get(list, 0),
+		printf("agent time zone: %s\n", ctl_str(json_array_get(list, 0),
 		    "timezone"));
 	json_decref(list);
 	return FL_OK;
@@ -157,17 +73,17 @@ print_record(json_t *rec)
 	const char *why = json_string_value(json_object_get(rec, "reason"));
 	int has = why != NULL && *why != '\0';
 
-	printf("gameday %s run %s (%s): %s%s%s\n", str(rec, "gameday"),
-	    str(rec, "id"), str(rec, "trigger"), str(rec, "verdict"),
+	printf("gameday %s run %s (%s): %s%s%s\n", ctl_str(rec, "gameday"),
+	    ctl_str(rec, "id"), ctl_str(rec, "trigger"), ctl_str(rec, "verdict"),
 	    has ? ": " : "", has ? why : "");
-	printf("  started %s, ended %s, on_failure %s\n", str(rec, "started_at"),
-	    str(rec, "ended_at"), str(rec, "on_failure"));
+	printf("  started %s, ended %s, on_failure %s\n", ctl_str(rec, "started_at"),
+	    ctl_str(rec, "ended_at"), ctl_str(rec, "on_failure"));
 	json_array_foreach(json_object_get(rec, "runs"), i, e)
-		printf("  %-22s %-24s %-8s %s\n", str(e, "id"),
+		printf("  %-22s %-24s %-8s %s\n", ctl_str(e, "id"),
 		    json_is_string(json_object_get(e, "experiment")) ?
-		    str(e, "experiment") : str(e, "file"), str(e, "verdict"),
+		    ctl_str(e, "experiment") : ctl_str(e, "file"), ctl_str(e, "verdict"),
 		    json_string_length(json_object_get(e, "reason")) > 0 ?
-		    str(e, "reason") : "");
+		    ctl_str(e, "reason") : "");
 }
 
 static int
@@ -176,7 +92,7 @@ on_event(void *arg, json_t *ev)
 	const char *type = json_string_value(json_object_get(ev, "type"));
 
 	(void)arg;
-	output_progress_line(stderr, ev);
+	ctl_progress(NULL, ev);
 	return type != NULL && strcmp(type, "end") == 0;
 }
 
@@ -194,8 +110,8 @@ gd_follow(struct fl_client *c, const char *id)
 		size_t i;
 
 		snprintf(path, sizeof(path), "/v1/gamedays/runs/%s", id);
-		rec = gd_request(c, "GET", path, 200);
-		if (strcmp(str(rec, "verdict"), "running") != 0)
+		rec = ctl_call(c, "GET", path, 200);
+		if (strcmp(ctl_str(rec, "verdict"), "running") != 0)
 			return rec;
 		json_array_foreach(json_object_get(rec, "runs"), i, ent) {
 			int seen = 0;
@@ -203,7 +119,7 @@ gd_follow(struct fl_client *c, const char *id)
 			if (!json_is_string(json_object_get(ent, "id")))
 				continue;
 			for (size_t k = 0; k < nfollowed; k++)
-				seen |= strcmp(followed[k], str(ent, "id")) == 0;
+				seen |= strcmp(followed[k], ctl_str(ent, "id")) == 0;
 			if (!seen) {
 				cur = ent;
 				break;
@@ -211,13 +127,12 @@ gd_follow(struct fl_client *c, const char *id)
 		}
 		if (cur != NULL && nfollowed < 64) {
 			snprintf(followed[nfollowed++], sizeof(followed[0]), "%s",
-			    str(cur, "id"));
-			fprintf(stderr, "faultctl: gameday %s: experiment %s (run %s)\n",
-			    id, str(cur, "experiment"), str(cur, "id"));
+			    ctl_str(cur, "id"));
+			ctl_say("gameday %s: experiment %s (run %s)", id, ctl_str(cur, "experiment"), ctl_str(cur, "id"));
 			snprintf(path, sizeof(path), "/v1/runs/%s/events?from=0",
-			    str(cur, "id"));
+			    ctl_str(cur, "id"));
 			if (client_stream(c, path, on_event, NULL, NULL, &e) < 0)
-				fprintf(stderr, "faultctl: event stream: %s\n", e.msg);
+				ctl_say("event stream: %s", e.msg);
 		} else {
 			/* Between two experiments: the agent starts the next one
 			 * from its loop right away. */
@@ -253,7 +168,7 @@ url_escape(const char *s, char *out, size_t len)
 
 static int
 gd_run(struct fl_client *c, const char *name, int wait,
-    const struct ctl_globals *g)
+    struct ctl_globals *g)
 {
 	char path[512], esc[400], id[64];
 	json_t *reply, *rec;
@@ -261,8 +176,8 @@ gd_run(struct fl_client *c, const char *name, int wait,
 
 	url_escape(name, esc, sizeof(esc));
 	snprintf(path, sizeof(path), "/v1/gamedays/%s/run", esc);
-	reply = gd_request(c, "POST", path, 202);
-	snprintf(id, sizeof(id), "%s", str(reply, "id"));
+	reply = ctl_call(c, "POST", path, 202);
+	snprintf(id, sizeof(id), "%s", ctl_str(reply, "id"));
 	json_decref(reply);
 	if (!wait) {
 		printf("%s\n", id);
@@ -272,9 +187,10 @@ gd_run(struct fl_client *c, const char *name, int wait,
 	}
 	fprintf(stderr, "faultctl: gameday %s started: %s\n", name, id);
 	rec = gd_follow(c, id);
-	st = gd_status(json_string_value(json_object_get(rec, "verdict")));
+	st = ctl_verdict_status(json_string_value(json_object_get(rec,
+	    "verdict")));
 	if (g->json)
-		print_json(rec);
+		ctl_print_json(rec);
 	else
 		print_record(rec);
 	json_decref(rec);
@@ -282,28 +198,28 @@ gd_run(struct fl_client *c, const char *name, int wait,
 }
 
 static int
-gd_history(struct fl_client *c, const struct ctl_globals *g)
+gd_history(struct fl_client *c, struct ctl_globals *g)
 {
-	json_t *list = gd_request(c, "GET", "/v1/gamedays/runs", 200), *it;
+	json_t *list = ctl_call(c, "GET", "/v1/gamedays/runs", 200), *it;
 	size_t i;
 
 	if (g->json) {
-		print_json(list);
+		ctl_print_json(list);
 		json_decref(list);
 		return FL_OK;
 	}
 	printf("%-24s %-16s %-9s %-8s %-25s %s\n", "ID", "GAMEDAY", "TRIGGER",
 	    "VERDICT", "STARTED", "REASON");
 	json_array_foreach(list, i, it)
-		printf("%-24s %-16s %-9s %-8s %-25s %s\n", str(it, "id"),
-		    str(it, "gameday"), str(it, "trigger"), str(it, "verdict"),
-		    str(it, "started_at"), str(it, "reason"));
+		printf("%-24s %-16s %-9s %-8s %-25s %s\n", ctl_str(it, "id"),
+		    ctl_str(it, "gameday"), ctl_str(it, "trigger"), ctl_str(it, "verdict"),
+		    ctl_str(it, "started_at"), ctl_str(it, "reason"));
 	json_decref(list);
 	return FL_OK;
 }
 
 static int
-gd_show(struct fl_client *c, const char *id, const struct ctl_globals *g)
+gd_show(struct fl_client *c, const char *id, struct ctl_globals *g)
 {
 	char path[256];
 	json_t *rec;
@@ -312,9 +228,9 @@ gd_show(struct fl_client *c, const char *id, const struct ctl_globals *g)
 		if (*p == '/' || *p == '?' || *p == '%')
 			ctl_die(FL_INVALID, "bad gameday run id %s", id);
 	snprintf(path, sizeof(path), "/v1/gamedays/runs/%.200s", id);
-	rec = gd_request(c, "GET", path, 200);
+	rec = ctl_call(c, "GET", path, 200);
 	if (g->json)
-		print_json(rec);
+		ctl_print_json(rec);
 	else
 		print_record(rec);
 	json_decref(rec);
@@ -322,57 +238,26 @@ gd_show(struct fl_client *c, const char *id, const struct ctl_globals *g)
 }
 
 int
-cmd_gameday(int argc, char **argv, const struct ctl_globals *g0)
+cmd_gameday(int argc, char **argv, struct ctl_globals *g)
 {
-	static const struct option opts[] = {
-		{ "wait", no_argument, NULL, 'w' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "agent", required_argument, NULL, 'a' },
-		{ "cert", required_argument, NULL, 'C' },
-		{ "key", required_argument, NULL, 'K' },
-		{ "cacert", required_argument, NULL, 'A' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "local", no_argument, NULL, 'L' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct ctl_globals g = *g0;
 	struct fl_client *c;
-	int ch, wait = 0, st;
-	const char *sub;
+	const char *sub = argv[0];
+	int st;
 
-	optind = 0;   /* 0: glibc restarts its scan from scratch */
-	while ((ch = getopt_long(argc, argv, "wja:c:", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'w': wait = 1; break;
-		case 'j': g.json = 1; break;
-		case 'a': g.agent = optarg; break;
-		case 'C': g.cert = optarg; break;
-		case 'K': g.key = optarg; break;
-		case 'A': g.cacert = optarg; break;
-		case 'c': g.config = optarg; break;
-		case 'L': g.local = 1; break;
-		default: gd_usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 1)
-		gd_usage();
-	sub = argv[0];
-	if (strcmp(sub, "list") == 0 && argc == 1 && !wait) {
-		c = gd_connect(&g);
-		st = gd_list(c, &g);
-	} else if (strcmp(sub, "run") == 0 && argc == 2) {
-		c = gd_connect(&g);
-		st = gd_run(c, argv[1], wait, &g);
-	} else if (strcmp(sub, "history") == 0 && argc == 1 && !wait) {
-		c = gd_connect(&g);
-		st = gd_history(c, &g);
-	} else if (strcmp(sub, "show") == 0 && argc == 2 && !wait) {
-		c = gd_connect(&g);
-		st = gd_show(c, argv[1], &g);
-	} else
-		gd_usage();
+	if (!((strcmp(sub, "list") == 0 && argc == 1 && !g->wait) ||
+	    (strcmp(sub, "run") == 0 && argc == 2) ||
+	    (strcmp(sub, "history") == 0 && argc == 1 && !g->wait) ||
+	    (strcmp(sub, "show") == 0 && argc == 2 && !g->wait)))
+		ctl_usage(g);
+	c = ctl_client(g, NULL);
+	if (strcmp(sub, "list") == 0)
+		st = gd_list(c, g);
+	else if (strcmp(sub, "run") == 0)
+		st = gd_run(c, argv[1], g->wait, g);
+	else if (strcmp(sub, "history") == 0)
+		st = gd_history(c, g);
+	else
+		st = gd_show(c, argv[1], g);
 	client_free(c);
 	return st;
 }

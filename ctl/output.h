@@ -37,10 +37,9 @@ int output_report(FILE *out, json_t *report, enum out_format fmt,
  * (docs/api.md), without a newline, e.g.
  *   [01:05 -03:55] observe  checkout ok, search FAILING  violation: ...
  * Control characters of the event's strings become '?'. Always
- * NUL-terminates buf (truncating); returns the length written. */
+ * NUL-terminates buf (truncating); returns the length written. faultctl
+ * writes it with ctl_progress (cmds.h), which never blocks a run. */
 size_t output_progress_format(char *buf, size_t len, const json_t *event);
-/* The same line plus '\n' on out; -1 if the write failed. */
-int output_progress_line(FILE *out, const json_t *event);
 
 /* "mm:ss", or "h:mm:ss" from an hour on; negative values clamp to 0. */
 char *output_clock(long long ms, char *buf, size_t len);

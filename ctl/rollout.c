@@ -11,7 +11,6 @@
  *
  * Progress goes to stderr, the summary table to stdout (JSON with --json).
  * Blocking and single-threaded, like the rest of faultctl. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,10 +21,9 @@
 
 #include <jansson.h>
 
-#include "client.h"
 #include "cmds.h"
+#include "diag.h"
 #include "experiment.h"
-#include "output.h"
 #include "rollout.h"
 
 #define MAX_AGENTS 64
@@ -40,57 +38,26 @@ struct target {
 
 struct ro {
 	const struct ctl_globals *g;
-	const char *cert, *key, *cacert;
 	struct experiment *x;
 	int wait, json;
 	struct target t[MAX_AGENTS];
 	size_t nt;
 };
 
-static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 static void
 say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Progress on stderr, never holding anything up (ctl_say). */
 static void
 say(const char *fmt, ...)
 {
+	char line[1000];
 	va_list ap;
 
-	fputs("faultctl: rollout: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static int
-usage_rollout(void)
-{
-	fprintf(stderr, "usage: faultctl rollout FILE --stage NAME=AGENT[,AGENT...] "
-	    "[--stage ...] [--wait] [--json]\n"
-	    "  AGENT: https://HOST:PORT or unix:/PATH; the first agent of a stage "
-	    "is its canary\n");
-	return FL_INVALID;
-}
-
-static int
-status_of(const char *verdict)
-{
-	if (verdict == NULL) return FL_ERROR;
-	if (strcmp(verdict, "passed") == 0) return FL_OK;
-	if (strcmp(verdict, "failed") == 0) return FL_FAILED;
-	if (strcmp(verdict, "refused") == 0) return FL_REFUSED;
-	if (strcmp(verdict, "aborted") == 0) return FL_ABORTED;
-	if (strcmp(verdict, "invalid") == 0) return FL_INVALID;
-	return FL_ERROR;
+	ctl_say("rollout: %s", line);
 }
 
 static const char *
@@ -167,7 +134,7 @@ add_stage(struct ro *ro, const char *spec, const char **given, size_t *ngiven)
 static struct fl_client *
 connect_to(struct ro *ro, struct target *t, struct fl_err *e)
 {
-	return client_new(t->agent, ro->cert, ro->key, ro->cacert, e);
+	return ctl_client_try(ro->g, t->agent, e);
 }
 
 /* Sleep until at_ms (wall clock), a second at a time so that Ctrl-C is
@@ -179,7 +146,7 @@ sleep_until(uint64_t at_ms)
 		struct timespec now;
 		uint64_t n;
 
-		if (stop)
+		if (ctl_interrupted)
 			return -1;
 		clock_gettime(CLOCK_REALTIME, &now);
 		n = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
@@ -260,11 +227,11 @@ on_line(void *arg, json_t *ev)
 {
 	struct follow *f = arg;
 	const char *type = json_string_value(json_object_get(ev, "type"));
-	char line[1024];
+	char prefix[600];
 
 	f->next = (size_t)json_integer_value(json_object_get(ev, "seq")) + 1;
-	output_progress_format(line, sizeof(line), ev);
-	fprintf(stderr, "  %s %s: %s\n", f->t->stage, f->t->agent, line);
+	snprintf(prefix, sizeof(prefix), "  %s %s: ", f->t->stage, f->t->agent);
+	ctl_progress(prefix, ev);
 	if (type != NULL && strcmp(type, "end") == 0) {
 		json_decref(f->report);
 		f->report = json_incref(json_object_get(ev, "report"));
@@ -315,8 +282,8 @@ run_one(struct ro *ro, struct target *t)
 
 		snprintf(path, sizeof(path), "/v1/runs/%s/events?from=%zu", t->run,
 		    f.next);
-		rc = client_stream(c, path, on_line, &f, &stop, &e);
-		if (stop && !aborted) {
+		rc = client_stream(c, path, on_line, &f, &ctl_interrupted, &e);
+		if (ctl_interrupted && !aborted) {
 			say("interrupted: aborting run %s on %s; the agent reverts "
 			    "everything (please wait)", t->run, t->agent);
 			snprintf(path, sizeof(path), "/v1/runs/%s/abort", t->run);
@@ -324,10 +291,10 @@ run_one(struct ro *ro, struct target *t)
 			client_request(c, "POST", path, NULL, 0, NULL, &http, &reply, &e);
 			json_decref(reply);
 			aborted = 1;
-			stop = 0;
+			ctl_interrupted = 0;
 			continue;
 		}
-		stop = 0;
+		ctl_interrupted = 0;
 		if (rc == -1 || rc == CLIENT_UNREACHABLE) {
 			/* The stream broke: ask for the report instead. */
 			snprintf(path, sizeof(path), "/v1/runs/%s", t->run);
@@ -350,7 +317,8 @@ run_one(struct ro *ro, struct target *t)
 		}
 	}
 	client_free(c);
-	st = status_of(json_string_value(json_object_get(f.report, "verdict")));
+	st = ctl_verdict_status(json_string_value(json_object_get(f.report,
+	    "verdict")));
 	snprintf(t->detail, sizeof(t->detail), "%s",
 	    (s = json_string_value(json_object_get(f.report, "reason"))) ? s : "");
 	json_decref(f.report);
@@ -412,50 +380,23 @@ summary(struct ro *ro, int st)
 }
 
 int
-cmd_rollout(int argc, char **argv, const struct ctl_globals *g)
+cmd_rollout(int argc, char **argv, struct ctl_globals *g)
 {
-	static const struct option lo[] = {
-		{ "stage", required_argument, NULL, 's' },
-		{ "wait", no_argument, NULL, 'w' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "cert", required_argument, NULL, 'C' },
-		{ "key", required_argument, NULL, 'K' },
-		{ "cacert", required_argument, NULL, 'A' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *specs[MAX_AGENTS], *given[MAX_AGENTS], *file;
-	size_t nspecs = 0, ngiven = 0, i, s;
+	const char *given[MAX_AGENTS], *file = argv[0];
+	size_t ngiven = 0, i, s;
 	struct ro ro;
 	struct diag d = { 0 };
-	struct sigaction sa;
-	int ch, st = FL_OK;
+	int st = FL_OK;
 
+	(void)argc;
 	memset(&ro, 0, sizeof(ro));
 	ro.g = g;
 	ro.json = g->json;
-	ro.cert = g->cert ? g->cert : getenv("FAULTLINE_CERT");
-	ro.key = g->key ? g->key : getenv("FAULTLINE_KEY");
-	ro.cacert = g->cacert ? g->cacert : getenv("FAULTLINE_CACERT");
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "s:wjh", lo, NULL)) != -1) {
-		switch (ch) {
-		case 's':
-			if (nspecs == MAX_AGENTS)
-				return usage_rollout();
-			specs[nspecs++] = optarg;
-			break;
-		case 'w': ro.wait = 1; break;
-		case 'j': ro.json = 1; break;
-		case 'C': ro.cert = optarg; break;
-		case 'K': ro.key = optarg; break;
-		case 'A': ro.cacert = optarg; break;
-		default: return usage_rollout();
-		}
-	}
-	if (argc - optind != 1 || nspecs == 0)
-		return usage_rollout();
-	file = argv[optind];
+	ro.wait = g->wait;
+	if (g->nstages == 0)
+		ctl_die(FL_INVALID, "rollout: at least one --stage NAME=AGENT[,AGENT...] "
+		    "is needed (AGENT: https://HOST:PORT or unix:/PATH; the first "
+		    "agent of a stage is its canary)");
 	if ((ro.x = experiment_load(file, &d)) == NULL) {
 		diag_print(&d, stderr);
 		diag_free(&d);
@@ -467,15 +408,14 @@ cmd_rollout(int argc, char **argv, const struct ctl_globals *g)
 		experiment_free(ro.x);
 		return FL_INVALID;
 	}
-	for (i = 0; i < nspecs; i++)
-		if (add_stage(&ro, specs[i], given, &ngiven) == -1) {
+	for (i = 0; i < g->nstages; i++)
+		if (add_stage(&ro, g->stages[i], given, &ngiven) == -1) {
 			st = FL_INVALID;
 			goto out;
 		}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* INT, TERM, HUP, QUIT: abort the run in progress (the agent reverts)
+	 * and stop the rollout. */
+	ctl_signal_follow(0);
 
 	/* Stage by stage in the experiment's order; stages not given on the
 	 * command line are skipped (their agents' gates still need their

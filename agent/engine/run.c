@@ -434,14 +434,17 @@ all_probes(struct run *r, int after_revert)
 	return 1;
 }
 
+/* r->recovered: 0 not yet (or not measured), 1 every probe healthy again
+ * after the reverts, -1 the after phase waited its whole time in vain
+ * (after_timeout); run_report turns it into "recovered". */
 static void
 check_recovered(struct run *r)
 {
-	if (r->recovered || r->reverted_wall == 0 || !all_probes(r, 1))
+	if (r->recovered != 0 || r->reverted_wall == 0 || !all_probes(r, 1))
 		return;
 	r->recovered = 1;
 	r->recovered_wall = fl_wall_ms();
-	add_event(r, "info", "recovered %.1fs after the reverts",
+	add_event(r, "recovery", "recovered %.1fs after the reverts",
 	    (double)(fl_mono_ms() - r->reverted_mono) / 1000.0);
 	if (r->phase == PHASE_AFTER)
 		finish(r);
@@ -728,6 +731,11 @@ inject_from(struct run *r, size_t i)
 	r->timer = loop_timer(r->o.loop, r->x->duration_ms, observe_done, r);
 }
 
+/* The after phase waited its whole time (the rto, else 60 s) and the
+ * service never came back: that is a failure, and it must be visible even
+ * when a violation already decided the verdict (issue 9, item 14): an
+ * event of type "recovery", "recovered": false in the report, and the
+ * reason says it too. */
 static void
 start_inject(struct run *r)
 {
@@ -767,23 +775,32 @@ static void
 after_timeout(struct loop *l, void *arg)
 {
 	struct run *r = arg;
-	char a[32];
+	char a[32], why[400] = "";
+	size_t n;
 
 	(void)l;
 	r->timer = 0;
-	if (!r->recovered) {
+	if (r->recovered == 0) {
+		r->recovered = -1;
+		fmt_duration(r->x->has_rto ? r->x->rto_ms :
+		    DEFAULT_RECOVERY_WAIT_MS, a, sizeof(a));
 		for (size_t i = 0; i < r->nps; i++) {
 			if (!r->ps[i].ok_after_revert) {
-				set_outcome(r, FL_FAILED, "did not recover within %s%s: "
-				    "probe %s: %s", fmt_duration(r->x->has_rto ?
-				    r->x->rto_ms : DEFAULT_RECOVERY_WAIT_MS, a, sizeof(a)),
-				    r->x->has_rto ? " (rto)" : "", r->ps[i].cfg->name,
-				    r->ps[i].last_ok < 0 ? "no answer" :
-				    r->ps[i].last_detail[0] ? r->ps[i].last_detail :
-				    "no healthy sample yet");
+				snprintf(why, sizeof(why), "probe %s: %s",
+				    r->ps[i].cfg->name, r->ps[i].last_ok < 0 ?
+				    "no answer" : r->ps[i].last_detail[0] ?
+				    r->ps[i].last_detail : "no healthy sample yet");
 				break;
 			}
 		}
+		add_event(r, "recovery", "not recovered within %s%s%s%s",
+		    r->x->has_rto ? "rto " : "", a, why[0] ? ": " : "", why);
+		if (r->status == FL_FAILED && (n = strlen(r->reason)) + 40 <
+		    sizeof(r->reason))
+			snprintf(r->reason + n, sizeof(r->reason) - n, "; then not "
+			    "recovered within %s%s", r->x->has_rto ? "rto " : "", a);
+		set_outcome(r, FL_FAILED, "did not recover within %s%s: %s", a,
+		    r->x->has_rto ? " (rto)" : "", why);
 	}
 	finish(r);
 }
@@ -967,6 +984,7 @@ run_report(struct run *r)
 	size_t i;
 	json_t *ev;
 	uint64_t end = r->ended_wall ? r->ended_wall : fl_wall_ms();
+	int measured;
 
 	faults = json_array();
 	for (i = 0; i < r->x->nfaults; i++) {
@@ -1020,8 +1038,15 @@ run_report(struct run *r)
 		    "at", json_object_get(ev, "at"),
 		    "type", json_object_get(ev, "type"),
 		    "detail", json_object_get(ev, "detail")));
+	/* Recovery: "recovered" true once every probe was healthy after the
+	 * reverts, false when the after phase waited its whole time in vain,
+	 * null when it was not measured (no probes, after = skip, aborted or
+	 * refused before, or still running); "recovery_wait_seconds" is how
+	 * long the after phase waits (the rto, else the default) when it
+	 * applies. */
+	measured = r->nps > 0 && r->x->hyp.after != AFTER_SKIP;
 	rep = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o,"
-	    " s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    " s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "id", r->id, "experiment", r->x->name, "file", r->x->file,
 	    "hash", r->x->hash, "environment", r->o.cfg->environment,
 	    "node", r->o.cfg->node_name ? r->o.cfg->node_name : "",
@@ -1033,10 +1058,14 @@ run_report(struct run *r)
 	    "duration_ms", (json_int_t)(r->started_wall ? end - r->started_wall : 0),
 	    "rto_seconds", r->x->has_rto ?
 		json_real((double)r->x->rto_ms / 1000.0) : json_null(),
-	    "recovery_seconds", r->recovered ?
+	    "recovery_seconds", r->recovered == 1 ?
 		json_real(round((double)(r->recovered_wall - r->reverted_wall) /
 		100.0) / 10.0) : json_null(),
-	    "recovered_at", iso_or_null(r->recovered ? r->recovered_wall : 0),
+	    "recovered_at", iso_or_null(r->recovered == 1 ? r->recovered_wall : 0),
+	    "recovered", r->recovered == 1 ? json_true() : r->recovered == -1 ?
+		json_false() : json_null(),
+	    "recovery_wait_seconds", measured ? json_real((double)(r->x->has_rto ?
+		r->x->rto_ms : DEFAULT_RECOVERY_WAIT_MS) / 1000.0) : json_null(),
 	    "faults", faults, "probes", probes, "hooks", hooks,
 	    "events", events);
 	if (r->rollout != NULL)

@@ -1,4 +1,5 @@
-# bash completion for faultctl(1)
+# bash completion for faultctl(1). The commands and their options are those
+# of the command table in ctl/faultctl.c (faultctl --help lists them).
 _faultctl()
 {
 	local cur prev words cword
@@ -11,30 +12,31 @@ _faultctl()
 		cword=$COMP_CWORD
 	fi
 
-	local commands="validate plan run status abort history report recover gameday rollout help version"
-	local global="--agent --config --help --version"
+	local commands="validate plan run status abort history report recover info gameday rollout"
+	local global="--agent --local --config --cert --key --cacert --help"
 
 	case $prev in
 	--format)
 		COMPREPLY=($(compgen -W "text json junit html" -- "$cur"))
 		return ;;
-	--output|--config|-c)
+	--output|--config|-c|--cert|--key|--cacert|-o)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
-	--agent)
+	--agent|-a)
 		COMPREPLY=($(compgen -W "unix:/run/faultline/agent.sock https://" -- "$cur"))
 		return ;;
-	--stage)
+	--stage|-s)
 		COMPREPLY=($(compgen -W "staging= production=" -- "$cur"))
 		compopt -o nospace 2>/dev/null
 		return ;;
 	esac
 
-	# The subcommand is the first word that is not an option or its value.
+	# The command is the first word that is not an option or its value.
 	local i cmd= sub=
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		--agent|--config|--format|--output|--stage) ((i++)) ;;
+		--agent|--config|--cert|--key|--cacert|--format|--output|--stage|-a|-c|-o|-s)
+			((i++)) ;;
 		-*) ;;
 		*)
 			if [[ -z $cmd ]]; then cmd=${words[i]}
@@ -52,32 +54,25 @@ _faultctl()
 		return
 	fi
 
+	# Options a command takes (faultctl refuses any other with exit 2).
+	local opts=
 	case $cmd in
-	validate|plan)
-		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--json" -- "$cur"))
-		else
-			COMPREPLY=($(compgen -f -X '!*.ini' -- "$cur") $(compgen -d -- "$cur"))
-		fi ;;
-	run)
-		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--detach --json --format --output" -- "$cur"))
-		else
-			COMPREPLY=($(compgen -f -X '!*.ini' -- "$cur") $(compgen -d -- "$cur"))
-		fi ;;
-	report)
-		COMPREPLY=($(compgen -W "--format --output" -- "$cur")) ;;
-	status|abort|history|recover)
-		COMPREPLY=($(compgen -W "--json" -- "$cur")) ;;
+	plan|status|history|info) opts="--json" ;;
+	run) opts="--detach --json --format --output" ;;
+	report) opts="--json --format --output" ;;
+	gameday) opts="--wait --json" ;;
+	rollout) opts="--stage --wait --json" ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts $global" -- "$cur"))
+		return
+	fi
+	case $cmd in
+	validate|plan|run|rollout)
+		COMPREPLY=($(compgen -f -X '!*.ini' -- "$cur") $(compgen -d -- "$cur")) ;;
 	gameday)
 		if [[ -z $sub ]]; then
-			COMPREPLY=($(compgen -W "list run" -- "$cur"))
-		fi ;;
-	rollout)
-		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--stage --json --format --output" -- "$cur"))
-		else
-			COMPREPLY=($(compgen -f -X '!*.ini' -- "$cur") $(compgen -d -- "$cur"))
+			COMPREPLY=($(compgen -W "list run history show" -- "$cur"))
 		fi ;;
 	esac
 }

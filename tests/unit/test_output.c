@@ -1,7 +1,7 @@
-/* ctl/output.c: render the sample reports in tests/data/reports in every
- * format and check what an SRE, a CI system and a browser would rely on.
- * ctl/ files are not in the engine library, so the file under test is
- * compiled in here. */
+/* ctl/output.c and ctl/output_xml.c: render the sample reports in
+ * tests/data/reports in every format and check what an SRE, a CI system and
+ * a browser would rely on. ctl/ files are not in the engine library, so the
+ * files under test are compiled in here. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "../../ctl/output.c"
+#include "../../ctl/output_xml.c"
 
 static json_t *
 load(const char *name)
@@ -146,7 +147,8 @@ xml_check(const char *s)
 }
 
 static const char *const names[] = { "passed", "failed", "aborted", "refused",
-    "error" };
+    "error", "unrecovered" };
+#define NNAMES (sizeof(names) / sizeof(names[0]))
 
 static void
 test_format_parse(void **state)
@@ -180,13 +182,14 @@ test_text(void **state)
 {
 	static const char *const first[] = { "PASSED  checkout-db-latency\n",
 	    "FAILED  checkout-kill-api\n", "ABORTED  search-loss\n",
-	    "REFUSED  checkout-db-latency\n", "ERROR  db-latency-eth1\n" };
+	    "REFUSED  checkout-db-latency\n", "ERROR  db-latency-eth1\n",
+	    "FAILED  search-stop\n" };
 	size_t i;
 	json_t *r;
 	char *t;
 
 	(void)state;
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < NNAMES; i++) {
 		r = load(names[i]);
 		t = render(r, OUT_TEXT);
 		/* Verdict first and loud, then the reason. */
@@ -261,7 +264,7 @@ test_json_roundtrip(void **state)
 	char *t;
 
 	(void)state;
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < NNAMES; i++) {
 		r = load(names[i]);
 		t = render(r, OUT_JSON);
 		assert_non_null(strstr(t, "\n  \"id\": "));  /* indent 2 */
@@ -279,8 +282,8 @@ static void
 test_junit(void **state)
 {
 	/* testcases, failures, errors, skipped per sample. */
-	static const int want[5][4] = { { 3, 0, 0, 0 }, { 4, 2, 0, 0 },
-	    { 3, 0, 1, 1 }, { 3, 0, 1, 2 }, { 3, 0, 2, 1 } };
+	static const int want[NNAMES][4] = { { 3, 0, 0, 0 }, { 4, 2, 0, 0 },
+	    { 3, 0, 1, 1 }, { 3, 0, 1, 2 }, { 3, 0, 2, 1 }, { 3, 2, 0, 0 } };
 	char attr[160];
 	const char *err;
 	size_t i;
@@ -288,7 +291,7 @@ test_junit(void **state)
 	char *t;
 
 	(void)state;
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < NNAMES; i++) {
 		r = load(names[i]);
 		t = render(r, OUT_JUNIT);
 		if ((err = xml_check(t)) != NULL)
@@ -356,7 +359,7 @@ test_html(void **state)
 	assert_non_null(xml_check("<a t=\"<\">x</a>"));
 	assert_non_null(xml_check("<a>"));
 	assert_null(xml_check("<a t=\"&amp;\"><b/>&lt;</a>"));
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < NNAMES; i++) {
 		r = load(names[i]);
 		t = render(r, OUT_HTML);
 		if ((err = xml_check(t)) != NULL)
@@ -585,6 +588,74 @@ test_huge_numbers(void **state)
 	json_decref(ev);
 }
 
+/* Issue 9, item 14: a service that never comes back after a violation is
+ * a visible failure in every format, never "not measured". */
+static void
+test_unrecovered(void **state)
+{
+	const char *err;
+	json_t *r;
+	char *t;
+
+	(void)state;
+	r = load("unrecovered");
+	t = render(r, OUT_TEXT);
+	assert_non_null(strstr(t, "  recovery     NOT RECOVERED within 1m00s "
+	    "(no rto)\n"));
+	assert_non_null(strstr(t, "then not recovered within 1m"));
+	assert_non_null(strstr(t, " recovery  not recovered within 1m: probe "
+	    "search: HTTP 503\n"));
+	assert_null(strstr(t, "not measured"));
+	free(t);
+
+	t = render(r, OUT_JUNIT);
+	if ((err = xml_check(t)) != NULL)
+		fail_msg("junit: %s", err);
+	assert_non_null(strstr(t, "<failure type=\"rto\" message=\"not recovered "
+	    "within 1m00s (no rto): hypothesis violated"));
+	assert_non_null(strstr(t, "<failure type=\"violation\""));
+	assert_null(strstr(t, "not-measured"));
+	free(t);
+
+	t = render(r, OUT_HTML);
+	if ((err = xml_check(t)) != NULL)
+		fail_msg("html: %s", err);
+	assert_non_null(strstr(t, "<td class=\"bad\">NOT RECOVERED within 1m00s "
+	    "(no rto)</td>"));
+	assert_int_equal(count(t, "class=\"no-recovery\""), 1);
+	assert_int_equal(count(t, "class=\"recovery\""), 0);
+	/* Faults +1s to +10s, 60s wait: the line at +70s of 70.5s. */
+	assert_non_null(strstr(t, "<line class=\"no-recovery\" x1=\"937.8\""));
+	assert_non_null(strstr(t, ">not recovered</text>"));
+	free(t);
+
+	/* With an rto, the text names it. */
+	json_object_set_new(r, "rto_seconds", json_integer(20));
+	t = render(r, OUT_TEXT);
+	assert_non_null(strstr(t, "NOT RECOVERED within rto 20s\n"));
+	free(t);
+	t = render(r, OUT_JUNIT);
+	assert_non_null(strstr(t, "message=\"not recovered within rto 20s: "));
+	free(t);
+	json_decref(r);
+
+	/* "recovered": null is "not measured" even in a failed run with an
+	 * rto and no violation (the old guess is only for old reports). */
+	r = load("failed");
+	json_object_set_new(r, "recovered", json_null());
+	json_object_del(r, "recovery_seconds");
+	json_array_clear(json_object_get(r, "events"));
+	t = render(r, OUT_TEXT);
+	assert_non_null(strstr(t, "recovery     not measured (rto 10s)\n"));
+	free(t);
+	/* A report saved before "recovered" existed: the old rule. */
+	json_object_del(r, "recovered");
+	t = render(r, OUT_TEXT);
+	assert_non_null(strstr(t, "NOT RECOVERED within rto 10s\n"));
+	free(t);
+	json_decref(r);
+}
+
 int
 main(void)
 {
@@ -599,6 +670,7 @@ main(void)
 		cmocka_unit_test(test_bad_reports),
 		cmocka_unit_test(test_progress),
 		cmocka_unit_test(test_huge_numbers),
+		cmocka_unit_test(test_unrecovered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
