@@ -129,8 +129,7 @@ cmd_recover(int argc, char **argv, struct ctl_globals *g)
 	reply = ctl_call(c, "POST", "/v1/recover", 200);
 	client_free(c);
 	json_array_foreach(json_object_get(reply, "reverted"), i, it)
-		printf("recover: run %s fault %s (%s): %s\n", ctl_str(it, "run"),
-		    ctl_str(it, "fault"), ctl_str(it, "type"), ctl_str(it, "result"));
+		ctl_print_recovered(stdout, it);
 	if (json_array_size(json_object_get(reply, "reverted")) == 0)
 		printf("recover: nothing to revert\n");
 	failed = (long)json_integer_value(json_object_get(reply, "failed"));

@@ -71,6 +71,11 @@ void ctl_usage(const struct ctl_globals *g) __attribute__((noreturn));
  * "faultctl: "; ctl_progress writes a live event line, after prefix (may be
  * NULL). */
 void ctl_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_init for faultctl, with the engine's log lines going through the
+ * same non-blocking writer as ctl_say. */
+void ctl_log_init(void);
+/* One line of what `recover` did: a fault's revert or an owed hook. */
+void ctl_print_recovered(FILE *out, const json_t *it);
 void ctl_progress(const char *prefix, const json_t *event);
 /* Has stderr gone away (EPIPE/EIO)? */
 int ctl_stderr_gone(void);

@@ -16,6 +16,7 @@
 
 #include "agentcfg.h"
 #include "cmds.h"
+#include "log.h"
 #include "diag.h"
 #include "experiment.h"
 #include "journal.h"
@@ -96,6 +97,22 @@ err_line(const char *line)
 		return;
 	}
 	err_dropped = 0;
+}
+
+/* The engine's log lines in faultctl: through the same non-blocking
+ * writer, so that a stalled stderr never holds up the engine's loop. */
+static void
+log_to_stderr(int level, const char *msg)
+{
+	(void)level;
+	err_line(msg);
+}
+
+void
+ctl_log_init(void)
+{
+	log_init(1, 0, "faultctl");
+	log_set_sink(log_to_stderr);
 }
 
 void
@@ -303,19 +320,29 @@ ctl_recover_local(struct journal *j, const struct agent_config *cfg, int quiet)
 
 	if (res == NULL)
 		ctl_die(FL_ERROR, "journal: %s", e.msg);
-	json_array_foreach(res, i, it) {
-		const char *err = json_string_value(json_object_get(it, "error"));
-
-		fprintf(stderr, "recover: run %s fault %s (%s): %s%s%s\n",
-		    ctl_str(it, "run"), ctl_str(it, "fault"), ctl_str(it, "type"),
-		    ctl_str(it, "result"), err ? ": " : "", err ? err : "");
-	}
+	json_array_foreach(res, i, it)
+		ctl_print_recovered(stderr, it);
 	if (!quiet && json_array_size(res) == 0)
 		fprintf(stderr, "recover: nothing to revert\n");
 	json_decref(res);
 	if (failed > 0)
 		ctl_die(FL_ERROR, "%d fault(s) could not be reverted; they stay in the "
 		    "journal", failed);
+}
+
+void
+ctl_print_recovered(FILE *out, const json_t *it)
+{
+	const char *err = json_string_value(json_object_get(it, "error"));
+
+	if (strcmp(ctl_str(it, "type"), "hook") == 0)
+		fprintf(out, "recover: run %s: cleanup hook %s: %s%s%s\n",
+		    ctl_str(it, "run"), ctl_str(it, "fault"), ctl_str(it, "result"),
+		    err ? ": " : "", err ? err : "");
+	else
+		fprintf(out, "recover: run %s fault %s (%s): %s%s%s\n",
+		    ctl_str(it, "run"), ctl_str(it, "fault"), ctl_str(it, "type"),
+		    ctl_str(it, "result"), err ? ": " : "", err ? err : "");
 }
 
 const char *

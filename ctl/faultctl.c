@@ -210,7 +210,7 @@ main(int argc, char *argv[])
 
 	memset(&g, 0, sizeof(g));
 	g.out.fd = -1;
-	log_init(1, 0, "faultctl");
+	ctl_log_init();
 	/* A reader that goes away (`| head`) or a file size limit must never
 	 * end a run: the write fails and the run goes on (ctl.c). */
 	signal(SIGPIPE, SIG_IGN);

@@ -302,6 +302,24 @@ is_cgroup_dir(const char *path)
 /* Add the PIDs of dir's cgroup.procs and of every cgroup below it. depth
  * bounds the recursion (cgroup trees are shallow; a loop is impossible in
  * cgroupfs, the bound is belt and braces). */
+/* fopen(path, "re") for a regular file only, without blocking on open. */
+static FILE *
+fopen_regular(const char *path)
+{
+	struct stat st;
+	FILE *fp;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (fp = fdopen(fd, "re")) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	return fp;
+}
+
 static int
 cgroup_walk(const char *dir, struct pidset *s, int depth)
 {
@@ -316,7 +334,9 @@ cgroup_walk(const char *dir, struct pidset *s, int depth)
 	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >=
 	    (int)sizeof(path))
 		return 0;
-	if ((fp = fopen(path, "re")) != NULL) {
+	/* cgroup = PATH is the user's: a FIFO named cgroup.procs there must
+	 * not hang the loop. cgroupfs files are regular. */
+	if ((fp = fopen_regular(path)) != NULL) {
 		while (fgets(line, sizeof(line), fp) != NULL) {
 			line[strcspn(line, "\n")] = '\0';
 			if (parse_pid(line, &pid) == 0 && pidset_add(s, pid) == -1) {

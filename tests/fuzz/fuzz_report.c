@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "../../ctl/output.c"
+#include "../../ctl/output_xml.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -305,7 +305,9 @@ netem_nl_open_ns(const struct netem_ns *ns, unsigned long long *ino_out,
 			*ino_out = (unsigned long long)i0;
 		return netem_nl_open_here(e);
 	}
-	target = open(ns->path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: netns = path:... naming a FIFO must not hang the loop
+	 * (setns then refuses it). */
+	target = open(ns->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (target < 0) {
 		fl_refuse(e, "netns %s: %s", ns->path, strerror(errno));
 		return NULL;

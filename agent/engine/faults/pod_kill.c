@@ -302,12 +302,17 @@ plan_container(struct fault *f, struct fault_ctx *ctx, const json_t *pod,
 		}
 		if (proc_read(pids[i], &pi) == -1)
 			continue;   /* exited meanwhile */
-		json_array_append_new(victims, json_pack("{s:i, s:I, s:s, s:s, s:s, s:s}",
+		/* pi.name: the command name made valid UTF-8 for JSON. */
+		if (json_array_append_new(victims, json_pack(
+		    "{s:i, s:I, s:s, s:s, s:s, s:s}",
 		    "pid", (int)pi.pid, "starttime", (json_int_t)pi.starttime,
-		    "comm", pi.comm, "namespace", c->namespace, "name", name,
-		    "uid", uid));
+		    "comm", pi.name, "namespace", c->namespace, "name", name,
+		    "uid", uid)) == -1) {
+			free(pids);
+			return fl_fail(e, "out of memory");
+		}
 		snprintf(t, sizeof(t), "container %s/%s/%s pid %d (%s) node %s",
-		    c->namespace, name, c->container, (int)pi.pid, pi.comm,
+		    c->namespace, name, c->container, (int)pi.pid, pi.name,
 		    node ? node : "?");
 		json_array_append_new(f->targets, json_string(t));
 		added++;
