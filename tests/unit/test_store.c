@@ -73,8 +73,9 @@ test_save_load_list(void **state)
 	assert_int_equal(e.status, FL_INVALID);
 	assert_null(store_load(dir, STORE_RUNS, "../lock", &e));
 	assert_int_equal(e.status, FL_INVALID);
-	assert_int_equal(store_save(dir, STORE_RUNS, "../x", json_object(), &e),
-	    -1);
+	doc = json_object();
+	assert_int_equal(store_save(dir, STORE_RUNS, "../x", doc, &e), -1);
+	json_decref(doc);
 	ids = store_ids(dir, STORE_RUNS);
 	assert_int_equal(json_array_size(ids), 2);
 	assert_string_equal(json_string_value(json_array_get(ids, 0)), id2);
