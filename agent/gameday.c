@@ -84,20 +84,6 @@ static void advance_cb(struct loop *l, void *arg);
 
 /* --- helpers ------------------------------------------------------------- */
 
-static const char *
-status_verdict(int st)
-{
-	switch (st) {
-	case FL_OK: return "passed";
-	case FL_FAILED: return "failed";
-	case FL_INVALID: return "invalid";
-	case FL_REFUSED: return "refused";
-	case FL_ERROR: return "error";
-	case FL_ABORTED: return "aborted";
-	}
-	return "error";
-}
-
 /* A string member, "" when absent. */
 static const char *
 jstr(const json_t *o, const char *key)
@@ -198,7 +184,7 @@ gdrun_json(const struct gdrun *g)
 	    "scheduled_for", g->scheduled_for ? iso((uint64_t)g->scheduled_for *
 	    1000) : json_null(),
 	    "started_at", iso(g->started_ms), "ended_at", iso(g->ended_ms),
-	    "verdict", done ? status_verdict(g->worst) : "running",
+	    "verdict", done ? fl_status_verdict((enum fl_status)g->worst) : "running",
 	    "reason", g->reason, "on_failure", g->on_failure ? "continue" : "stop",
 	    "runs", g->runs);
 }
@@ -262,7 +248,7 @@ end_gameday(void)
 	g->ended_ms = fl_wall_ms();
 	save_cur();
 	log_info("gameday %s (%s) ended: %s%s%s", g->name, g->id,
-	    status_verdict(g->worst), g->reason[0] ? ": " : "", g->reason);
+	    fl_status_verdict((enum fl_status)g->worst), g->reason[0] ? ": " : "", g->reason);
 	json_decref(g->runs);
 	free(g->name);
 	strlist_free(&g->exps);
@@ -275,7 +261,7 @@ end_gameday(void)
 static void
 note_result(struct gdrun *g, json_t *entry, int st, const char *reason)
 {
-	json_object_set_new(entry, "verdict", json_string(status_verdict(st)));
+	json_object_set_new(entry, "verdict", json_string(fl_status_verdict((enum fl_status)st)));
 	json_object_set_new(entry, "reason", json_string(reason ? reason : ""));
 	if (st > g->worst)
 		g->worst = st;
@@ -286,17 +272,17 @@ note_result(struct gdrun *g, json_t *entry, int st, const char *reason)
 
 		if (reason != NULL && strncmp(reason, file, strlen(file)) == 0)
 			snprintf(g->reason, sizeof(g->reason), "%s: %.450s",
-			    status_verdict(st), reason);
+			    fl_status_verdict((enum fl_status)st), reason);
 		else
 			snprintf(g->reason, sizeof(g->reason), "%.200s: %s%s%.300s",
-			    file, status_verdict(st), reason && *reason ? ": " : "",
+			    file, fl_status_verdict((enum fl_status)st), reason && *reason ? ": " : "",
 			    reason ? reason : "");
 	}
 	if (st != FL_OK && g->on_failure == 0) {
 		char why[128];
 
 		snprintf(why, sizeof(why), "on_failure = stop after %s",
-		    status_verdict(st));
+		    fl_status_verdict((enum fl_status)st));
 		mark_not_run(g, why);
 	}
 }

@@ -1,4 +1,4 @@
-/* What run.c and plan.c share; nothing else includes this. */
+/* What run.c, plan.c and report.c share; nothing else includes this. */
 #ifndef FL_RUN_INT_H
 #define FL_RUN_INT_H
 
@@ -9,6 +9,64 @@
 #include "run.h"
 
 struct rollout_req;
+struct probe;
+struct prober;
+struct probe_cfg;
+struct hook_result;
+
+/* Without an rto, after=require waits this long for the service to recover. */
+#define DEFAULT_RECOVERY_WAIT_MS 60000
+
+struct probe_state {
+	const struct probe_cfg *cfg;
+	struct probe *pr;
+	struct run *run;
+	uint64_t samples, failures, consec_fail;
+	int last_ok;                /* -1 no sample yet */
+	int ok_after_revert;        /* an ok sample taken after the reverts */
+	char last_detail[256];
+	double *lat;                /* latencies of every sample, ms */
+	size_t nlat, caplat;
+	json_t *series;             /* [[t_ms, latency_ms, ok], ...] */
+};
+
+struct run {
+	char id[48];
+	struct experiment *x;
+	struct run_opts o;
+	pid_t *protect;
+	enum run_phase phase;
+	enum fl_status status;      /* FL_OK until something goes wrong */
+	char reason[512];
+
+	uint64_t started_wall, ended_wall, started_mono;
+	uint64_t observe_mono;      /* when observe began */
+	uint64_t reverted_mono, reverted_wall;
+	uint64_t recovered_wall;
+	int recovered;
+	int hooks_done;
+
+	struct fault_ctx ctx;
+	struct plan_req *planner;   /* planning in flight (PHASE_PLAN) */
+	struct fault *injecting;    /* its inject is pending (FAULT_PENDING) */
+	size_t ninjected;           /* faults whose intent is journaled */
+	int journaled;              /* wrote anything for this run: owe an end */
+	uint64_t timer;
+	int aborting;
+
+	struct prober *prober;
+	struct probe_state *ps;
+	size_t nps;
+
+	struct hook_result *hooks;
+	size_t nhooks;
+
+	json_t *events;             /* stream events (with seq, phase...) */
+	json_t *rollout;            /* rollout gate evidence (owned) or NULL */
+	int finished;
+	int violated;
+};
+
 
 /* A plan in flight: see plan.c. Owned by whoever started it (a run, or
  * run_plan_start's caller through the handle). */
