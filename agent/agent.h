@@ -132,7 +132,8 @@ void apiproc_restart(struct agent *a);
 /* Answer request id (body stolen). Never blocks. */
 void apiproc_reply(struct agent *a, uint32_t id, unsigned status, json_t *body);
 void apiproc_reply_error(struct agent *a, uint32_t id, unsigned status,
-    enum fl_status st, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+    enum fl_status st, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 void apiproc_event(struct agent *a, uint32_t sid, const char *line, size_t len);
 void apiproc_stream_end(struct agent *a, uint32_t sid);
 /* The API process's pid (0 while none runs), for info and signals. */

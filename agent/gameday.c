@@ -248,7 +248,8 @@ end_gameday(void)
 	g->ended_ms = fl_wall_ms();
 	save_cur();
 	log_info("gameday %s (%s) ended: %s%s%s", g->name, g->id,
-	    fl_status_verdict((enum fl_status)g->worst), g->reason[0] ? ": " : "", g->reason);
+	    fl_status_verdict((enum fl_status)g->worst), g->reason[0] ? ": " : "",
+	    g->reason);
 	json_decref(g->runs);
 	free(g->name);
 	strlist_free(&g->exps);
@@ -261,7 +262,8 @@ end_gameday(void)
 static void
 note_result(struct gdrun *g, json_t *entry, int st, const char *reason)
 {
-	json_object_set_new(entry, "verdict", json_string(fl_status_verdict((enum fl_status)st)));
+	json_object_set_new(entry, "verdict",
+	    json_string(fl_status_verdict((enum fl_status)st)));
 	json_object_set_new(entry, "reason", json_string(reason ? reason : ""));
 	if (st > g->worst)
 		g->worst = st;
@@ -275,8 +277,8 @@ note_result(struct gdrun *g, json_t *entry, int st, const char *reason)
 			    fl_status_verdict((enum fl_status)st), reason);
 		else
 			snprintf(g->reason, sizeof(g->reason), "%.200s: %s%s%.300s",
-			    file, fl_status_verdict((enum fl_status)st), reason && *reason ? ": " : "",
-			    reason ? reason : "");
+			    file, fl_status_verdict((enum fl_status)st),
+			    reason && *reason ? ": " : "", reason ? reason : "");
 	}
 	if (st != FL_OK && g->on_failure == 0) {
 		char why[128];
