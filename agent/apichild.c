@@ -68,7 +68,7 @@ log_sink(int level, const char *msg)
 	struct ps_log l;
 	size_t n = strlen(msg);
 
-	if (A.chan == NULL) {
+	if (A.chan == NULL || A.chan_gone) {
 		(void)!write(STDERR_FILENO, msg, n);
 		(void)!write(STDERR_FILENO, "\n", 1);
 		return;
@@ -151,17 +151,26 @@ on_msg(struct ps_chan *ch, const struct ps_hdr *h, const void *payload,
 	api_rearm();
 }
 
+static void stop_serving(void);
+
 static void
 on_chan_err(struct ps_chan *ch, const char *why, void *arg)
 {
 	(void)ch;
 	(void)arg;
-	/* The engine is gone (or sent garbage): nothing to serve for. */
+	A.chan_gone = 1;
+	/* End of file: the engine is stopping (or restarting us, or gone):
+	 * deliver what the streams still hold, then exit. Anything else
+	 * (garbage from the engine): exit now. */
+	if (A.configured && strcmp(why, "end of file") == 0) {
+		stop_serving();
+		return;
+	}
 	(void)!write(STDERR_FILENO, "faultlined[api]: engine channel: ",
 	    sizeof("faultlined[api]: engine channel: ") - 1);
 	(void)!write(STDERR_FILENO, why, strlen(why));
 	(void)!write(STDERR_FILENO, "\n", 1);
-	_exit(0);
+	_exit(A.configured ? 0 : 1);
 }
 
 /* --- MHD in our loop ------------------------------------------------------ */
@@ -295,12 +304,21 @@ on_term(struct loop *l, int fd, uint32_t events, void *arg)
 
 	(void)events;
 	(void)arg;
+	(void)l;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 		;
-	/* The engine is stopping: no new connections; streams already
-	 * told of their end drain, then we go. */
+	stop_serving();
+}
+
+/* The engine is stopping: no new connections; streams already told of
+ * their end drain, then we go (apichild_main). */
+static void
+stop_serving(void)
+{
+	if (A.stopping)
+		return;
 	A.stopping = 1;
-	loop_del_fd(l, FD_UNIX);
+	loop_del_fd(A.loop, FD_UNIX);
 	if (A.td != NULL)
 		MHD_quiesce_daemon(A.td);
 }

@@ -84,6 +84,7 @@ struct api_state {
 	struct upeer *pending_peer; /* handed to the STARTED notification */
 	uint64_t last_refusal_log;
 	int stopping;
+	int chan_gone;              /* the engine's end is closed */
 	char *tls;                  /* the PEM text MHD points into */
 };
 

@@ -55,6 +55,26 @@ struct apiproc {
 
 static int spawn(struct apiproc *ap, struct fl_err *e);
 
+/* End the API process: SIGKILL, and its end of the socketpair shut down.
+ * The second is what works when the engine has no CAP_KILL (a reduced
+ * bounding set): a process of another uid cannot be signalled then, but
+ * it exits on end of file (and on PR_SET_PDEATHSIG when we go). Safe from
+ * inside a channel callback: nothing is freed here. */
+static void
+stop_child(struct apiproc *ap)
+{
+	static int said;
+
+	if (ap->pid > 0 && kill(ap->pid, SIGKILL) == -1 && errno == EPERM &&
+	    !said) {
+		said = 1;
+		log_warnx("cannot signal the API process (no CAP_KILL, and it runs "
+		    "as another uid): ending it by closing its channel");
+	}
+	if (ap->chan != NULL)
+		shutdown(ps_chan_fd(ap->chan), SHUT_RDWR);
+}
+
 pid_t
 apiproc_pid(const struct agent *a)
 {
@@ -83,7 +103,7 @@ on_hello(struct apiproc *ap, const struct ps_hello *h)
 		    "capabilities %#llx, no_new_privs %u, seccomp %u); stopping it",
 		    (int)ap->pid, h->uid, (unsigned long long)h->cap_eff,
 		    h->no_new_privs, h->seccomp);
-		kill(ap->pid, SIGKILL);
+		stop_child(ap);
 		return;
 	}
 	ap->ready = 1;
@@ -132,7 +152,7 @@ on_msg(struct ps_chan *c, const struct ps_hdr *h, const void *payload,
 	/* Our own types, or a request before the sandbox is in place. */
 	log_warnx("API process %d sent %s out of turn; stopping it",
 	    (int)ap->pid, ps_type_name(h->type));
-	kill(ap->pid, SIGKILL);
+	stop_child(ap);
 }
 
 static void
@@ -157,7 +177,7 @@ on_chan_err(struct ps_chan *c, const char *why, void *arg)
 		/* A malformed message means the process is not to be trusted;
 		 * end of file means it is dying anyway. */
 		log_warnx("API process %d: %s; stopping it", (int)ap->pid, why);
-		kill(ap->pid, SIGKILL);
+		stop_child(ap);
 	}
 	forget_chan(ap);
 }
@@ -394,20 +414,29 @@ apiproc_stop(struct agent *a)
 	if (ap->restart_timer != 0)
 		loop_timer_cancel(a->loop, ap->restart_timer);
 	if (ap->pid > 0) {
+		int killed = 0;
+
 		/* Hand over what is queued (the last events of the last run),
-		 * then let it finish its streams. */
-		if (ap->chan != NULL)
+		 * then end of file: it finishes its streams and exits. */
+		if (ap->chan != NULL) {
 			ps_chan_flush(ap->chan);
+			shutdown(ps_chan_fd(ap->chan), SHUT_WR);
+		}
 		loop_child_forget(a->loop, ap->pid);
-		kill(ap->pid, SIGTERM);
 		until = fl_mono_ms() + STOP_GRACE_MS;
 		while (waitpid(ap->pid, &status, WNOHANG) == 0) {
 			struct timespec ts = { 0, 20 * 1000000L };
 
 			if (fl_mono_ms() >= until) {
-				kill(ap->pid, SIGKILL);
-				waitpid(ap->pid, &status, 0);
-				break;
+				if (killed) {
+					/* Never wait forever at exit: it dies with
+					 * us (PR_SET_PDEATHSIG). */
+					log_warnx("API process %d did not exit", (int)ap->pid);
+					break;
+				}
+				stop_child(ap);
+				killed = 1;
+				until = fl_mono_ms() + 1000;
 			}
 			nanosleep(&ts, NULL);
 		}
@@ -426,9 +455,12 @@ apiproc_restart(struct agent *a)
 	if (ap == NULL || ap->pid <= 0)
 		return;
 	ap->planned = 1;
-	if (ap->chan != NULL)
+	/* End of file makes it finish its streams and exit; on_exit_cb then
+	 * starts the new one. */
+	if (ap->chan != NULL) {
 		ps_chan_flush(ap->chan);
-	kill(ap->pid, SIGTERM);
+		shutdown(ps_chan_fd(ap->chan), SHUT_WR);
+	}
 }
 
 void

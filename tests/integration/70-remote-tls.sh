@@ -93,6 +93,29 @@ curl -s --cacert "$T/pki/ca.crt" --cert "$T/pki/admin.crt" --key "$T/pki/admin.k
 [ "$(json_get "$T/ev.json" environment)" = staging ] || fail "evidence environment"
 [ "$(json_get "$T/ev.json" runs 0 id)" = "$(json_get "$T/rep.json" id)" ] || fail "evidence run"
 ok "evidence endpoint"
+
+# A rotated certificate: SIGHUP reads the TLS files again and a new API
+# process serves the new certificate (same CA), without a restart.
+served_cn() {
+	openssl s_client -connect "127.0.0.1:$P" -CAfile "$T/pki/ca.crt" \
+	    -cert "$T/pki/admin.crt" -key "$T/pki/admin.key" </dev/null 2>/dev/null |
+	    openssl x509 -noout -subject 2>/dev/null | sed 's/.*CN *= *//'
+}
+[ "$(served_cn)" = agent1 ] || fail "served certificate before rotation: $(served_cn)"
+( cd "$T/pki" && key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+  key rotated.key
+  openssl req -new -key rotated.key -out rotated.csr -subj "/O=faultline-test/CN=agent1-rotated" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >rotated.ext
+  openssl x509 -req -in rotated.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+      -out rotated.crt -days 2 -extfile rotated.ext 2>/dev/null
+  cp rotated.crt agent1.crt && cp rotated.key agent1.key )
+eval "kill -HUP \$PID_agent1"
+wait_for 10 grep -q "restarting the API process to serve them" "$T/agent1.log" ||
+    { tail -5 "$T/agent1.log"; fail "rotation not noticed"; }
+wait_for 10 sh -c "[ \"\$(openssl s_client -connect 127.0.0.1:$P -CAfile $T/pki/ca.crt -cert $T/pki/admin.crt -key $T/pki/admin.key </dev/null 2>/dev/null | openssl x509 -noout -subject 2>/dev/null | sed 's/.*CN *= *//')\" = agent1-rotated ]" ||
+    fail "new certificate not served: $(served_cn)"
+ctl_tls "$P" admin info >/dev/null || fail "info over TLS after the rotation"
+ok "rotated certificate served after SIGHUP"
 stop_named_agent agent1
 
 # Bad TLS configuration: one line naming file, line and key; exit 2.
