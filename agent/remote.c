@@ -35,42 +35,12 @@ static struct {
 	unsigned generation;        /* bumped when the material changes */
 } tls;
 
-/* The line of `key = ...` in the config file, for FILE:LINE messages; 0
- * when not found (built-in defaults, unreadable file). */
-static int
-config_line(const struct agent_config *cfg, const char *key)
-{
-	char buf[1024];
-	FILE *fp;
-	int n = 0, found = 0;
-	size_t kl = strlen(key);
-
-	if (cfg->file == NULL || (fp = fopen(cfg->file, "re")) == NULL)
-		return 0;
-	while (fgets(buf, sizeof(buf), fp) != NULL) {
-		char *p = buf;
-
-		n++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (strncmp(p, key, kl) == 0) {
-			p += kl;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (*p == '=')
-				found = n;   /* the last occurrence wins */
-		}
-	}
-	fclose(fp);
-	return found;
-}
-
 static int
 bad(const struct agent_config *cfg, struct fl_err *e, const char *key,
     const char *fmt, const char *arg1, const char *arg2)
 {
 	char msg[400];
-	int line = config_line(cfg, key);
+	int line = agentcfg_key_line(cfg, key);
 
 	snprintf(msg, sizeof(msg), fmt, arg1, arg2);
 	e->status = FL_INVALID;

@@ -484,3 +484,9 @@ agentcfg_load(const char *path, struct diag *d)
 	free(text);
 	return c;
 }
+
+int
+agentcfg_key_line(const struct agent_config *c, const char *key)
+{
+	return keys_line(agent_keys, &c->ks, key, 0);
+}

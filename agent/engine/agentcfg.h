@@ -88,6 +88,9 @@ struct agent_config *agentcfg_load(const char *path, struct diag *d);
 struct agent_config *agentcfg_parse(const char *file, const char *text,
     size_t len, struct diag *d);
 void agentcfg_free(struct agent_config *c);
+/* The line where [agent] key was given (for FILE:LINE messages about its
+ * value), or 0 when it was not (built-in defaults). */
+int agentcfg_key_line(const struct agent_config *c, const char *key);
 
 /* fnmatch-style glob list match ("ens*"). */
 int glob_list_match(const struct strlist *globs, const char *s);

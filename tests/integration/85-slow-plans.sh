@@ -114,10 +114,12 @@ elif what == "abort":
 EOF
 }
 
+NCASE=0
 check_case() { # NAME FILE
 	_name=$1 _file=$2
-	mkvictim fl-victim-slow1; V1=$VICTIM
-	mkvictim fl-victim-slow2; V2=$VICTIM
+	NCASE=$((NCASE + 1))
+	mkvictim "fl-vslow$NCASE-a"; V1=$VICTIM
+	mkvictim "fl-vslow$NCASE-b"; V2=$VICTIM
 	cat >"$T/run.ini" <<EOF
 [experiment]
 name = slow-plan-run
@@ -125,12 +127,12 @@ duration = 5m
 
 [fault "a"]
 type = process-kill
-process = fl-victim-slow1
+process = fl-vslow$NCASE-a
 signal = STOP
 
 [fault "b"]
 type = process-kill
-process = fl-victim-slow2
+process = fl-vslow$NCASE-b
 signal = STOP
 EOF
 	ctl run --detach "$T/run.ini" >/dev/null || fail "$_name: run"
