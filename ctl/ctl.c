@@ -423,18 +423,23 @@ ctl_connect(const struct ctl_globals *g, int fallback_ok)
 	c = ctl_client(g, url);
 	if (client_request(c, "GET", "/v1/info", NULL, 0, NULL, &status, &reply,
 	    &e) == 0) {
+		char where[512];
+
 		json_decref(reply);
 		if (status == 200)
 			return c;
-		url = client_agent(c);
-		if (status == 403 && strncmp(url, "https:", 6) == 0)
+		/* Freed before exiting, so that a sanitizer build's leak check
+		 * does not turn the refusal's exit status into its own. */
+		snprintf(where, sizeof(where), "%s", client_agent(c));
+		client_free(c);
+		if (status == 403 && strncmp(where, "https:", 6) == 0)
 			ctl_die(FL_REFUSED, "%s: permission denied (a client certificate "
 			    "signed by the agent's tls_client_ca is needed: --cert, "
-			    "--key)", url);
+			    "--key)", where);
 		if (status == 403)
 			ctl_die(FL_REFUSED, "%s: permission denied (root or the faultline "
-			    "group is needed)", url);
-		ctl_die(FL_ERROR, "agent %s answered HTTP %ld", url, status);
+			    "group is needed)", where);
+		ctl_die(FL_ERROR, "agent %s answered HTTP %ld", where, status);
 	}
 	if (client_unreachable(&e) && fallback_ok && url == NULL) {
 		client_free(c);
