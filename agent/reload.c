@@ -78,73 +78,109 @@ keep(const char *what, char **newv, char *const *oldv)
 	*newv = *oldv != NULL ? strdup(*oldv) : NULL;
 }
 
+/* A named section ([window "NAME"], ...) and what it says, for a diff. */
+struct named {
+	const char *name;
+	char what[600];
+};
+
+static struct named *
+windows_of(const struct agent_config *c, size_t *n)
+{
+	struct named *v = calloc(c->nwindows + 1, sizeof(*v));
+
+	*n = c->nwindows;
+	for (size_t i = 0; v != NULL && i < c->nwindows; i++) {
+		v[i].name = c->windows[i].name;
+		snprintf(v[i].what, sizeof(v[i].what), "%s %s %s",
+		    c->windows[i].days ? c->windows[i].days : "",
+		    c->windows[i].time ? c->windows[i].time : "",
+		    c->windows[i].timezone ? c->windows[i].timezone : "");
+	}
+	return v;
+}
+
+static struct named *
+blackouts_of(const struct agent_config *c, size_t *n)
+{
+	struct named *v = calloc(c->nblackouts + 1, sizeof(*v));
+
+	*n = c->nblackouts;
+	for (size_t i = 0; v != NULL && i < c->nblackouts; i++) {
+		v[i].name = c->blackouts[i].name;
+		snprintf(v[i].what, sizeof(v[i].what), "%s to %s",
+		    c->blackouts[i].from, c->blackouts[i].to);
+	}
+	return v;
+}
+
+static struct named *
+gamedays_of(const struct agent_config *c, size_t *n)
+{
+	struct named *v = calloc(c->ngamedays + 1, sizeof(*v));
+
+	*n = c->ngamedays;
+	for (size_t i = 0; v != NULL && i < c->ngamedays; i++) {
+		const struct gameday_cfg *g = &c->gamedays[i];
+		size_t o;
+
+		v[i].name = g->name;
+		o = (size_t)snprintf(v[i].what, sizeof(v[i].what), "%s, %s:",
+		    g->schedule, g->on_failure ? "continue" : "stop");
+		for (size_t k = 0; k < g->experiments.n && o < sizeof(v[i].what);
+		    k++)
+			o += (size_t)snprintf(v[i].what + o, sizeof(v[i].what) - o,
+			    " %s", g->experiments.v[k]);
+	}
+	return v;
+}
+
+/* Log what was added, changed or removed between two lists of sections. */
+static void
+diff_named(const char *kind, const struct named *o, size_t no,
+    const struct named *n, size_t nn)
+{
+	size_t i, k;
+
+	if (o == NULL || n == NULL)
+		return;
+	for (i = 0; i < nn; i++) {
+		for (k = 0; k < no && strcmp(o[k].name, n[i].name) != 0; k++)
+			;
+		if (k == no)
+			log_info("reload: %s %s added (%s)", kind, n[i].name,
+			    n[i].what);
+		else if (strcmp(o[k].what, n[i].what) != 0)
+			log_info("reload: %s %s changed (%s)", kind, n[i].name,
+			    n[i].what);
+	}
+	for (k = 0; k < no; k++) {
+		for (i = 0; i < nn && strcmp(o[k].name, n[i].name) != 0; i++)
+			;
+		if (i == nn)
+			log_info("reload: %s %s removed", kind, o[k].name);
+	}
+}
+
 static void
 log_sections(const struct agent_config *o, const struct agent_config *n)
 {
-	for (size_t i = 0; i < n->nwindows; i++) {
-		const struct window_cfg *w = &n->windows[i], *ow = NULL;
+	static const struct {
+		const char *kind;
+		struct named *(*of)(const struct agent_config *, size_t *);
+	} kinds[] = {
+		{ "window", windows_of },
+		{ "blackout", blackouts_of },
+		{ "gameday", gamedays_of },
+	};
 
-		for (size_t k = 0; k < o->nwindows; k++)
-			if (strcmp(o->windows[k].name, w->name) == 0)
-				ow = &o->windows[k];
-		if (ow == NULL)
-			log_info("reload: window %s added", w->name);
-		else if (!str_eq(ow->days, w->days) || !str_eq(ow->time, w->time) ||
-		    !str_eq(ow->timezone, w->timezone))
-			log_info("reload: window %s changed", w->name);
-	}
-	for (size_t k = 0; k < o->nwindows; k++) {
-		size_t i;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		size_t na, nb;
+		struct named *a = kinds[i].of(o, &na), *b = kinds[i].of(n, &nb);
 
-		for (i = 0; i < n->nwindows &&
-		    strcmp(n->windows[i].name, o->windows[k].name) != 0; i++)
-			;
-		if (i == n->nwindows)
-			log_info("reload: window %s removed", o->windows[k].name);
-	}
-	for (size_t i = 0; i < n->nblackouts; i++) {
-		const struct blackout_cfg *b = &n->blackouts[i], *ob = NULL;
-
-		for (size_t k = 0; k < o->nblackouts; k++)
-			if (strcmp(o->blackouts[k].name, b->name) == 0)
-				ob = &o->blackouts[k];
-		if (ob == NULL)
-			log_info("reload: blackout %s added (%s to %s)", b->name,
-			    b->from, b->to);
-		else if (!str_eq(ob->from, b->from) || !str_eq(ob->to, b->to))
-			log_info("reload: blackout %s changed (%s to %s)", b->name,
-			    b->from, b->to);
-	}
-	for (size_t k = 0; k < o->nblackouts; k++) {
-		size_t i;
-
-		for (i = 0; i < n->nblackouts &&
-		    strcmp(n->blackouts[i].name, o->blackouts[k].name) != 0; i++)
-			;
-		if (i == n->nblackouts)
-			log_info("reload: blackout %s removed", o->blackouts[k].name);
-	}
-	for (size_t i = 0; i < n->ngamedays; i++) {
-		const struct gameday_cfg *g = &n->gamedays[i], *og = NULL;
-
-		for (size_t k = 0; k < o->ngamedays; k++)
-			if (strcmp(o->gamedays[k].name, g->name) == 0)
-				og = &o->gamedays[k];
-		if (og == NULL)
-			log_info("reload: gameday %s added", g->name);
-		else if (!str_eq(og->schedule, g->schedule) ||
-		    !list_eq(&og->experiments, &g->experiments) ||
-		    og->on_failure != g->on_failure)
-			log_info("reload: gameday %s changed", g->name);
-	}
-	for (size_t k = 0; k < o->ngamedays; k++) {
-		size_t i;
-
-		for (i = 0; i < n->ngamedays &&
-		    strcmp(n->gamedays[i].name, o->gamedays[k].name) != 0; i++)
-			;
-		if (i == n->ngamedays)
-			log_info("reload: gameday %s removed", o->gamedays[k].name);
+		diff_named(kinds[i].kind, a, na, b, nb);
+		free(a);
+		free(b);
 	}
 }
 
