@@ -41,6 +41,17 @@ wait_held() { # N TIMEOUT_S
 		sleep 0.1
 	done
 }
+# Wait (on the progress file, not on the server) until the fault has been
+# planned: a poll of pg_stat_activity while the driver reads how many
+# sessions are in use would be one of them, and leave = N would hold one
+# fewer.
+wait_planned() { # NAME
+	i=0
+	until grep -q "opening [0-9]* sessions" "$W/$1.err" 2>/dev/null; do
+		i=$((i + 1)); [ $i -gt 100 ] && return 1
+		sleep 0.1
+	done
+}
 app_client() { # OUT SECONDS: an ordinary client over TCP with its password
 	PGPASSWORD=app-pw PGCONNECT_TIMEOUT=5 psql -X -At -h 127.0.0.1 -p "$PORT" -U app -d app \
 		-c "SELECT 'connected'" -c "SELECT pg_sleep($2)" >"$1" 2>&1
@@ -81,6 +92,7 @@ PY
 "$PGT" start "$W/pg" "$PORT" 0
 DSN="postgresql://chaos:chaos-pw@127.0.0.1:$PORT/app"
 run_fault a 14 protocol=postgres "dsn=$DSN" leave=2
+wait_planned a || { cat "$W/a.err"; fail "A: not planned"; }
 wait_held 18 10 || { cat "$W/a.err"; fail "A: 18 sessions not held (have $(held_sessions))"; }
 ok "A: 18 of 20 slots held by chaos"
 app_client "$W/c1" 4 & c1=$!
@@ -108,6 +120,7 @@ printf '127.0.0.1:%s:app:chaos:chaos-pw\n' "$PORT" > "$W/pgpass"
 chmod 600 "$W/pgpass"
 PGPASSFILE="$W/pgpass" run_fault b 16 protocol=postgres \
 	"dsn=host=127.0.0.1 port=$PORT user=chaos dbname=app" leave=2 "target=127.0.0.1:$PORT"
+wait_planned b || { cat "$W/b.err"; fail "B: not planned"; }
 wait_held 15 10 || { cat "$W/b.err"; fail "B: 15 sessions not held (have $(held_sessions))"; }
 ok "B: 15 held (20 - 3 reserved - leave 2), password from PGPASSFILE"
 app_client "$W/c1" 3 & c1=$!
