@@ -58,9 +58,6 @@ struct loop {
 	int wakefd;
 	loop_wake_cb wake_cb;
 	void *wake_arg;
-	void (*lock)(void *);
-	void (*unlock)(void *);
-	void *lock_arg;
 	/* The SIGCHLD fallback (see the top of the file). */
 	int nopidfd;             /* watch children without pidfds */
 	int sigfd;               /* the SIGCHLD signalfd, -1 until set up */
@@ -475,15 +472,6 @@ loop_wakeup(struct loop *l)
 		(void)!write(l->wakefd, &one, sizeof(one));
 }
 
-void
-loop_set_lock(struct loop *l, void (*lock)(void *), void (*unlock)(void *),
-    void *arg)
-{
-	l->lock = lock;
-	l->unlock = unlock;
-	l->lock_arg = arg;
-}
-
 uint64_t
 loop_now(struct loop *l)
 {
@@ -581,19 +569,11 @@ loop_run_once(struct loop *l, int max_wait_ms)
 	struct epoll_event evs[64];
 	int n, timeout;
 
-	/* Timers may be added by another thread holding the lock (which then
-	 * calls loop_wakeup), so the timeout is computed under the lock too. */
-	if (l->lock != NULL)
-		l->lock(l->lock_arg);
 	l->now = fl_mono_ms();
 	timeout = next_timeout(l, max_wait_ms);
-	if (l->unlock != NULL)
-		l->unlock(l->lock_arg);
 	n = epoll_wait(l->epfd, evs, 64, timeout);
 	if (n == -1 && errno != EINTR)
 		return -1;
-	if (l->lock != NULL)
-		l->lock(l->lock_arg);
 	l->now = fl_mono_ms();
 	for (int i = 0; i < n && !l->stop; i++)
 		dispatch(l, evs[i].data.ptr, evs[i].events);
@@ -602,8 +582,6 @@ loop_run_once(struct loop *l, int max_wait_ms)
 	flush_graveyard(l);
 	if (!l->stop)
 		run_timers(l);
-	if (l->unlock != NULL)
-		l->unlock(l->lock_arg);
 	return 0;
 }
 

@@ -37,12 +37,6 @@ void loop_child_forget(struct loop *l, pid_t pid);
 int loop_set_wake(struct loop *l, loop_wake_cb cb, void *arg);
 void loop_wakeup(struct loop *l);
 
-/* The agent serves its API from other threads: they take this lock before
- * touching engine state, and the loop holds it while it dispatches (never
- * while it waits). */
-void loop_set_lock(struct loop *l, void (*lock)(void *), void (*unlock)(void *),
-    void *arg);
-
 /* Monotonic milliseconds, cached per iteration. */
 uint64_t loop_now(struct loop *l);
 
