@@ -392,6 +392,7 @@ forward_experiment(struct conn *k, uint32_t type)
 	struct ps_experiment x;
 	struct experiment *parsed;
 	struct diag dg = { 0 };
+	const char *name;
 	size_t bad;
 
 	memset(&x, 0, sizeof(x));
@@ -410,24 +411,21 @@ forward_experiment(struct conn *k, uint32_t type)
 			    "printable UTF-8)", sizeof(x.file) - 1);
 		memcpy(x.file, file, fl);
 	}
+	name = x.file[0] ? x.file : "experiment.ini";
 	if (k->body == NULL || k->len == 0)
 		return send_error(k->c, 400, FL_INVALID, "%s: empty experiment",
-		    x.file[0] ? x.file : "experiment.ini");
-	if (!fl_utf8_valid(k->body, k->len, &bad) ||
-	    memchr(k->body, '\0', k->len) != NULL) {
+		    name);
+	/* fl_utf8_valid counts a NUL byte as invalid too: the engine takes
+	 * text without any (privsep.h). */
+	if (!fl_utf8_valid(k->body, k->len, &bad)) {
 		int line = 1;
 
-		if (memchr(k->body, '\0', k->len) != NULL &&
-		    (fl_utf8_valid(k->body, k->len, NULL) ||
-		    (size_t)((char *)memchr(k->body, '\0', k->len) - k->body) < bad))
-			bad = (size_t)((char *)memchr(k->body, '\0', k->len) - k->body);
 		for (size_t i = 0; i < bad; i++)
 			line += k->body[i] == '\n';
 		return send_error(k->c, 400, FL_INVALID, "%s:%d: not valid UTF-8 "
-		    "text", x.file[0] ? x.file : "experiment.ini", line);
+		    "text", name, line);
 	}
-	parsed = experiment_parse(x.file[0] ? x.file : "experiment.ini", k->body,
-	    k->len, &dg);
+	parsed = experiment_parse(name, k->body, k->len, &dg);
 	if (parsed == NULL)
 		return send_diagnostics(k->c, &dg);
 	experiment_free(parsed);
