@@ -66,12 +66,10 @@ rollout_evidence_local(const char *state_dir, const char *node,
 		return NULL;
 	}
 	json_array_foreach(ids, i, it) {
-		struct fl_err le;
 		json_t *rep;
 		const char *h, *verdict;
 
-		if ((rep = store_load(state_dir, STORE_RUNS, json_string_value(it),
-		    &le)) == NULL)
+		if ((rep = store_run_summary(state_dir, json_string_value(it))) == NULL)
 			continue;
 		h = json_string_value(json_object_get(rep, "hash"));
 		verdict = json_string_value(json_object_get(rep, "verdict"));

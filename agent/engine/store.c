@@ -99,6 +99,9 @@ doc_path(char *buf, size_t len, const char *state_dir, enum store_kind k,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+static void cache_put(const char *state_dir, const char *id,
+    const json_t *doc);
+
 int
 store_save(const char *state_dir, enum store_kind k, const char *id,
     const json_t *doc, struct fl_err *e)
@@ -143,6 +146,8 @@ store_save(const char *state_dir, enum store_kind k, const char *id,
 		(void)fsync(dfd);
 		close(dfd);
 	}
+	if (k == STORE_RUNS)
+		cache_put(state_dir, id, doc);
 	rc = 0;
 out:
 	free(text);
@@ -236,11 +241,83 @@ store_ids(const char *state_dir, enum store_kind k)
 	return out;
 }
 
+/* Summaries of saved run reports, read once per report and kept for the
+ * process's life: a report is written once (store_save refreshes its
+ * entry), so `history` and the rollout evidence parse each report once, not
+ * every report on every request on the engine's loop. Ids still come from
+ * the folder each time, so a removed report disappears. */
+static struct {
+	char *state_dir;
+	json_t *byid;               /* id -> summary */
+} cache;
+
+static json_t *
+summary_of(const json_t *rep)
+{
+	return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
+	    "id", json_object_get(rep, "id"),
+	    "experiment", json_object_get(rep, "experiment"),
+	    "verdict", json_object_get(rep, "verdict"),
+	    "started_at", json_object_get(rep, "started_at"),
+	    "ended_at", json_object_get(rep, "ended_at"),
+	    "hash", json_object_get(rep, "hash"),
+	    "environment", json_object_get(rep, "environment"));
+}
+
+static json_t *
+cache_for(const char *state_dir)
+{
+	if (cache.state_dir == NULL || strcmp(cache.state_dir, state_dir) != 0) {
+		free(cache.state_dir);
+		json_decref(cache.byid);
+		cache.state_dir = strdup(state_dir);
+		cache.byid = json_object();
+		if (cache.state_dir == NULL || cache.byid == NULL) {
+			free(cache.state_dir);
+			json_decref(cache.byid);
+			cache.state_dir = NULL;
+			cache.byid = NULL;
+		}
+	}
+	return cache.byid;
+}
+
+static void
+cache_put(const char *state_dir, const char *id, const json_t *doc)
+{
+	json_t *byid = cache_for(state_dir);
+
+	json_t *sum;
+
+	if (byid == NULL)
+		return;
+	if ((sum = summary_of(doc)) == NULL)
+		json_object_del(byid, id);  /* read from the file next time */
+	else
+		json_object_set_new(byid, id, sum);
+}
+
+json_t *
+store_run_summary(const char *state_dir, const char *id)
+{
+	json_t *byid = cache_for(state_dir), *sum, *rep;
+	struct fl_err e;
+
+	if (byid != NULL && (sum = json_object_get(byid, id)) != NULL)
+		return json_incref(sum);
+	if ((rep = store_load(state_dir, STORE_RUNS, id, &e)) == NULL)
+		return NULL;
+	sum = summary_of(rep);
+	json_decref(rep);
+	if (byid != NULL && sum != NULL)
+		json_object_set(byid, id, sum);
+	return sum;
+}
+
 json_t *
 store_run_summaries(const char *state_dir, size_t max)
 {
 	json_t *ids = store_ids(state_dir, STORE_RUNS), *out, *it;
-	struct fl_err e;
 	size_t i;
 
 	if (ids == NULL || (out = json_array()) == NULL) {
@@ -248,20 +325,19 @@ store_run_summaries(const char *state_dir, size_t max)
 		return NULL;
 	}
 	json_array_foreach(ids, i, it) {
-		json_t *rep;
+		json_t *sum;
 
 		if (max > 0 && json_array_size(out) >= max)
 			break;
-		if ((rep = store_load(state_dir, STORE_RUNS, json_string_value(it),
-		    &e)) == NULL)
+		if ((sum = store_run_summary(state_dir, json_string_value(it))) == NULL)
 			continue;
 		json_array_append_new(out, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}",
-		    "id", json_object_get(rep, "id"),
-		    "experiment", json_object_get(rep, "experiment"),
-		    "verdict", json_object_get(rep, "verdict"),
-		    "started_at", json_object_get(rep, "started_at"),
-		    "ended_at", json_object_get(rep, "ended_at")));
-		json_decref(rep);
+		    "id", json_object_get(sum, "id"),
+		    "experiment", json_object_get(sum, "experiment"),
+		    "verdict", json_object_get(sum, "verdict"),
+		    "started_at", json_object_get(sum, "started_at"),
+		    "ended_at", json_object_get(sum, "ended_at")));
+		json_decref(sum);
 	}
 	json_decref(ids);
 	return out;

@@ -85,6 +85,20 @@ test_save_load_list(void **state)
 	assert_string_equal(json_string_value(json_object_get(
 	    json_array_get(sum, 0), "id")), id2);
 	json_decref(sum);
+	/* A summary is read once and kept current by store_save. */
+	sum = store_run_summary(dir, id2);
+	assert_string_equal(json_string_value(json_object_get(sum, "verdict")),
+	    "passed");
+	json_decref(sum);
+	doc = json_pack("{s:s, s:s, s:s, s:s}", "id", id2, "experiment", "x",
+	    "verdict", "failed", "hash", "ab");
+	assert_int_equal(store_save(dir, STORE_RUNS, id2, doc, &e), 0);
+	json_decref(doc);
+	sum = store_run_summary(dir, id2);
+	assert_string_equal(json_string_value(json_object_get(sum, "verdict")),
+	    "failed");
+	assert_string_equal(json_string_value(json_object_get(sum, "hash")), "ab");
+	json_decref(sum);
 	/* A corrupt document is an error, not an empty record. */
 	snprintf(path, sizeof(path), "%s/runs/%s.json", dir, id1);
 	{
