@@ -23,7 +23,6 @@
 #include "loop.h"
 #include "privsep.h"
 #include "proc.h"
-#include "remote.h"
 #include "rollout.h"
 #include "run.h"
 #include "schedule.h"

@@ -10,10 +10,6 @@
 #     three requests of the plan (about 15 s).
 . "$TOP/tests/integration/lib.sh"
 
-SPID=""
-# Ours first, then lib.sh's cleanup with the exit status kept (set +e: the
-# (exit) that hands it over must not end the trap).
-trap 'rc=$?; set +e; [ -z "$SPID" ] || kill "$SPID" 2>/dev/null; (exit $rc); cleanup' EXIT INT TERM
 
 write_agent_config "[guard]
 max_kill_percent = 100%"
@@ -48,45 +44,7 @@ wait_for 5 grep -q "eofs=1" "$T/hold.stats" || { cat "$T/hold.stats"; fail "A: t
 ok "A: leave against a silent server refused at the 10 s bound ($ms ms), connection closed"
 
 # ---- B. Ctrl-C while a pod-kill plan waits on a slow API server ------------
-sh "$TOP/tests/lib/kube-certs.sh" "$T" || fail "cannot make the test CA"
-(cd "$T" && exec python3 "$TOP/tests/lib/kube-standin.py" --cert server.crt \
-    --key server.key --pods "$TOP/tests/data/kube/shop.json" --port-file port \
-    --deletions deletions --requests requests --delay 5 \
-    --token ADMIN=system:serviceaccount:faultline:faultline=get,list,delete) \
-    2>"$T/standin.log" &
-SPID=$!
-wait_for 10 test -s "$T/port" || { cat "$T/standin.log"; fail "stand-in did not start"; }
-cat >"$T/admin.kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: standin
-  cluster:
-    certificate-authority: ca.crt
-    server: https://127.0.0.1:$(cat "$T/port")
-contexts:
-- name: standin
-  context:
-    cluster: standin
-    user: chaos
-current-context: standin
-users:
-- name: chaos
-  user:
-    token: ADMIN
-EOF
-cat >"$T/pods.ini" <<EOF
-[experiment]
-name = pods-slow-api
-duration = 5s
-
-[fault "pods"]
-type = pod-kill
-namespace = shop
-selector = app=api
-node = any
-kubeconfig = $T/admin.kubeconfig
-EOF
+start_kube_standin 5
 # Not through ctl_local: $! must be faultctl itself.
 "$FAULTCTL" --local --config "$T/agent.ini" run "$T/pods.ini" --json \
     >"$T/report.json" 2>"$T/progress" &

@@ -6,52 +6,12 @@
 # on time. (The old agent held one lock through each plan: status and abort
 # waited for it, and four `leave` plans delayed a 3 s revert to 10.6 s.)
 . "$TOP/tests/integration/lib.sh"
-SPID=""
-trap 'rc=$?; set +e; [ -z "$SPID" ] || kill "$SPID" 2>/dev/null; (exit $rc); cleanup' EXIT INT TERM
 write_agent_config "[guard]
 max_kill_percent = 100%"
 start_agent
 
 # A Kubernetes stand-in that sits on every request for 5 s.
-sh "$TOP/tests/lib/kube-certs.sh" "$T" || fail "cannot make the test CA"
-(cd "$T" && exec python3 "$TOP/tests/lib/kube-standin.py" --cert server.crt \
-    --key server.key --pods "$TOP/tests/data/kube/shop.json" --port-file port \
-    --deletions deletions --requests requests --delay 5 \
-    --token ADMIN=system:serviceaccount:faultline:faultline=get,list,delete) \
-    2>"$T/standin.log" &
-SPID=$!
-wait_for 10 test -s "$T/port" || { cat "$T/standin.log"; fail "stand-in did not start"; }
-cat >"$T/admin.kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: standin
-  cluster:
-    certificate-authority: ca.crt
-    server: https://127.0.0.1:$(cat "$T/port")
-contexts:
-- name: standin
-  context:
-    cluster: standin
-    user: chaos
-current-context: standin
-users:
-- name: chaos
-  user:
-    token: ADMIN
-EOF
-cat >"$T/pods.ini" <<EOF
-[experiment]
-name = pods-slow-api
-duration = 5s
-
-[fault "pods"]
-type = pod-kill
-namespace = shop
-selector = app=api
-node = any
-kubeconfig = $T/admin.kubeconfig
-EOF
+start_kube_standin 5
 mkfifo "$T/pid.fifo"
 cat >"$T/fifo.ini" <<EOF
 [experiment]

@@ -163,3 +163,52 @@ ctl_tls() {
 	"$FAULTCTL" --agent "https://127.0.0.1:$_port" --cert "$T/pki/$_c.crt" \
 	    --key "$T/pki/$_c.key" --cacert "$T/pki/ca.crt" "$@"
 }
+
+# start_kube_standin DELAY_S: the Kubernetes stand-in (tests/lib/kube-standin.py,
+# TLS with a CA made in $T) that sits DELAY_S seconds on every request, with
+# the shop pods and an ADMIN token; writes $T/admin.kubeconfig for it and
+# $T/pods.ini, a pod-kill of shop app=api through it. Sets SPID (killed by
+# the cleanup); $T/requests and $T/deletions record what it was asked.
+start_kube_standin() {
+	sh "$TOP/tests/lib/kube-certs.sh" "$T" || fail "cannot make the test CA"
+	(cd "$T" && exec python3 "$TOP/tests/lib/kube-standin.py" --cert server.crt \
+	    --key server.key --pods "$TOP/tests/data/kube/shop.json" \
+	    --port-file port --deletions deletions --requests requests \
+	    --delay "$1" \
+	    --token ADMIN=system:serviceaccount:faultline:faultline=get,list,delete) \
+	    2>"$T/standin.log" &
+	SPID=$!
+	PIDS="$PIDS $SPID"
+	wait_for 10 test -s "$T/port" || { cat "$T/standin.log"; fail "stand-in did not start"; }
+	cat >"$T/admin.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: standin
+  cluster:
+    certificate-authority: ca.crt
+    server: https://127.0.0.1:$(cat "$T/port")
+contexts:
+- name: standin
+  context:
+    cluster: standin
+    user: chaos
+current-context: standin
+users:
+- name: chaos
+  user:
+    token: ADMIN
+EOF
+	cat >"$T/pods.ini" <<EOF
+[experiment]
+name = pods-slow-api
+duration = 5s
+
+[fault "pods"]
+type = pod-kill
+namespace = shop
+selector = app=api
+node = any
+kubeconfig = $T/admin.kubeconfig
+EOF
+}
