@@ -5,7 +5,8 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
-PKGS    := libnl-3.0 libnl-route-3.0 libcap libcurl inih jansson libmicrohttpd libpq gnutls libseccomp
+PKGS    := libnl-3.0 libnl-route-3.0 libcap libcurl inih jansson libmicrohttpd libpq gnutls libseccomp \
+           libnftnl libmnl libsystemd yaml-0.1 libmariadb
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
            -Wshadow -Wpointer-arith -Wcast-qual
 CFLAGS  ?= -O2 -g
