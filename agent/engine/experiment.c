@@ -20,7 +20,8 @@
 
 static const char *const window_policies[] = { "whole", "start-only", NULL };
 static const char *const before_choices[] = { "require", "skip", NULL };
-static const char *const during_choices[] = { "abort", "observe", NULL };
+static const char *const during_choices[] = { "abort", "observe", "tolerate",
+	NULL };
 static const char *const after_choices[] = { "require", "skip", NULL };
 static const char *const probe_types[] = { "http", "tcp", "exec", NULL };
 

@@ -12,7 +12,7 @@ struct fault;
 
 enum probe_type { PROBE_HTTP, PROBE_TCP, PROBE_EXEC };
 enum hyp_before { BEFORE_REQUIRE, BEFORE_SKIP };
-enum hyp_during { DURING_ABORT, DURING_OBSERVE };
+enum hyp_during { DURING_ABORT, DURING_OBSERVE, DURING_TOLERATE };
 enum hyp_after { AFTER_REQUIRE, AFTER_SKIP };
 enum window_policy { WINDOW_WHOLE, WINDOW_START_ONLY };
 

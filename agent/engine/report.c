@@ -148,6 +148,8 @@ run_report(struct run *r)
 	    "events", events);
 	if (r->rollout != NULL)
 		json_object_set(rep, "rollout", r->rollout);
+	if (rep != NULL)
+		outage_report(r, rep);
 	return rep;
 }
 

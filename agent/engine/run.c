@@ -389,6 +389,31 @@ check_recovered(struct run *r)
 		finish(r);
 }
 
+/* during = tolerate: the outage's bookkeeping (outage.c) and its events. */
+static void
+outage_event(struct run *r, const struct probe_cfg *cfg,
+    const struct probe_sample *s)
+{
+	switch (outage_sample(&r->outage, s->at_ms, s->latency_ms, s->ok,
+	    all_probes(r, 0))) {
+	case OUTAGE_BEGAN:
+		add_event(r, "outage", "outage began: probe %s: %s", cfg->name,
+		    s->detail);
+		break;
+	case OUTAGE_FAILING_AGAIN:
+		add_event(r, "outage", "failing again: probe %s: %s", cfg->name,
+		    s->detail);
+		break;
+	case OUTAGE_RESTORED:
+		add_event(r, "outage", "restored %.1fs after the first failure",
+		    (double)(r->outage.restored_at -
+		    r->outage.first_failure_at) / 1000.0);
+		break;
+	case OUTAGE_SAME:
+		break;
+	}
+}
+
 static void
 on_sample(void *arg, const struct probe_cfg *cfg, const struct probe_sample *s)
 {
@@ -430,6 +455,8 @@ on_sample(void *arg, const struct probe_cfg *cfg, const struct probe_sample *s)
 		snprintf(ps->last_detail, sizeof(ps->last_detail), "%s", s->detail);
 	}
 
+	if (r->x->hyp.during == DURING_TOLERATE && r->phase >= PHASE_INJECT)
+		outage_event(r, cfg, s);
 	switch (r->phase) {
 	case PHASE_BEFORE:
 		if (ps->consec_fail >= tol) {
@@ -442,7 +469,10 @@ on_sample(void *arg, const struct probe_cfg *cfg, const struct probe_sample *s)
 		break;
 	case PHASE_INJECT:
 	case PHASE_OBSERVE:
-		if (ps->consec_fail == tol) {
+		/* tolerate: the outage is expected; its length is judged at
+		 * the end (outage_event, finish). */
+		if (ps->consec_fail == tol &&
+		    r->x->hyp.during != DURING_TOLERATE) {
 			r->violated = 1;
 			add_event(r, "violation", "probe %s failed %ju consecutive "
 			    "samples: %s", cfg->name, (uintmax_t)tol, s->detail);
@@ -738,8 +768,10 @@ after_timeout(struct loop *l, void *arg)
 		    sizeof(r->reason))
 			snprintf(r->reason + n, sizeof(r->reason) - n, "; then not "
 			    "recovered within %s%s", r->x->has_rto ? "rto " : "", a);
-		set_outcome(r, FL_FAILED, "did not recover within %s%s: %s", a,
-		    r->x->has_rto ? " (rto)" : "", why);
+		/* tolerate: finish() says the outage was never restored. */
+		if (r->x->hyp.during != DURING_TOLERATE)
+			set_outcome(r, FL_FAILED, "did not recover within %s%s: %s",
+			    a, r->x->has_rto ? " (rto)" : "", why);
 	}
 	finish(r);
 }
@@ -911,6 +943,14 @@ finish(struct run *r)
 	    (journal_end(r->o.journal, r->id, &e) == -1 ||
 	    journal_compact(r->o.journal, &e) == -1))
 		add_event(r, "error", "%s", e.msg);
+	/* tolerate: rto is judged on the outage, from the first failure. */
+	if (r->x->hyp.during == DURING_TOLERATE && r->nps > 0 &&
+	    r->ninjected > 0 && r->x->hyp.after != AFTER_SKIP &&
+	    outage_judge(&r->outage, r->x->has_rto, r->x->rto_ms, e.msg,
+	    sizeof(e.msg)) == -1) {
+		add_event(r, "outage", "%s", e.msg);
+		set_outcome(r, FL_FAILED, "%s", e.msg);
+	}
 	r->phase = PHASE_DONE;
 	r->ended_wall = fl_wall_ms();
 	r->finished = 1;

@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "fault.h"
+#include "outage.h"
 #include "run.h"
 
 struct rollout_req;
@@ -65,6 +66,7 @@ struct run {
 	json_t *rollout;            /* rollout gate evidence (owned) or NULL */
 	int finished;
 	int violated;
+	struct outage outage;       /* during = tolerate (outage.c) */
 };
 
 
