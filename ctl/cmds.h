@@ -179,5 +179,7 @@ int cmd_recover(int argc, char **argv, struct ctl_globals *g);
 int cmd_info(int argc, char **argv, struct ctl_globals *g);
 int cmd_gameday(int argc, char **argv, struct ctl_globals *g);
 int cmd_rollout(int argc, char **argv, struct ctl_globals *g);
+/* Parses its own options: argv[0] is "scorecard" (cmd_scorecard.c). */
+int cmd_scorecard(int argc, char **argv, struct ctl_globals *g);
 
 #endif

@@ -36,6 +36,7 @@ enum {
 	C_LOCAL = 1 << 1,       /* works in-process without an agent */
 	C_REPORT = 1 << 2,      /* prints a report: --format/--output */
 	C_VERDICT = 1 << 3,     /* exit status is a run's verdict */
+	C_OWNOPTS = 1 << 4,     /* parses its own options (argv unparsed) */
 };
 
 struct command {
@@ -80,6 +81,11 @@ static const struct command commands[] = {
 	{ "rollout", cmd_rollout, "rollout FILE --stage NAME=AGENT[,AGENT...]... "
 	    "[--wait] [--json]", "run an experiment stage by stage",
 	    C_AGENT | C_VERDICT, O_STAGE | O_WAIT | O_JSON, 1, 1 },
+	{ "scorecard", cmd_scorecard, "scorecard [--since 90d] [--experiment "
+	    "NAME] [--environment ENV] [--format text|json|html] "
+	    "[--output PATH]",
+	    "DR KPIs from the saved reports (docs/scorecard.md)", C_OWNOPTS,
+	    0, 0, -1 },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -232,6 +238,8 @@ main(int argc, char *argv[])
 	g.usage = cmd->usage;
 	argc -= optind;
 	argv += optind;
+	if (cmd->flags & C_OWNOPTS)
+		return finish_stdout(cmd, cmd->fn(argc, argv, &g));
 	optind = 0;   /* 0: glibc restarts its scan from scratch */
 	seen |= parse_opts(argc, argv, "a:c:o:jdws:h", &g);
 	argc -= optind;
