@@ -270,18 +270,29 @@ scorecard_compute(const json_t *reports, const struct sc_filter *f,
     const json_t *sources, uint64_t now_ms)
 {
 	json_t *sc = NULL, *rows = NULL, *exps = NULL, **v = NULL, *r;
+	json_t *seen = json_object();
 	const char **names = NULL;
 	struct acc all = { 0 };
 	size_t i, n = 0, nnames = 0, excluded = 0;
 	char b1[40], b2[40];
 
-	if ((v = calloc(json_array_size(reports) + 1, sizeof(*v))) == NULL ||
+	if (seen == NULL ||
+	    (v = calloc(json_array_size(reports) + 1, sizeof(*v))) == NULL ||
 	    (names = calloc(json_array_size(reports) + 1,
 	    sizeof(*names))) == NULL)
 		goto fail;
 	json_array_foreach(reports, i, r) {
+		char key[512];
+
 		if (!json_is_object(r) || !scorecard_match(r, f))
 			continue;
+		/* The same agent named twice, or a report copied between
+		 * state_dirs, counts once: a run is its node and its id. */
+		snprintf(key, sizeof(key), "%.200s %.200s", str(r, "node") ?
+		    str(r, "node") : "", str(r, "id") ? str(r, "id") : "");
+		if (str(r, "id") != NULL && json_object_get(seen, key) != NULL)
+			continue;
+		json_object_set_new(seen, key, json_true());
 		if (!counted(str(r, "verdict"))) {
 			excluded++;
 			continue;
@@ -350,6 +361,7 @@ fail:
 	free(v);
 	free(names);
 	free(all.rec);
+	json_decref(seen);
 	json_decref(rows);
 	json_decref(exps);
 	return sc;
