@@ -11,12 +11,13 @@
 #include "scorecard.h"
 
 static const char css[] =
-    "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2430;"
+    "body{font:13px/1.4 system-ui,sans-serif;margin:24px;color:#1d2430;"
     "background:#fff}h1{font-size:20px;margin:0 0 4px}"
     ".sub{color:#5b6472;margin:0 0 16px}"
     "table{border-collapse:collapse;margin:8px 0 20px}"
-    "th,td{border:1px solid #d5dae1;padding:4px 10px;text-align:right}"
-    "th:first-child,td:first-child{text-align:left}"
+    "th,td{border:1px solid #d5dae1;padding:3px 7px;text-align:right}"
+    "th:first-child,td:first-child,td.l{text-align:left}"
+    "td.l{white-space:nowrap}"
     "th{background:#eef1f5}tr.overall td{font-weight:600;background:#f7f9fb}"
     ".passed{color:#17803d}.failed,.error,.aborted,.interrupted"
     "{color:#b42318}.chart{border:1px solid #d5dae1;background:#fbfcfd}"
@@ -232,15 +233,15 @@ scorecard_html(FILE *out, const json_t *sc, struct fl_err *e)
 	json_array_foreach(json_object_get(sc, "runs"), i, it) {
 		const char *v = json_string_value(json_object_get(it, "verdict"));
 
-		fputs("<tr><td>", out);
+		fputs("<tr><td class=\"l\">", out);
 		out_xml(out, json_string_value(json_object_get(it, "started_at")),
 		    0);
-		fputs("</td><td>", out);
+		fputs("</td><td class=\"l\">", out);
 		out_xml(out, json_string_value(json_object_get(it, "experiment")),
 		    0);
-		fputs("</td><td>", out);
+		fputs("</td><td class=\"l\">", out);
 		out_xml(out, json_string_value(json_object_get(it, "id")), 0);
-		fputs("</td><td class=\"", out);
+		fputs("</td><td class=\"l ", out);
 		out_xml(out, v, 1);
 		fputs("\">", out);
 		out_xml(out, v, 0);
