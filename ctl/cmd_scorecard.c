@@ -59,6 +59,7 @@ parse(int argc, char **argv, struct ctl_globals *g, struct sc_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct stat st;
 	int ch;
 
 	if (g->agent != NULL)       /* given before the command */
@@ -115,6 +116,10 @@ parse(int argc, char **argv, struct ctl_globals *g, struct sc_opts *o)
 		    "(text, json, html)", o->format);
 	if (o->output != NULL && *o->output == '\0')
 		ctl_die(FL_INVALID, "--output: empty path");
+	/* Refused before any history is read; emit() checks again. */
+	if (o->output != NULL && stat(o->output, &st) == 0 &&
+	    !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		ctl_die(FL_INVALID, "--output %s: not a regular file", o->output);
 }
 
 /* Every report of one agent that passes the filter, appended to out. */

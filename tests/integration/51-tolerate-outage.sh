@@ -101,3 +101,22 @@ assert d["reason"].startswith("hypothesis violated during the fault"), "reason"
 assert d["judged_recovery_seconds"] == d["recovery_seconds"], "judged"
 '
 ok "during = abort: violation, outage null, judged = recovery_seconds"
+
+# --- the scorecard of these three real runs -------------------------------
+ctl_local scorecard --format json --experiment tolerate-test >"$T/sc.json" 2>/dev/null ||
+    fail "scorecard exit $?"
+python3 - "$T/sc.json" "$T/short.json" "$T/long.json" "$T/abort.json" <<'PY' || fail "scorecard of the real runs"
+import json, sys
+s = json.load(open(sys.argv[1]))
+reps = [json.load(open(f)) for f in sys.argv[2:]]
+o = s["overall"]
+judged = [r["judged_recovery_seconds"] for r in reps]
+met = sum(1 for j in judged if j is not None and j <= 2)
+vals = [j for j in judged if j is not None]
+assert o["runs"] == 3 and o["passed"] == 1, o
+assert o["rto_runs"] == 3 and o["rto_met"] == met, (o, judged)
+assert o["mttr_seconds"] == round(sum(vals) / len(vals), 3), (o, judged)
+assert [r["id"] for r in s["runs"]] == [r["id"] for r in reps]
+assert [r["during"] for r in s["runs"]] == ["tolerate", "tolerate", "abort"]
+PY
+ok "scorecard of the real runs: 3 runs, 1 passed, rto judged on the outage"
