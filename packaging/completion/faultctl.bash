@@ -12,12 +12,19 @@ _faultctl()
 		cword=$COMP_CWORD
 	fi
 
-	local commands="validate plan run status abort history report recover info gameday rollout"
+	local commands="validate plan run status abort history report recover info gameday rollout scorecard"
 	local global="--agent --local --config --cert --key --cacert --help"
 
 	case $prev in
 	--format)
-		COMPREPLY=($(compgen -W "text json junit html" -- "$cur"))
+		if [[ " ${COMP_WORDS[*]} " == *" scorecard "* ]]; then
+			COMPREPLY=($(compgen -W "text json html" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "text json junit html" -- "$cur"))
+		fi
+		return ;;
+	--since)
+		COMPREPLY=($(compgen -W "7d 30d 90d 365d all" -- "$cur"))
 		return ;;
 	--output|--config|-c|--cert|--key|--cacert|-o)
 		COMPREPLY=($(compgen -f -- "$cur"))
@@ -35,7 +42,7 @@ _faultctl()
 	local i cmd= sub=
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		--agent|--config|--cert|--key|--cacert|--format|--output|--stage|-a|-c|-o|-s)
+		--agent|--config|--cert|--key|--cacert|--format|--output|--stage|--since|--experiment|--environment|-a|-c|-o|-s)
 			((i++)) ;;
 		-*) ;;
 		*)
@@ -62,6 +69,7 @@ _faultctl()
 	report) opts="--json --format --output" ;;
 	gameday) opts="--wait --json" ;;
 	rollout) opts="--stage --wait --json" ;;
+	scorecard) opts="--since --experiment --environment --format --output" ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts $global" -- "$cur"))
