@@ -31,13 +31,15 @@ struct sc_opts {
 	enum sc_fmt fmt;
 };
 
+/* --help: the usage on stdout, exit 0. */
 static void
-sc_usage(void)
+sc_help(void)
 {
-	fprintf(stderr, "usage: faultctl scorecard [--since 90d|TIME|all] "
-	    "[--experiment NAME] [--environment ENV] [--agent URL]... "
-	    "[--local] [--format text|json|html] [--output PATH]\n");
-	exit(FL_INVALID);
+	printf("usage: faultctl scorecard [--since 90d|TIME|all] "
+	    "[--experiment NAME]\n    [--environment ENV] [--agent URL]... "
+	    "[--local] [--format text|json|html]\n    [--output PATH]\n"
+	    "DR KPIs of the saved run reports (docs/scorecard.md)\n");
+	exit(FL_OK);
 }
 
 static void
@@ -86,7 +88,7 @@ parse(int argc, char **argv, struct ctl_globals *g, struct sc_opts *o)
 		case 'K': g->key = optarg; break;
 		case 'A': g->cacert = optarg; break;
 		case 'h':
-			sc_usage();
+			sc_help();
 			break;
 		default:
 			if (optopt != 0)

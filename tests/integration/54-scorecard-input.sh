@@ -52,3 +52,7 @@ PY
 "$FAULTCTL" --local $L scorecard >"$T/empty.txt" 2>/dev/null
 grep -q "^  tests      0 runs, 0 passed, success -$" "$T/empty.txt" || fail "empty text: $(cat "$T/empty.txt")"
 ok "empty history: a scorecard of zeros and nulls"
+
+"$FAULTCTL" scorecard --help >"$T/help" 2>&1 || fail "--help: exit $?"
+grep -q "^usage: faultctl scorecard \[--since 90d|TIME|all\]" "$T/help" || fail "--help: $(cat "$T/help")"
+ok "--help: usage on stdout, exit 0"
