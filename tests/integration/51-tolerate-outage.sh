@@ -56,6 +56,14 @@ run_exp() {	# NAME WANT_RC
 	[ "$(proc_state "$HTTPD_PID")" != T ] || fail "$1: server left stopped"
 }
 
+# A misspelt mode is one line naming the choices, and nothing runs.
+exp "$T/typo.ini" 1s tolerat
+set +e; "$FAULTCTL" validate "$T/typo.ini" >/dev/null 2>"$T/typo.err"; rc=$?; set -e
+[ $rc -eq 2 ] || fail "typo: exit $rc"
+[ "$(cat "$T/typo.err")" = "$T/typo.ini:8: during: invalid value 'tolerat' (expected abort | observe | tolerate); did you mean 'tolerate'?" ] ||
+    fail "typo: $(cat "$T/typo.err")"
+ok "during = tolerat: one line, did you mean 'tolerate'"
+
 # --- frozen 1 s, rto 2 s: passes, outage near 1 s ------------------------
 exp "$T/short.ini" 1s tolerate
 run_exp short 0
