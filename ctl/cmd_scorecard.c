@@ -3,6 +3,7 @@
  * report) or from the state_dir (--local). It parses its own options
  * (--since, --experiment, --environment, a repeatable --agent), so the
  * command table hands it its argv unparsed. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -156,11 +157,21 @@ from_agent(struct ctl_globals *g, const char *url, const struct sc_filter *f,
 static void
 from_state_dir(const char *state_dir, json_t *out)
 {
-	json_t *ids = store_ids(state_dir, STORE_RUNS), *id;
+	json_t *ids, *id;
 	struct fl_err e;
+	char dir[4200];
 	size_t i;
+	DIR *d;
 
-	if (ids == NULL)
+	/* store_ids sees an unreadable folder as an empty one; a scorecard
+	 * of zeros would hide that the history could not be read. */
+	snprintf(dir, sizeof(dir), "%s/runs", state_dir);
+	if ((d = opendir(dir)) != NULL)
+		closedir(d);
+	else if (errno != ENOENT)
+		ctl_die(errno == EACCES ? FL_REFUSED : FL_ERROR, "%s: %s", dir,
+		    strerror(errno));
+	if ((ids = store_ids(state_dir, STORE_RUNS)) == NULL)
 		ctl_die(FL_ERROR, "out of memory");
 	json_array_foreach(ids, i, id) {
 		json_t *r = store_load(state_dir, STORE_RUNS,

@@ -35,6 +35,21 @@ bad 2 "--output: empty path" --local $L scorecard --output ""
 bad 4 "unreachable" scorecard --agent "unix:$T/nobody.sock" --output "$T/sc.out"
 ok "bad input: one line, exit 2 (unreachable agent: 4), nothing written"
 
+# A history that cannot be read is said, not scored as empty.
+command -v setpriv >/dev/null || fail "setpriv missing (util-linux)"
+mkdir -p "$T/state/runs"
+chmod 700 "$T/state"
+chmod 755 "$T"
+chmod 644 "$T/agent.ini"
+set +e
+setpriv --reuid=65534 --regid=65534 --clear-groups "$FAULTCTL" --local $L \
+    scorecard >"$T/out" 2>"$T/err"
+rc=$?
+set -e
+[ $rc -eq 3 ] || fail "unreadable history: exit $rc ($(cat "$T/err"))"
+grep -q "^faultctl: $T/state/runs: Permission denied$" "$T/err" || fail "unreadable: $(cat "$T/err")"
+ok "an unreadable history: exit 3, said"
+
 mkdir -p "$T/dir.out"
 bad 2 "--output $T/dir.out: not a regular file" --local $L scorecard --output "$T/dir.out"
 ok "--output that is a directory: refused"
