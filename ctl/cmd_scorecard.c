@@ -65,8 +65,11 @@ parse(int argc, char **argv, struct ctl_globals *g, struct sc_opts *o)
 	struct stat st;
 	int ch;
 
-	if (g->agent != NULL)       /* given before the command */
+	/* Given before the command (faultctl.c parsed those). */
+	if (g->agent != NULL)
 		o->agents[o->nagents++] = g->agent;
+	o->format = g->json ? "json" : g->format;
+	o->output = g->output;
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "a:c:o:jh", lo, NULL)) != -1) {
