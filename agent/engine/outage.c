@@ -6,6 +6,7 @@
 
 #include "experiment.h"
 #include "outage.h"
+#include "probe.h"
 #include "run_int.h"
 #include "units.h"
 
@@ -31,6 +32,27 @@ outage_sample(struct outage *o, uint64_t at_ms, double latency_ms, int ok,
 	if (o->restored_at < o->first_failure_at)
 		o->restored_at = o->first_failure_at;
 	return OUTAGE_RESTORED;
+}
+
+int
+outage_note(struct outage *o, const char *name, const struct probe_sample *s,
+    int all_healthy, char *msg, size_t len)
+{
+	switch (outage_sample(o, s->at_ms, s->latency_ms, s->ok, all_healthy)) {
+	case OUTAGE_BEGAN:
+		snprintf(msg, len, "outage began: probe %s: %s", name, s->detail);
+		return 1;
+	case OUTAGE_FAILING_AGAIN:
+		snprintf(msg, len, "failing again: probe %s: %s", name, s->detail);
+		return 1;
+	case OUTAGE_RESTORED:
+		snprintf(msg, len, "restored %.1fs after the first failure",
+		    (double)(o->restored_at - o->first_failure_at) / 1000.0);
+		return 1;
+	case OUTAGE_SAME:
+		break;
+	}
+	return 0;
 }
 
 /* Tenths of a second, as the report's other durations. */

@@ -35,6 +35,12 @@ enum outage_change {
  * all_healthy: every probe's latest sample, this one included, is ok. */
 enum outage_change outage_sample(struct outage *o, uint64_t at_ms,
     double latency_ms, int ok, int all_healthy);
+/* outage_sample for the sample s of probe name; 1 with msg filled when
+ * that is news for the run's events ("outage began: probe api: ...",
+ * "failing again: ...", "restored 1.2s after the first failure"). */
+struct probe_sample;
+int outage_note(struct outage *o, const char *name,
+    const struct probe_sample *s, int all_healthy, char *msg, size_t len);
 /* Seconds from the first failure to the restore (0 when nothing failed),
  * rounded to 0.1 s; -1 when the service failed and was never restored. */
 double outage_seconds(const struct outage *o);

@@ -389,37 +389,13 @@ check_recovered(struct run *r)
 		finish(r);
 }
 
-/* during = tolerate: the outage's bookkeeping (outage.c) and its events. */
-static void
-outage_event(struct run *r, const struct probe_cfg *cfg,
-    const struct probe_sample *s)
-{
-	switch (outage_sample(&r->outage, s->at_ms, s->latency_ms, s->ok,
-	    all_probes(r, 0))) {
-	case OUTAGE_BEGAN:
-		add_event(r, "outage", "outage began: probe %s: %s", cfg->name,
-		    s->detail);
-		break;
-	case OUTAGE_FAILING_AGAIN:
-		add_event(r, "outage", "failing again: probe %s: %s", cfg->name,
-		    s->detail);
-		break;
-	case OUTAGE_RESTORED:
-		add_event(r, "outage", "restored %.1fs after the first failure",
-		    (double)(r->outage.restored_at -
-		    r->outage.first_failure_at) / 1000.0);
-		break;
-	case OUTAGE_SAME:
-		break;
-	}
-}
-
 static void
 on_sample(void *arg, const struct probe_cfg *cfg, const struct probe_sample *s)
 {
 	struct probe_state *ps = arg;
 	struct run *r = ps->run;
 	uint64_t tol = r->x->hyp.tolerance ? r->x->hyp.tolerance : 3;
+	char msg[400];
 
 	(void)cfg;
 	if (r->finished)
@@ -455,8 +431,11 @@ on_sample(void *arg, const struct probe_cfg *cfg, const struct probe_sample *s)
 		snprintf(ps->last_detail, sizeof(ps->last_detail), "%s", s->detail);
 	}
 
-	if (r->x->hyp.during == DURING_TOLERATE && r->phase >= PHASE_INJECT)
-		outage_event(r, cfg, s);
+	/* during = tolerate: the outage's bookkeeping (outage.c). */
+	if (r->x->hyp.during == DURING_TOLERATE && r->phase >= PHASE_INJECT &&
+	    outage_note(&r->outage, cfg->name, s, all_probes(r, 0), msg,
+	    sizeof(msg)))
+		add_event(r, "outage", "%s", msg);
 	switch (r->phase) {
 	case PHASE_BEFORE:
 		if (ps->consec_fail >= tol) {

@@ -16,6 +16,7 @@
 #include "../../ctl/scorecard.c"
 #include "../../ctl/scorecard_html.c"
 #include "outage.h"
+#include "probe.h"
 
 #define NOW 1790000000000ULL   /* 2026-09-21T... */
 
@@ -258,6 +259,32 @@ test_outage(void **state)
 	assert_int_equal(outage_judge(&o, 1, 2000, why, sizeof(why)), -1);
 }
 
+/* The events a tolerate run gets from its samples. */
+static void
+test_outage_note(void **state)
+{
+	struct outage o = { 0 };
+	struct probe_sample s = { .at_ms = 1000, .ok = 0, .latency_ms = 300 };
+	char msg[128];
+
+	(void)state;
+	snprintf(s.detail, sizeof(s.detail), "timeout after 300ms");
+	assert_int_equal(outage_note(&o, "api", &s, 0, msg, sizeof(msg)), 1);
+	assert_string_equal(msg, "outage began: probe api: timeout after 300ms");
+	s.at_ms = 1100;
+	assert_int_equal(outage_note(&o, "api", &s, 0, msg, sizeof(msg)), 0);
+	s.at_ms = 2000;
+	s.ok = 1;
+	s.latency_ms = 200;
+	s.detail[0] = '\0';
+	assert_int_equal(outage_note(&o, "api", &s, 1, msg, sizeof(msg)), 1);
+	assert_string_equal(msg, "restored 1.2s after the first failure");
+	s.ok = 0;
+	snprintf(s.detail, sizeof(s.detail), "status 503");
+	assert_int_equal(outage_note(&o, "db", &s, 0, msg, sizeof(msg)), 1);
+	assert_string_equal(msg, "failing again: probe db: status 503");
+}
+
 int
 main(void)
 {
@@ -268,6 +295,7 @@ main(void)
 		cmocka_unit_test(test_figures),
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_outage),
+		cmocka_unit_test(test_outage_note),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
