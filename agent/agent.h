@@ -70,6 +70,7 @@ struct agent {
 	char caps[256];             /* capabilities kept, for info */
 	int self_exe;               /* our own binary, to start the API process */
 	int unix_fd, tls_fd;        /* listening sockets, served by the API process */
+	int metrics_fd;             /* metrics_listen (-1: off), likewise */
 	struct apiproc *api;
 	struct dispatch *dispatch;
 	/* Who hears of run events and of requests: set by dispatch.c, so that

@@ -54,7 +54,7 @@
 #define DEFAULT_CONFIG "/etc/faultline/agent.ini"
 
 static struct agent agent = { .unix_fd = -1, .tls_fd = -1, .self_exe = -1,
-    .lockfd = -1 };
+    .lockfd = -1, .metrics_fd = -1 };
 static dev_t sock_dev;
 static ino_t sock_ino;
 
