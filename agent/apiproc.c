@@ -529,6 +529,16 @@ apiproc_event(struct agent *a, uint32_t sid, const char *line, size_t len)
 }
 
 void
+apiproc_metrics(struct agent *a, uint32_t id, const char *text, size_t len)
+{
+	struct ps_text t = { (uint32_t)len, 0 };
+
+	if (a->api != NULL && a->api->chan != NULL && a->api->ready &&
+	    len <= PS_MAX_METRICS)
+		ps_send(a->api->chan, PS_METRICS_TEXT, id, &t, sizeof(t), text, len);
+}
+
+void
 apiproc_stream_end(struct agent *a, uint32_t sid)
 {
 	if (a->api != NULL && a->api->chan != NULL && a->api->ready)
