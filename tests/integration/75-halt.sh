@@ -105,6 +105,12 @@ ok "halted: run and gameday refused with exit 3; status, info, metrics show it"
 
 # --- a restart keeps the halt -------------------------------------------
 stop_agent
+# In-process runs honour the halt too (the agent is down).
+set +e
+ctl_local run "$T/short.ini" >/dev/null 2>"$T/local.err"; rc=$?
+set -e
+[ $rc -eq 3 ] || fail "local run while halted: exit $rc, want 3"
+grep -q "halted since .*: db migration in progress" "$T/local.err" || fail "local: $(cat "$T/local.err")"
 start_agent
 grep -q "halted since .* db migration in progress; every new run and gameday is refused" "$T/agent.log" ||
     fail "the new agent does not say it is halted"
