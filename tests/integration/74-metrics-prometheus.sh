@@ -104,3 +104,21 @@ assert len(t)==1 and t[0]["health"]=="up" and t[0]["lastError"]=="", t' ||
     fail "prometheus reports a scrape error"
 q 'faultline_revert_duration_seconds_count' | grep -q '"1"\]' || fail "histogram not in prometheus"
 ok "prometheus scraped faultline_runs_total after the run"
+
+# Bad addresses: refused at start with the key named, nothing served.
+write_named_config bad test "metrics_listen = 127.0.0.1:99999"
+set +e
+"$FAULTLINED" -f -c "$T/bad.ini" >"$T/bad.out" 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] || fail "metrics_listen out of range: exit $rc, want 2"
+grep -q "bad.ini:7: metrics_listen: invalid address '127.0.0.1:99999'" "$T/bad.out" ||
+    fail "bad address message: $(cat "$T/bad.out")"
+write_named_config busy test "metrics_listen = $MP"
+set +e
+"$FAULTLINED" -f -c "$T/busy.ini" >"$T/busy.out" 2>&1; rc=$?
+set -e
+[ $rc -eq 4 ] || fail "metrics port in use: exit $rc, want 4"
+grep -q "metrics_listen 127.0.0.1:$MP: Address already in use" "$T/busy.out" ||
+    fail "port in use message: $(cat "$T/busy.out")"
+[ ! -e "$T/busy.sock" ] || fail "socket left behind by a refused start"
+ok "a bad or busy metrics_listen is refused at start"
