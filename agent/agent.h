@@ -70,6 +70,7 @@ struct agent {
 	char caps[256];             /* capabilities kept, for info */
 	int self_exe;               /* our own binary, to start the API process */
 	int unix_fd, tls_fd;        /* listening sockets, served by the API process */
+	int metrics_fd;             /* metrics_listen (-1: off), likewise */
 	struct apiproc *api;
 	struct dispatch *dispatch;
 	/* Who hears of run events and of requests: set by dispatch.c, so that
@@ -136,6 +137,9 @@ void apiproc_reply_error(struct agent *a, uint32_t id, unsigned status,
     __attribute__((format(printf, 5, 6)));
 void apiproc_event(struct agent *a, uint32_t sid, const char *line, size_t len);
 void apiproc_stream_end(struct agent *a, uint32_t sid);
+/* Answer metrics request id with the exposition (at most PS_MAX_METRICS). */
+void apiproc_metrics(struct agent *a, uint32_t id, const char *text,
+    size_t len);
 /* The API process's pid (0 while none runs), for info and signals. */
 pid_t apiproc_pid(const struct agent *a);
 

@@ -114,9 +114,12 @@ on_msg(struct ps_chan *ch, const struct ps_hdr *h, const void *payload,
 	}
 	switch (h->type) {
 	case PS_REPLY:
-		if ((k = api_find_conn(h->id)) == NULL || k->state != C_WAIT)
+	case PS_METRICS_TEXT:
+		if ((k = api_find_conn(h->id)) == NULL || k->state != C_WAIT ||
+		    k->metrics != (h->type == PS_METRICS_TEXT))
 			return;     /* its client left meanwhile */
-		k->status = ((const struct ps_reply *)payload)->status;
+		k->status = h->type == PS_METRICS_TEXT ? 200 :
+		    ((const struct ps_reply *)payload)->status;
 		if ((k->reply = malloc(len ? len : 1)) == NULL) {
 			k->status = 500;
 			k->reply_len = 0;
@@ -148,6 +151,8 @@ on_msg(struct ps_chan *ch, const struct ps_hdr *h, const void *payload,
 		MHD_run(A.ud);
 	if (A.td != NULL)
 		MHD_run(A.td);
+	if (A.md != NULL)
+		MHD_run(A.md);
 	api_rearm();
 }
 
@@ -185,6 +190,8 @@ mhd_timer_cb(struct loop *l, void *arg)
 		MHD_run(A.ud);
 	if (A.td != NULL)
 		MHD_run(A.td);
+	if (A.md != NULL)
+		MHD_run(A.md);
 	api_rearm();
 }
 
@@ -196,6 +203,8 @@ api_rearm(void)
 	if (A.ud != NULL && MHD_get_timeout(A.ud, &t) == MHD_YES && t < min)
 		min = t;
 	if (A.td != NULL && MHD_get_timeout(A.td, &t) == MHD_YES && t < min)
+		min = t;
+	if (A.md != NULL && MHD_get_timeout(A.md, &t) == MHD_YES && t < min)
 		min = t;
 	if (A.mhd_timer != 0)
 		loop_timer_cancel(A.loop, A.mhd_timer);
@@ -224,8 +233,10 @@ watch_daemon(struct MHD_Daemon *d)
 	    mhd_fd_cb, d);
 }
 
-static void
-mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's own messages, through our logger (and so the engine's:
+ * the journal, with a priority). */
+void
+api_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 	size_t n;
@@ -268,7 +279,7 @@ start_daemon(int lfd, unsigned limit, int tls)
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
 	d = MHD_start_daemon(flags, 0, NULL, NULL, api_access_cb, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, api_completed_cb, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, api_notify_conn, NULL,
 	    MHD_OPTION_ARRAY, opts,
@@ -321,6 +332,8 @@ stop_serving(void)
 	loop_del_fd(A.loop, FD_UNIX);
 	if (A.td != NULL)
 		MHD_quiesce_daemon(A.td);
+	if (A.md != NULL)
+		MHD_quiesce_daemon(A.md);
 }
 
 static int
@@ -336,6 +349,7 @@ static int
 start_serving(void)
 {
 	struct rlimit rl;
+	struct stat st;
 	struct fl_err e;
 	struct ps_hello h;
 	unsigned total;
@@ -367,7 +381,13 @@ start_serving(void)
 			return -1;
 		}
 	}
+	if (fstat(FD_METRICS, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    apimetrics_start() == -1) {
+		log_warnx("cannot start the metrics listener");
+		return -1;
+	}
 	if (watch_daemon(A.ud) == -1 || (A.td != NULL && watch_daemon(A.td) == -1) ||
+	    (A.md != NULL && watch_daemon(A.md) == -1) ||
 	    loop_add_fd(A.loop, FD_UNIX, EPOLLIN, api_accept_unix, NULL) == -1) {
 		log_warnx("cannot watch the listening sockets");
 		return -1;

@@ -5,6 +5,7 @@
 #ifndef FL_APICHILD_H
 #define FL_APICHILD_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -28,6 +29,10 @@ struct loop;
 #define FD_CHAN 3
 #define FD_UNIX 4
 #define FD_TLS 5
+#define FD_METRICS 7        /* metrics_listen, when configured */
+/* Connections to the metrics listener: in all, and per address. */
+#define API_METRICS_CONNS 64
+#define API_METRICS_IP_CONNS 16
 
 /* Who is on the other end of a Unix connection (MHD's socket context). */
 struct upeer {
@@ -65,6 +70,7 @@ struct conn {
 	struct line *head, *tail;   /* stream lines not yet sent */
 	size_t queued;
 	int ended;
+	int metrics;                /* a scrape of the metrics listener */
 	struct conn *prev, *next;   /* waiting or streaming: in A.conns */
 };
 
@@ -73,7 +79,7 @@ struct api_state {
 	struct ps_chan *chan;
 	int configured;
 	struct ps_config cfg;
-	struct MHD_Daemon *ud, *td;
+	struct MHD_Daemon *ud, *td, *md;
 	uint64_t mhd_timer;
 	uint32_t next_id;
 	struct conn *conns;
@@ -93,8 +99,17 @@ extern struct api_state A;
 
 /* apichild.c */
 void api_rearm(void);
+void api_mhd_log(void *cls, const char *fmt, va_list ap);
+
+/* apimetrics.c: GET /metrics on FD_METRICS (plain HTTP, read-only) */
+int apimetrics_start(void);
+enum MHD_Result apimetrics_route(struct conn *k, const char *method,
+    const char *url);
+enum MHD_Result apimetrics_answer(struct conn *k);
 
 /* apirequest.c */
+enum MHD_Result api_forward(struct conn *k, uint32_t type, const void *fixed,
+    size_t flen, const void *var, size_t vlen);
 struct conn *api_find_conn(uint32_t id);
 void api_resume(struct conn *k);
 void api_stream_push(struct conn *k, const char *text, size_t len);

@@ -142,6 +142,7 @@ on_msg(struct ps_chan *c, const struct ps_hdr *h, const void *payload,
 	case PS_EVENT:
 	case PS_STREAM_END:
 	case PS_CONFIG:
+	case PS_METRICS_TEXT:
 		break;
 	default:
 		if (ap->ready && ap->a->on_request != NULL) {
@@ -245,7 +246,8 @@ static void
 exec_child(const struct apiproc *ap, int sock)
 {
 	const struct agent *a = ap->a;
-	int fds[3] = { sock, a->unix_fd, a->tls_fd }, moved[3], nul, exe;
+	int fds[4] = { sock, a->unix_fd, a->tls_fd, a->metrics_fd }, moved[4];
+	int nul, exe;
 	char *argv[] = { "faultlined", "--api-process", NULL };
 	char *envp[8];
 	size_t ne = 0;
@@ -263,19 +265,22 @@ exec_child(const struct apiproc *ap, int sock)
 		if (s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_DFL);
 	/* Park the descriptors above anything they could collide with, then
-	 * put them at 3, 4, 5 without close-on-exec, and our executable at 6
-	 * with it (fexecve needs it open until the exec). */
-	for (int i = 0; i < 3; i++)
+	 * put them at 3, 4, 5 (and the metrics listener at 7) without
+	 * close-on-exec, and our executable at 6 with it (fexecve needs it
+	 * open until the exec). */
+	for (int i = 0; i < 4; i++)
 		moved[i] = fds[i] == -1 ? -1 : fcntl(fds[i], F_DUPFD_CLOEXEC, 100);
 	exe = fcntl(a->self_exe, F_DUPFD_CLOEXEC, 100);
-	for (int i = 0; i < 3; i++)
-		if (moved[i] != -1 && dup2(moved[i], 3 + i) == -1)
+	for (int i = 0; i < 4; i++)
+		if (moved[i] != -1 && dup2(moved[i], i == 3 ? 7 : 3 + i) == -1)
 			_exit(127);
 	if (moved[2] == -1)
 		close(5);
+	if (moved[3] == -1)
+		close(7);
 	if (exe == -1 || dup3(exe, 6, O_CLOEXEC) == -1)
 		_exit(127);
-	close_range(7, ~0U, 0);
+	close_range(8, ~0U, 0);
 	if ((nul = open("/dev/null", O_RDONLY)) != -1 && nul != 0) {
 		dup2(nul, 0);
 		close(nul);
@@ -521,6 +526,16 @@ apiproc_event(struct agent *a, uint32_t sid, const char *line, size_t len)
 
 	if (a->api != NULL && a->api->chan != NULL && a->api->ready)
 		ps_send(a->api->chan, PS_EVENT, sid, &t, sizeof(t), line, len);
+}
+
+void
+apiproc_metrics(struct agent *a, uint32_t id, const char *text, size_t len)
+{
+	struct ps_text t = { (uint32_t)len, 0 };
+
+	if (a->api != NULL && a->api->chan != NULL && a->api->ready &&
+	    len <= PS_MAX_METRICS)
+		ps_send(a->api->chan, PS_METRICS_TEXT, id, &t, sizeof(t), text, len);
 }
 
 void

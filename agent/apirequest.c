@@ -345,8 +345,8 @@ identify(struct conn *k)
 
 /* --- forwarding ----------------------------------------------------------- */
 
-static enum MHD_Result
-forward(struct conn *k, uint32_t type, const void *fixed, size_t flen,
+enum MHD_Result
+api_forward(struct conn *k, uint32_t type, const void *fixed, size_t flen,
     const void *var, size_t vlen)
 {
 	k->id = ++A.next_id == 0 ? ++A.next_id : A.next_id;
@@ -367,7 +367,7 @@ forward_req(struct conn *k, uint32_t type)
 	struct ps_req r;
 
 	r.peer = k->peer;
-	return forward(k, type, &r, sizeof(r), NULL, 0);
+	return api_forward(k, type, &r, sizeof(r), NULL, 0);
 }
 
 static enum MHD_Result
@@ -378,7 +378,7 @@ forward_arg(struct conn *k, uint32_t type, const char *arg)
 	memset(&r, 0, sizeof(r));
 	r.peer = k->peer;
 	snprintf(r.arg, sizeof(r.arg), "%s", arg);
-	return forward(k, type, &r, sizeof(r), NULL, 0);
+	return api_forward(k, type, &r, sizeof(r), NULL, 0);
 }
 
 /* The experiment is checked here first (UTF-8, syntax, every key), so
@@ -430,7 +430,7 @@ forward_experiment(struct conn *k, uint32_t type)
 		return send_diagnostics(k->c, &dg);
 	experiment_free(parsed);
 	x.text_len = (uint32_t)k->len;
-	return forward(k, type, &x, sizeof(x), k->body, k->len);
+	return api_forward(k, type, &x, sizeof(x), k->body, k->len);
 }
 
 static enum MHD_Result
@@ -451,7 +451,46 @@ forward_subscribe(struct conn *k, const char *run)
 			return send_error(k->c, 400, FL_INVALID, "from: not a number");
 	}
 	k->subscribe = 1;
-	return forward(k, PS_SUBSCRIBE, &s, sizeof(s), NULL, 0);
+	return api_forward(k, PS_SUBSCRIBE, &s, sizeof(s), NULL, 0);
+}
+
+/* POST /v1/halt: an empty body, or {"reason": "TEXT"} (printable UTF-8,
+ * at most PS_REASON_MAX - 1 bytes). */
+static enum MHD_Result
+forward_halt(struct conn *k)
+{
+	struct ps_halt h;
+	const char *reason = "";
+	json_error_t je;
+	json_t *doc = NULL, *v = NULL;
+	const char *bad = NULL;
+
+	memset(&h, 0, sizeof(h));
+	h.peer = k->peer;
+	if (k->body != NULL && k->len > 0) {
+		doc = json_loadb(k->body, k->len, JSON_REJECT_DUPLICATES, &je);
+		v = json_object_get(doc, "reason");
+		if (doc == NULL || !json_is_object(doc))
+			bad = "the body must be a JSON object {\"reason\": TEXT}";
+		else if (json_object_size(doc) != (v != NULL ? 1u : 0u))
+			bad = "unknown member (only \"reason\")";
+		else if (v != NULL && !json_is_string(v))
+			bad = "reason must be a string";
+		else if (v != NULL)
+			reason = json_string_value(v);
+	}
+	if (bad == NULL && strlen(reason) >= sizeof(h.reason))
+		bad = "reason too long (at most 399 bytes)";
+	for (const char *p = reason; bad == NULL && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			bad = "reason must be one line of printable text";
+	if (bad != NULL) {
+		json_decref(doc);
+		return send_error(k->c, 400, FL_INVALID, "halt: %s", bad);
+	}
+	memcpy(h.reason, reason, strlen(reason));
+	json_decref(doc);
+	return api_forward(k, PS_HALT, &h, sizeof(h), NULL, 0);
 }
 
 static int
@@ -518,6 +557,12 @@ route(struct conn *k, const char *method, const char *url)
 		return forward_arg(k, PS_ABORT, "");
 	if (post && strcmp(url, "/v1/recover") == 0)
 		return forward_req(k, PS_RECOVER);
+	/* The safety lever: who may halt may abort today (the issue 11
+	 * permission check belongs here). */
+	if (post && strcmp(url, "/v1/halt") == 0)
+		return forward_halt(k);
+	if (post && strcmp(url, "/v1/unhalt") == 0)
+		return forward_req(k, PS_UNHALT);
 	if (get && strcmp(url, "/v1/gamedays") == 0)
 		return forward_req(k, PS_GD_LIST);
 	if (get && strcmp(url, "/v1/gamedays/runs") == 0)
@@ -676,7 +721,12 @@ api_access_cb(void *cls, struct MHD_Connection *c, const char *url,
 			k->d = ci != NULL ? ci->daemon : NULL;
 		}
 		*con_cls = k;
-		identify(k);
+		/* The metrics listener: anyone who can reach it may read the
+		 * numbers, and nothing else (apimetrics.c). */
+		if (k->d != NULL && k->d == A.md)
+			k->metrics = 1;
+		else
+			identify(k);
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
@@ -702,9 +752,13 @@ api_access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	switch (k->state) {
 	case C_NEW:
+		if (k->metrics)
+			return apimetrics_route(k, method, url);
 		return route(k, method, url);
 	case C_READY:
 		unlink_conn(k);
+		if (k->metrics)
+			return apimetrics_answer(k);
 		if (k->subscribe && k->status == 200) {
 			/* The engine accepted a subscription: the lines follow. */
 			free(k->reply);

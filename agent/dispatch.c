@@ -21,6 +21,7 @@
 #include "info.h"
 #include "log.h"
 #include "loop.h"
+#include "monitor.h"
 #include "privsep.h"
 #include "proc.h"
 #include "rollout.h"
@@ -420,6 +421,7 @@ handle_info(struct agent *a, uint32_t id)
 	    (int)apiproc_pid(a)));
 	if (a->recovered != NULL)
 		json_object_set(info, "recovered_at_start", a->recovered);
+	json_object_set_new(info, "halt", monitor_halt_json());
 	apiproc_reply(a, id, 200, info);
 }
 
@@ -605,6 +607,15 @@ dispatch_msg(struct agent *a, const struct ps_hdr *h, const void *payload)
 		log_info("gameday %s: run requested by %s", ra->arg, ra->peer.who);
 		code = gameday_run_now(a, ra->arg, &body);
 		apiproc_reply(a, h->id, code, body);
+		break;
+	case PS_HALT:
+		monitor_halt(a, h->id, payload);
+		break;
+	case PS_UNHALT:
+		monitor_unhalt(a, h->id, payload);
+		break;
+	case PS_METRICS:
+		monitor_metrics(a, h->id);
 		break;
 	default:
 		log_warnx("API process sent %s: not a request",

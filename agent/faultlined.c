@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <systemd/sd-daemon.h>
 
 #include "agent.h"
 #include "agentcfg.h"
@@ -46,6 +47,8 @@
 #include "journal.h"
 #include "log.h"
 #include "loop.h"
+#include "monitor.h"
+#include "notify.h"
 #include "proc.h"
 #include "remote.h"
 #include "run.h"
@@ -54,7 +57,7 @@
 #define DEFAULT_CONFIG "/etc/faultline/agent.ini"
 
 static struct agent agent = { .unix_fd = -1, .tls_fd = -1, .self_exe = -1,
-    .lockfd = -1 };
+    .lockfd = -1, .metrics_fd = -1 };
 static dev_t sock_dev;
 static ino_t sock_ino;
 
@@ -214,6 +217,19 @@ keep_capabilities(struct agent *a)
 	log_info("keeping capabilities: %s", a->caps[0] ? a->caps : "none");
 }
 
+/* systemd's watchdog (WatchdogSec= in the unit): a ping from the loop at
+ * half the interval, so a loop that stops turning gets the agent
+ * restarted (and the new agent reverts what the journal holds). */
+static uint64_t watchdog_ms;
+
+static void
+watchdog_cb(struct loop *l, void *arg)
+{
+	(void)arg;
+	sd_notify(0, "WATCHDOG=1");
+	loop_timer(l, watchdog_ms, watchdog_cb, NULL);
+}
+
 static void
 log_status(struct agent *a)
 {
@@ -256,6 +272,7 @@ on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 			continue;
 		}
 		a->exiting = 1;
+		sd_notify(0, "STOPPING=1");
 		if (cur == NULL && !a->recovering) {
 			log_info("SIG%s: exiting", sigabbrev_np((int)si.ssi_signo));
 			loop_break(l);
@@ -361,7 +378,8 @@ main(int argc, char *argv[])
 		log_warnx("%s", e.msg);
 		return e.status == FL_REFUSED ? 3 : 4;
 	}
-	if (remote_listen(a->cfg, &a->tls_fd, &e) == -1) {
+	if (remote_listen(a->cfg, &a->tls_fd, &e) == -1 ||
+	    monitor_init(a, &e) == -1) {
 		log_warnx("%s", e.msg);
 		remove_socket(a->cfg->socket_path);
 		return e.status == FL_INVALID ? 2 : 4;
@@ -389,10 +407,23 @@ main(int argc, char *argv[])
 	log_info("faultlined %s ready on %s (environment %s, node %s)",
 	    FL_VERSION, a->cfg->socket_path, a->cfg->environment,
 	    a->cfg->node_name);
+	/* Type=notify: systemd counts the agent started once the journal's
+	 * faults are reverted and the API process serves. */
+	sd_notify(0, "READY=1");
+	{
+		uint64_t usec;
+
+		if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
+			watchdog_ms = usec / 2000;
+			loop_timer(a->loop, watchdog_ms, watchdog_cb, NULL);
+		}
+	}
 
 	if (loop_run(a->loop) == -1)
 		log_warn("loop");
 
+	sd_notify(0, "STOPPING=1");
+	notify_stop();
 	gameday_shutdown(a);
 	/* The last run's end event is queued for its followers: the API
 	 * process delivers it before it exits. */
@@ -402,6 +433,8 @@ main(int argc, char *argv[])
 	close(a->unix_fd);
 	if (a->tls_fd != -1)
 		close(a->tls_fd);
+	if (a->metrics_fd != -1)
+		close(a->metrics_fd);
 	agent_runs_free(a);
 	json_decref(a->recovered);
 	journal_close(a->journal);

@@ -27,6 +27,8 @@
 #include "gameday.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
+#include "monitor.h"
 #include "run.h"
 #include "schedule.h"
 #include "store.h"
@@ -372,6 +374,12 @@ advance_cb(struct loop *l, void *arg)
 		}
 		diag_free(&d);
 		json_object_set_new(entry, "experiment", json_string(x->name));
+		if (monitor_halted(line, sizeof(line))) {
+			/* faultctl halt during the gameday: nothing more starts. */
+			experiment_free(x);
+			note_result(g, entry, FL_REFUSED, line);
+			continue;
+		}
 		if ((busy = agent_current(a)) != NULL) {
 			/* API runs are refused while a gameday is in progress;
 			 * this is a backstop. */
@@ -470,6 +478,10 @@ fire(size_t gi, time_t when)
 
 	if (S.a->exiting)
 		return;
+	if (monitor_halted(msg, sizeof(msg))) {
+		record_skip(gi, when, "%s", msg);
+		return;
+	}
 	if (why_busy(msg, sizeof(msg))) {
 		record_skip(gi, when, "overlap: %s", msg);
 		return;
@@ -828,4 +840,16 @@ gameday_run_now(struct agent *a, const char *name, json_t **body)
 	}
 	*body = json_pack("{s:s}", "id", id);
 	return 202;
+}
+
+size_t
+gameday_next_all(struct metrics_gameday *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < S.n && n < max; i++, n++) {
+		out[n].name = S.v[i].cfg->name;
+		out[n].next = (int64_t)S.v[i].next_at;
+	}
+	return n;
 }

@@ -47,4 +47,9 @@ unsigned gameday_run_now(struct agent *a, const char *name, json_t **body);
  * gameday in progress goes on with the section it started with. */
 int gameday_reload(struct agent *a, struct fl_err *e);
 
+/* Each gameday's next occurrence (0: none), for the metrics; names are
+ * borrowed from the current config. Returns how many were filled. */
+struct metrics_gameday;
+size_t gameday_next_all(struct metrics_gameday *out, size_t max);
+
 #endif

@@ -73,6 +73,13 @@ static const struct spec specs[PS_TYPE_MAX] = {
 	[PS_EVENT] = { "event", sizeof(struct ps_text), AT(ps_text, len),
 	    PS_MAX_JSON, NONE, NONE, 0, NONE, 0 },
 	[PS_STREAM_END] = { "stream-end", 0, NONE, 0, NONE, NONE, 0, NONE, 0 },
+	[PS_HALT] = { "halt", sizeof(struct ps_halt), NONE, 0,
+	    AT(ps_halt, peer), AT(ps_halt, reason), SZ(ps_halt, reason), NONE, 0 },
+	[PS_UNHALT] = { "unhalt", sizeof(struct ps_req), NONE, 0,
+	    AT(ps_req, peer), NONE, 0, NONE, 0 },
+	[PS_METRICS] = { "metrics", 0, NONE, 0, NONE, NONE, 0, NONE, 0 },
+	[PS_METRICS_TEXT] = { "metrics-text", sizeof(struct ps_text),
+	    AT(ps_text, len), PS_MAX_METRICS, NONE, NONE, 0, NONE, 0 },
 };
 
 const char *
@@ -185,7 +192,7 @@ ps_check(const struct ps_hdr *h, const void *payload, char *why,
 			snprintf(why, whylen, "%s: reserved field set", s->name);
 			return -1;
 		}
-	} else if (h->type == PS_EVENT) {
+	} else if (h->type == PS_EVENT || h->type == PS_METRICS_TEXT) {
 		const struct ps_text *t = payload;
 
 		if (t->zero != 0) {

@@ -62,6 +62,12 @@ enum ps_type {
 	PS_REPLY,           /* struct ps_reply + JSON: answers request hdr.id */
 	PS_EVENT,           /* struct ps_text + one event line of stream hdr.id */
 	PS_STREAM_END,      /* no payload: stream hdr.id has ended */
+	/* issue 12 */
+	PS_HALT,            /* API -> engine: struct ps_halt */
+	PS_UNHALT,          /* API -> engine: struct ps_req */
+	PS_METRICS,         /* API -> engine: no payload; hdr.id names it */
+	PS_METRICS_TEXT,    /* engine -> API: struct ps_text + the exposition
+	                     * (at most PS_MAX_METRICS), answers PS_METRICS */
 	PS_TYPE_MAX,
 };
 
@@ -112,6 +118,15 @@ struct ps_experiment {
 	char file[PS_FILE_MAX]; /* the name the client gave the file */
 	uint32_t text_len;      /* bytes of experiment text that follow */
 	uint32_t zero;
+};
+
+#define PS_REASON_MAX 400
+#define PS_MAX_METRICS (1024u * 1024)
+
+/* faultctl halt --reason TEXT ("" when none). */
+struct ps_halt {
+	struct ps_peer peer;
+	char reason[PS_REASON_MAX];
 };
 
 struct ps_reply {

@@ -9,6 +9,7 @@
 #include "agentcfg.h"
 #include "log.h"
 #include "loop.h"
+#include "monitor.h"
 #include "run.h"
 
 struct run *
@@ -42,6 +43,7 @@ on_event(struct run *r, json_t *ev, void *arg)
 {
 	struct agent *a = arg;
 
+	monitor_run_event(a, r, ev);
 	if (a->on_run_event != NULL)
 		a->on_run_event(a, r, ev);
 }
@@ -54,6 +56,7 @@ on_done(struct run *r, void *arg)
 
 	log_info("run %s finished: %s", run_id(r),
 	    fl_status_verdict(run_status(r)));
+	monitor_run_done(a, r);
 	if (a->on_run_done != NULL)
 		a->on_run_done(a, r);
 	if (ar != NULL && ar->done_hook != NULL)
@@ -91,6 +94,7 @@ agent_submit(struct agent *a, struct run *r,
 	ar->next = a->runs;
 	a->runs = ar;
 	log_info("run %s started", run_id(r));
+	monitor_run_start(a, r);
 	/* on_done may run inside run_start (refused at plan time): the run is
 	 * registered first so that its streams and hook find it. */
 	run_start(r);
@@ -104,6 +108,9 @@ agent_busy(struct agent *a, char *msg, size_t len, unsigned *http)
 	struct run *cur;
 
 	*http = 409;
+	/* The safety lever first: its message says who halted it and why. */
+	if (monitor_halted(msg, len))
+		return 1;
 	if (a->exiting) {
 		*http = 503;
 		snprintf(msg, len, "faultlined is shutting down");

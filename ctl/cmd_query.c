@@ -13,6 +13,7 @@
 #include "cmds.h"
 #include "diag.h"
 #include "experiment.h"
+#include "halt.h"
 #include "info.h"
 #include "journal.h"
 #include "run.h"
@@ -137,6 +138,17 @@ cmd_recover(int argc, char **argv, struct ctl_globals *g)
 	return failed > 0 ? FL_ERROR : FL_OK;
 }
 
+/* "HALTED: halted since ... by ...: REASON" when info says so. */
+static void
+print_halt(const json_t *info)
+{
+	const json_t *h = json_object_get(info, "halt");
+
+	if (json_is_true(json_object_get(h, "halted")))
+		printf("HALTED: %s (new runs and gamedays are refused until "
+		    "`faultctl unhalt`)\n", ctl_str(h, "message"));
+}
+
 int
 cmd_info(int argc, char **argv, struct ctl_globals *g)
 {
@@ -149,8 +161,14 @@ cmd_info(int argc, char **argv, struct ctl_globals *g)
 	if (c == NULL) {
 		struct agent_config *cfg = ctl_load_config(g);
 
+		struct halt h;
+		struct fl_err e;
+
 		ctl_say("%s; showing this host", ctl_why_local(g));
 		info = engine_info(cfg);
+		/* The agent's halt, from its state_dir (halt.h). */
+		if (halt_read(cfg->state_dir, &h, &e) == 0)
+			json_object_set_new(info, "halt", halt_json(&h));
 		agentcfg_free(cfg);
 	} else {
 		info = ctl_call(c, "GET", "/v1/info", 200);
@@ -167,6 +185,7 @@ cmd_info(int argc, char **argv, struct ctl_globals *g)
 		printf("capabilities: %s\n", ctl_str(info, "capabilities"));
 	if (json_string_value(json_object_get(info, "running")))
 		printf("running: %s\n", ctl_str(info, "running"));
+	print_halt(info);
 	json_array_foreach(json_object_get(info, "faults"), i, f) {
 		const char *why = json_string_value(json_object_get(f, "reason"));
 
@@ -224,6 +243,8 @@ cmd_status(int argc, char **argv, struct ctl_globals *g)
 		const char *running;
 
 		info = ctl_call(c, "GET", "/v1/info", 200);
+		if (!g->json)
+			print_halt(info);
 		if ((running = json_string_value(json_object_get(info,
 		    "running"))) == NULL) {
 			printf("no run in progress\n");

@@ -25,6 +25,7 @@
 #include "agentcfg.h"
 #include "cmds.h"
 #include "experiment.h"
+#include "halt.h"
 #include "journal.h"
 #include "loop.h"
 #include "run.h"
@@ -171,6 +172,17 @@ run_local(struct ctl_globals *g, struct experiment *x)
 	ctl_signal_prepare(&mask);
 	ctl_say("%s; running in-process", ctl_why_local(g));
 	lockfd = ctl_lock_state(cfg);
+	{
+		/* The agent's halt binds in-process runs too (halt.h). */
+		struct halt h;
+		char msg[1024];
+
+		if (halt_read(cfg->state_dir, &h, &e) == -1)
+			ctl_die(FL_REFUSED, "%s; refusing to run (the agent would "
+			    "count itself halted)", e.msg);
+		if (h.halted)
+			ctl_die(FL_REFUSED, "%s", halt_message(&h, msg, sizeof(msg)));
+	}
 	if ((j = journal_open(cfg->state_dir, &e)) == NULL)
 		ctl_die(FL_ERROR, "%s", e.msg);
 	ctl_recover_local(j, cfg, 1);

@@ -50,6 +50,9 @@ struct ctl_globals {
 	int wait;
 	const char *stages[CTL_MAX_STAGES];
 	size_t nstages;
+	const char *agents[CTL_MAX_STAGES]; /* every --agent, for halt/unhalt */
+	size_t nagents;
+	const char *reason;         /* halt --reason */
 	const char *command;        /* the command's name and usage line */
 	const char *usage;
 	struct ctl_out out;         /* for commands that print a report */
@@ -181,5 +184,7 @@ int cmd_gameday(int argc, char **argv, struct ctl_globals *g);
 int cmd_rollout(int argc, char **argv, struct ctl_globals *g);
 /* Parses its own options: argv[0] is "scorecard" (cmd_scorecard.c). */
 int cmd_scorecard(int argc, char **argv, struct ctl_globals *g);
+int cmd_halt(int argc, char **argv, struct ctl_globals *g);
+int cmd_unhalt(int argc, char **argv, struct ctl_globals *g);
 
 #endif

@@ -27,9 +27,10 @@ enum {
 	O_DETACH = 1 << 3,
 	O_WAIT = 1 << 4,
 	O_STAGE = 1 << 5,
+	O_REASON = 1 << 6,
 };
 static const char *const opt_names[] = { "--json", "--format", "--output",
-	"--detach", "--wait", "--stage" };
+	"--detach", "--wait", "--stage", "--reason" };
 
 enum {
 	C_AGENT = 1 << 0,       /* works only with an agent: --local refused */
@@ -37,6 +38,7 @@ enum {
 	C_REPORT = 1 << 2,      /* prints a report: --format/--output */
 	C_VERDICT = 1 << 3,     /* exit status is a run's verdict */
 	C_OWNOPTS = 1 << 4,     /* parses its own options (argv unparsed) */
+	C_FLEET = 1 << 5,       /* --agent may be given several times */
 };
 
 struct command {
@@ -86,6 +88,13 @@ static const struct command commands[] = {
 	    "[--output PATH]",
 	    "DR KPIs from the saved reports (docs/scorecard.md)", C_OWNOPTS,
 	    0, 0, -1 },
+	{ "halt", cmd_halt, "halt [--reason TEXT] [--agent A --agent B ...] "
+	    "[--json]", "abort the run in progress and refuse every new run "
+	    "and gameday until unhalt", C_AGENT | C_FLEET, O_REASON | O_JSON,
+	    0, 0 },
+	{ "unhalt", cmd_unhalt, "unhalt [--agent A --agent B ...] [--json]",
+	    "accept runs and gamedays again after a halt", C_AGENT | C_FLEET,
+	    O_JSON, 0, 0 },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -119,6 +128,7 @@ static const struct option longopts[] = {
 	{ "detach", no_argument, NULL, 'd' },
 	{ "wait", no_argument, NULL, 'w' },
 	{ "stage", required_argument, NULL, 's' },
+	{ "reason", required_argument, NULL, 'r' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -132,7 +142,14 @@ parse_opts(int argc, char **argv, const char *shortopts, struct ctl_globals *g)
 
 	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'a': g->agent = optarg; break;
+		case 'a':
+			g->agent = optarg;
+			if (g->nagents == CTL_MAX_STAGES)
+				ctl_die(FL_INVALID, "more than %d --agent options",
+				    CTL_MAX_STAGES);
+			g->agents[g->nagents++] = optarg;
+			break;
+		case 'r': g->reason = optarg; seen |= O_REASON; break;
 		case 'c': g->config = optarg; break;
 		case 'C': g->cert = optarg; break;
 		case 'K': g->key = optarg; break;
@@ -172,6 +189,9 @@ check_command(const struct command *cmd, const struct ctl_globals *g,
 			    cmd->name, opt_names[i], cmd->usage);
 	if (nargs < cmd->min || (cmd->max >= 0 && nargs > cmd->max))
 		ctl_usage(g);
+	if (g->nagents > 1 && !(cmd->flags & C_FLEET))
+		ctl_die(FL_INVALID, "%s: --agent given %zu times (only halt and "
+		    "unhalt take several agents)", cmd->name, g->nagents);
 	if (g->local && g->agent != NULL)
 		ctl_die(FL_INVALID, "--local and --agent exclude each other");
 	if (g->local && (cmd->flags & C_AGENT))
@@ -224,7 +244,7 @@ main(int argc, char *argv[])
 	/* Global options stop at the command ("+"); the command's own options
 	 * may come anywhere after it: getopt rescans from the command, which
 	 * stands in for argv[0]. */
-	seen = parse_opts(argc, argv, "+a:c:o:jdws:h", &g);
+	seen = parse_opts(argc, argv, "+a:c:o:jdws:r:h", &g);
 	if (optind >= argc)
 		usage(stderr, FL_INVALID);
 	for (size_t i = 0; i < NCOMMANDS; i++)
@@ -241,7 +261,7 @@ main(int argc, char *argv[])
 	if (cmd->flags & C_OWNOPTS)
 		return finish_stdout(cmd, cmd->fn(argc, argv, &g));
 	optind = 0;   /* 0: glibc restarts its scan from scratch */
-	seen |= parse_opts(argc, argv, "a:c:o:jdws:h", &g);
+	seen |= parse_opts(argc, argv, "a:c:o:jdws:r:h", &g);
 	argc -= optind;
 	argv += optind;
 	check_command(cmd, &g, seen, argc);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agentcfg.h"
+#include "experiment.h"
 #include "schedule.h"
 #include "inidoc.h"
 #include "units.h"
@@ -28,6 +29,21 @@ static const struct keydef agent_keys[] = {
 	{ "tls_key", KEY_STRING, offsetof(struct agent_config, tls_key), 0, NULL, 0, NULL },
 	{ "tls_client_ca", KEY_STRING, offsetof(struct agent_config, tls_client_ca), 0, NULL, 0, NULL },
 	{ "promotion_source", KEY_LIST, offsetof(struct agent_config, promotion_source), KEY_REPEAT, NULL, 0, NULL },
+	{ "metrics_listen", KEY_STRING, offsetof(struct agent_config, metrics_listen), 0, NULL, 0, NULL },
+	{ NULL, 0, 0, 0, NULL, 0, NULL },
+};
+
+static const char *const notify_formats[] = { "json", "slack", "grafana", NULL };
+static const char *const notify_events[] = { "start", "violation", "end",
+    "halt", NULL };
+
+static const struct keydef notify_keys[] = {
+	{ "url", KEY_STRING, offsetof(struct notify_cfg, url), KEY_REQUIRED, NULL, 0, NULL },
+	{ "header", KEY_CUSTOM, offsetof(struct notify_cfg, headers), KEY_REPEAT, NULL, 0, parse_header },
+	{ "events", KEY_LIST, offsetof(struct notify_cfg, events_list), KEY_REPEAT, NULL, 0, NULL },
+	{ "format", KEY_ENUM, offsetof(struct notify_cfg, format), 0, notify_formats, 0, NULL },
+	{ "timeout", KEY_DURATION, offsetof(struct notify_cfg, timeout_ms), 0, NULL, 0, NULL },
+	{ "retries", KEY_UINT, offsetof(struct notify_cfg, retries), 0, NULL, 5, NULL },
 	{ NULL, 0, 0, 0, NULL, 0, NULL },
 };
 
@@ -63,7 +79,7 @@ static const struct keydef gameday_keys[] = {
 };
 
 static const char *const cfg_kinds[] = {
-	"agent", "guard", "window", "blackout", "gameday",
+	"agent", "guard", "window", "blackout", "gameday", "notify",
 };
 #define NCFGKINDS (sizeof(cfg_kinds) / sizeof(cfg_kinds[0]))
 
@@ -135,6 +151,12 @@ agentcfg_free(struct agent_config *c)
 		keys_free(gameday_keys, &c->gamedays[i]);
 		free(c->gamedays[i].name);
 	}
+	for (size_t i = 0; i < c->nnotifies; i++) {
+		keys_free(notify_keys, &c->notifies[i]);
+		strlist_free(&c->notifies[i].headers);  /* KEY_CUSTOM: ours */
+		free(c->notifies[i].name);
+	}
+	free(c->notifies);
 	free(c->windows);
 	free(c->blackouts);
 	free(c->gamedays);
@@ -213,6 +235,23 @@ check_agent(struct cctx *x, const struct ini_section *s)
 
 		if (v != NULL && v[0] != '/')
 			BAD(tls[i], "must be an absolute path");
+	}
+	if (keys_has(defs, ks, "metrics_listen")) {
+		char *v = c->metrics_listen, *lo;
+
+		/* A bare port, or ":PORT": loopback, never every address. */
+		if (v[0] != ':' && strchr(v, ':') == NULL)
+			lo = malloc(strlen(v) + 11);
+		else
+			lo = v[0] == ':' ? malloc(strlen(v) + 10) : NULL;
+		if (lo != NULL) {
+			sprintf(lo, "127.0.0.1%s%s", v[0] == ':' ? "" : ":", v);
+			free(c->metrics_listen);
+			c->metrics_listen = v = lo;
+		}
+		if (!hostport_ok(v))
+			BAD("metrics_listen", "invalid address '%s' (expected "
+			    "PORT, :PORT or HOST:PORT, e.g. 127.0.0.1:9464)", v);
 	}
 	for (size_t i = 0; i < c->promotion_source.n; i++)
 		if (strncmp(c->promotion_source.v[i], "https://", 8) != 0 &&
@@ -319,6 +358,41 @@ check_gameday(struct cctx *x, const struct ini_section *s,
 		}
 }
 
+static void
+check_notify(struct cctx *x, const struct ini_section *s, struct notify_cfg *n)
+{
+	const struct keydef *defs = notify_keys;
+	struct keyset *ks = &n->ks;
+
+	n->line = s->line;
+	n->timeout_ms = 5000;
+	n->retries = 2;
+	set_all(x, s, defs, n, ks);
+	keys_check_required(defs, ks, x->file, s->line, s->header, x->d);
+	if (keys_has(defs, ks, "url") && strncmp(n->url, "http://", 7) != 0 &&
+	    strncmp(n->url, "https://", 8) != 0)
+		BAD("url", "invalid URL '%s' (expected http:// or https://)",
+		    n->url);
+	if (keys_has(defs, ks, "timeout") && (n->timeout_ms < 100 ||
+	    n->timeout_ms > 60000))
+		BAD("timeout", "must be between 100ms and 60s");
+	n->events = n->events_list.n == 0 ? NOTIFY_EV_START |
+	    NOTIFY_EV_VIOLATION | NOTIFY_EV_END | NOTIFY_EV_HALT : 0;
+	for (size_t i = 0; i < n->events_list.n; i++) {
+		size_t k;
+
+		for (k = 0; notify_events[k] != NULL &&
+		    strcmp(notify_events[k], n->events_list.v[i]) != 0; k++)
+			;
+		if (notify_events[k] == NULL) {
+			BAD("events", "unknown event '%s' (events: start, "
+			    "violation, end, halt)", n->events_list.v[i]);
+			break;
+		}
+		n->events |= 1u << k;
+	}
+}
+
 #undef BAD
 
 static int
@@ -341,7 +415,8 @@ parse_cfg(struct cctx *x, const struct ini_doc *doc)
 
 	if ((c->windows = calloc(doc->n + 1, sizeof(*c->windows))) == NULL ||
 	    (c->blackouts = calloc(doc->n + 1, sizeof(*c->blackouts))) == NULL ||
-	    (c->gamedays = calloc(doc->n + 1, sizeof(*c->gamedays))) == NULL) {
+	    (c->gamedays = calloc(doc->n + 1, sizeof(*c->gamedays))) == NULL ||
+	    (c->notifies = calloc(doc->n + 1, sizeof(*c->notifies))) == NULL) {
 		x->oom = 1;
 		return;
 	}
@@ -360,7 +435,7 @@ parse_cfg(struct cctx *x, const struct ini_doc *doc)
 
 			diag_add(x->d, x->file, s->line, s->header,
 			    "unknown section%s%s%s (sections: agent, guard, "
-			    "window, blackout, gameday)",
+			    "window, blackout, gameday, notify)",
 			    near ? "; did you mean '" : "", near ? near : "",
 			    near ? "'?" : "");
 			continue;
@@ -413,6 +488,17 @@ parse_cfg(struct cctx *x, const struct ini_doc *doc)
 			else
 				check_blackout(x, s, &c->blackouts[c->nblackouts]);
 			c->nblackouts++;
+		} else if (ki == 5) {
+			for (size_t j = 0; j < c->nnotifies && !dup; j++)
+				dup = named_dup(x, s, c->notifies[j].name,
+				    c->notifies[j].line);
+			if (dup)
+				continue;
+			if ((c->notifies[c->nnotifies].name = strdup(s->name)) == NULL)
+				x->oom = 1;
+			else
+				check_notify(x, s, &c->notifies[c->nnotifies]);
+			c->nnotifies++;
 		} else {
 			for (size_t j = 0; j < c->ngamedays && !dup; j++)
 				dup = named_dup(x, s, c->gamedays[j].name,

@@ -45,6 +45,26 @@ struct gameday_cfg {
 	int on_failure;              /* 0 stop, 1 continue */
 };
 
+/* [notify "NAME"]: a webhook told of run events (notify.c). */
+enum notify_format { NOTIFY_JSON, NOTIFY_SLACK, NOTIFY_GRAFANA };
+#define NOTIFY_EV_START 0x1u
+#define NOTIFY_EV_VIOLATION 0x2u
+#define NOTIFY_EV_END 0x4u
+#define NOTIFY_EV_HALT 0x8u
+
+struct notify_cfg {
+	char *name;
+	int line;
+	struct keyset ks;
+	char *url;                   /* http:// or https:// */
+	struct strlist headers;      /* "Name: value" (KEY_CUSTOM: freed here) */
+	struct strlist events_list;  /* as written */
+	unsigned events;             /* NOTIFY_EV_*; default all */
+	int format;                  /* enum notify_format; default json */
+	uint64_t timeout_ms;         /* per attempt; default 5 s */
+	uint64_t retries;            /* after the first attempt; default 2 */
+};
+
 struct agent_config {
 	char *file;                  /* owned; NULL for built-in defaults */
 	struct keyset ks;
@@ -56,6 +76,7 @@ struct agent_config {
 	char *listen;
 	char *tls_cert, *tls_key, *tls_client_ca;
 	struct strlist promotion_source;
+	char *metrics_listen;        /* HOST:PORT; "PORT"/":PORT" is loopback */
 
 	struct {
 		struct keyset ks;
@@ -74,6 +95,8 @@ struct agent_config {
 	size_t nblackouts;
 	struct gameday_cfg *gamedays;
 	size_t ngamedays;
+	struct notify_cfg *notifies;
+	size_t nnotifies;
 };
 
 /* Built-in defaults (no file). */

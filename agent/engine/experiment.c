@@ -47,7 +47,7 @@ static const struct keydef hypothesis_keys[] = {
 };
 
 /* A repeatable "Name: value" HTTP header, appended to a strlist. */
-static int
+int
 parse_header(void *field, const char *value, char *err, size_t errlen)
 {
 	const char *c = strchr(value, ':'), *v;

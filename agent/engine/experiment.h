@@ -98,5 +98,9 @@ void argv_free(char **argv);
 
 /* sha256 of buf as 64 hex chars + NUL. */
 void sha256_hex(const void *buf, size_t len, char out[65]);
+/* KEY_CUSTOM parser of a repeatable "Name: value" HTTP header (appended to
+ * the struct strlist field; the section's owner frees it): probes and the
+ * agent config's [notify] sections. */
+int parse_header(void *field, const char *value, char *err, size_t errlen);
 
 #endif

@@ -3,12 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static int log_stderr = 1;
 static int log_verbose;
+static int log_journal;         /* stderr is journald's stream: "<N>" prefixes */
 static void (*log_sink)(int level, const char *msg);
 
 void
@@ -39,11 +42,30 @@ clean_line(const char *s, char *out, size_t len)
 	out[o] = '\0';
 }
 
+/* systemd sets JOURNAL_STREAM=DEV:INODE when stderr is connected to the
+ * journal; a line there may start with "<N>", the syslog priority
+ * (sd-daemon(3)). Only when stderr is still that stream: a child whose
+ * stderr was redirected inherits the variable too. */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(int to_stderr, int verbose, const char *ident)
 {
 	log_stderr = to_stderr;
 	log_verbose = verbose;
+	log_journal = to_stderr && stderr_is_journal();
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -58,10 +80,12 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 	if (log_sink != NULL) {
 		if (suffix != NULL) {
 			snprintf(full, sizeof(full), "%s: %.150s", msg, suffix);
-			log_sink(pri <= LOG_WARNING ? 0 : pri == LOG_INFO ? 1 : 2, full);
+			log_sink(pri <= LOG_WARNING ? 0 : pri <= LOG_INFO ? 1 : 2, full);
 		} else
-			log_sink(pri <= LOG_WARNING ? 0 : pri == LOG_INFO ? 1 : 2, msg);
+			log_sink(pri <= LOG_WARNING ? 0 : pri <= LOG_INFO ? 1 : 2, msg);
 	} else if (log_stderr) {
+		if (log_journal)
+			fprintf(stderr, "<%d>", pri);
 		if (suffix != NULL)
 			fprintf(stderr, "%s: %s\n", msg, suffix);
 		else
@@ -90,6 +114,7 @@ fn(const char *fmt, ...)					\
 
 LOGFN(log_warn, LOG_WARNING, 1, 1)
 LOGFN(log_warnx, LOG_WARNING, 0, 1)
+LOGFN(log_notice, LOG_NOTICE, 0, 1)
 LOGFN(log_info, LOG_INFO, 0, 1)
 LOGFN(log_debug, LOG_DEBUG, 0, log_verbose)
 
@@ -100,7 +125,7 @@ fatal(const char *fmt, ...)
 	int saved = errno;
 
 	va_start(ap, fmt);
-	vlog(LOG_CRIT, fmt, ap, strerror(saved));
+	vlog(LOG_ERR, fmt, ap, strerror(saved));
 	va_end(ap);
 	exit(1);
 }
@@ -111,7 +136,7 @@ fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_CRIT, fmt, ap, NULL);
+	vlog(LOG_ERR, fmt, ap, NULL);
 	va_end(ap);
 	exit(1);
 }

@@ -26,6 +26,7 @@
 #include "journal.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "probe.h"
 #include "rollout.h"
 #include "run.h"
@@ -383,6 +384,8 @@ check_recovered(struct run *r)
 		return;
 	r->recovered = 1;
 	r->recovered_wall = fl_wall_ms();
+	metrics_recovery(r->x->name, (double)(r->recovered_wall -
+	    r->reverted_wall) / 1000.0);
 	add_event(r, "recovery", "recovered %.1fs after the reverts",
 	    (double)(fl_mono_ms() - r->reverted_mono) / 1000.0);
 	if (r->phase == PHASE_AFTER)
@@ -400,6 +403,7 @@ on_sample(void *arg, const struct probe_cfg *cfg, const struct probe_sample *s)
 	(void)cfg;
 	if (r->finished)
 		return;
+	metrics_probe_sample(cfg->name, s->ok);
 	ps->samples++;
 	if (ps->nlat == ps->caplat) {
 		size_t nc = ps->caplat ? ps->caplat * 2 : 64;
@@ -621,6 +625,9 @@ inject_failed(struct run *r, struct fault *f, const struct fl_err *e)
 	free(f->error);
 	f->error = strdup(e->msg);
 	add_event(r, "error", "inject %s: %s", f->name, e->msg);
+	metrics_inject(f->ops->type, 0);
+	log_notice("run %s: inject %s (%s) failed: %s", r->id, f->name,
+	    f->ops->type, e->msg);
 	set_outcome(r, e->status == FL_REFUSED ? FL_REFUSED : FL_ERROR,
 	    "inject %s failed: %s", f->name, e->msg);
 	revert_all(r);
@@ -631,6 +638,8 @@ injected(struct run *r, struct fault *f)
 {
 	f->injected_at = fl_wall_ms();
 	add_event(r, "inject", "%s (%s) injected", f->name, f->ops->type);
+	metrics_inject(f->ops->type, 1);
+	log_notice("run %s: %s (%s) injected", r->id, f->name, f->ops->type);
 }
 
 /* Inject faults i.. in order; a pending inject resumes this from
@@ -808,10 +817,15 @@ revert_all(struct run *r)
 	 * (a partial inject must be undone too; revert is idempotent). */
 	for (size_t i = r->ninjected; i-- > 0;) {
 		struct fault *f = r->x->faults[i];
+		uint64_t t0 = fl_mono_ms();
 
 		f->revert = REVERT_OK;
 		if (f->ops->revert(f, &r->ctx, &e) == -1) {
 			f->revert = REVERT_FAILED;
+			metrics_revert(f->ops->type, "failed",
+			    (double)(fl_mono_ms() - t0) / 1000.0);
+			log_notice("run %s: revert %s (%s) failed: %s", r->id,
+			    f->name, f->ops->type, e.msg);
 			if (f->error == NULL)
 				f->error = strdup(e.msg);
 			add_event(r, "error", "revert %s failed: %s", f->name, e.msg);
@@ -820,6 +834,10 @@ revert_all(struct run *r)
 			continue;
 		}
 		f->reverted_at = fl_wall_ms();
+		metrics_revert(f->ops->type, f->revert == REVERT_NOT_NEEDED ?
+		    "not-needed" : "ok", (double)(fl_mono_ms() - t0) / 1000.0);
+		log_notice("run %s: %s (%s) %s", r->id, f->name, f->ops->type,
+		    f->revert == REVERT_NOT_NEEDED ? "needs no revert" : "reverted");
 		if (r->o.journal != NULL &&
 		    journal_reverted(r->o.journal, r->id, f->name, &e) == -1)
 			add_event(r, "error", "%s", e.msg);
