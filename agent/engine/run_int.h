@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "common.h"
+#include "detect.h"
 #include "fault.h"
 #include "run.h"
 
@@ -65,6 +66,7 @@ struct run {
 	json_t *rollout;            /* rollout gate evidence (owned) or NULL */
 	int finished;
 	int violated;
+	struct detect det;          /* expect_alert (detect.h) */
 };
 
 
