@@ -579,8 +579,9 @@ check_probe(struct pctx *c, const struct ini_section *s,
 				snprintf(of + strlen(of), sizeof(of) - strlen(of),
 				    "%s%s", of[0] ? ", " : "", probe_types[j]);
 		diag_add(c->d, file, ks->line[ki], key,
-		    "does not apply to a %s probe (it is a %s key)",
-		    probe_types[p->type], of);
+		    "does not apply to a%s %s probe (it is a%s %s key)",
+		    p->type == PROBE_ALERT ? "n" : "", probe_types[p->type],
+		    t == PT(PROBE_ALERT) ? "n" : "", of);
 	}
 	switch (p->type) {
 	case PROBE_HTTP:

@@ -175,6 +175,13 @@ parse_matcher(const char **pp, size_t nth, struct strlist *out, char *err,
 			    name);
 			return -1;
 		}
+		if (memchr(v, '"', (size_t)(e - v)) != NULL || *v == '=' ||
+		    *v == '~') {
+			snprintf(err, errlen, "matcher %zu (%.*s): bad value "
+			    "'%.*s' (quote it: name=\"value\")", nth, (int)n,
+			    name, (int)(e - v), v);
+			return -1;
+		}
 		for (; v < e; v++) {
 			if (bl + 4 >= sizeof(buf))
 				goto toolong;
@@ -440,8 +447,9 @@ not_api(const char *server, const struct http_result *res, char *detail,
 	char sn[96];
 
 	snippet(res->body, res->body_len, sn, sizeof(sn));
-	return say(detail, len, "not a %s API answer (HTTP %ld, not the JSON "
-	    "expected)%s%s", server, res->status, sn[0] ? ": " : "", sn);
+	return say(detail, len, "not %s %s API answer (HTTP %ld, not the "
+	    "JSON expected)%s%s", server[0] == 'A' ? "an" : "a", server,
+	    res->status, sn[0] ? ": " : "", sn);
 }
 
 /* {job="api",code="500"} of a vector sample, bounded. */
