@@ -517,8 +517,8 @@ address_ok(const char *a)
 	return parse_uint(colon + 1, 65535, &port) == 0 && port > 0;
 }
 
-static int
-url_ok(const char *u)
+int
+experiment_url_ok(const char *u)
 {
 	const char *h;
 
@@ -588,7 +588,7 @@ check_probe(struct pctx *c, const struct ini_section *s,
 		if (!given(k, ks, "url"))
 			diag_add(c->d, file, s->line, "url",
 			    "required key missing in [%s]", s->header);
-		else if (p->url != NULL && !url_ok(p->url))
+		else if (p->url != NULL && !experiment_url_ok(p->url))
 			diag_add(c->d, file, keys_line(k, ks, "url", 0), "url",
 			    "invalid URL '%s' (expected http://HOST[:PORT]/PATH "
 			    "or https://...)", p->url);

@@ -102,6 +102,8 @@ struct experiment *experiment_load(const char *path, struct diag *d);
 void experiment_free(struct experiment *x);
 const struct probe_cfg *experiment_probe(const struct experiment *x,
     const char *name);
+/* An http(s)://HOST... URL without blanks. */
+int experiment_url_ok(const char *u);
 /* "http", "tcp"... for enum probe_type. */
 const char *probe_type_name(int type);
 

@@ -277,17 +277,7 @@ given(const struct keydef *k, const struct keyset *ks, const char *name)
 static int
 base_url_ok(const char *u)
 {
-	const char *h;
-
-	if (strncmp(u, "http://", 7) == 0)
-		h = u + 7;
-	else if (strncmp(u, "https://", 8) == 0)
-		h = u + 8;
-	else
-		return 0;
-	if (*h == '\0' || *h == '/' || *h == ':')
-		return 0;
-	return strpbrk(u, " \t?#") == NULL;
+	return experiment_url_ok(u) && strpbrk(u, "?#") == NULL;
 }
 
 void

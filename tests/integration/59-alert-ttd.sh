@@ -80,6 +80,11 @@ F="[fault \"pause\"]
 type = process-kill
 pid = $VICTIM
 signal = STOP"
+# [probe "p"] of type prometheus, lines 6-9 (after $H and two lines).
+P="[probe \"p\"]
+type = prometheus
+url = http://127.0.0.1:9090
+query = up"
 bad "4: ttd: needs [hypothesis] expect_alert (the alert probe whose firing is the detection)" <<EOF2
 $H
 ttd = 30s
@@ -89,10 +94,7 @@ bad "5: expect_alert: probe 'p' is a prometheus probe; expect_alert needs an ale
 $H
 [hypothesis]
 expect_alert = p
-[probe "p"]
-type = prometheus
-url = http://127.0.0.1:9090
-query = up
+$P
 expect = == 1
 $F
 EOF2
@@ -100,10 +102,7 @@ bad "11: expect: invalid expectation '> 2%' (expected an operator <, <=, >, >=, 
 $H
 [hypothesis]
 probes = p
-[probe "p"]
-type = prometheus
-url = http://127.0.0.1:9090
-query = up
+$P
 on_empty = ok
 expect = > 2%
 $F
@@ -112,10 +111,7 @@ bad "10: on_empty: invalid value 'pass' (expected fail | ok)" <<EOF2
 $H
 [hypothesis]
 probes = p
-[probe "p"]
-type = prometheus
-url = http://127.0.0.1:9090
-query = up
+$P
 on_empty = pass
 expect = > 0
 $F
