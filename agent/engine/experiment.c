@@ -278,7 +278,9 @@ experiment_free(struct experiment *x)
 const char *
 probe_type_name(int type)
 {
-	return type >= 0 && type <= PROBE_ALERT ? probe_types[type] : "?";
+	size_t n = sizeof(probe_types) / sizeof(probe_types[0]) - 1;
+
+	return type >= 0 && (size_t)type < n ? probe_types[type] : "?";
 }
 
 const struct probe_cfg *
