@@ -11,9 +11,11 @@
 #include <string.h>
 
 #include "experiment.h"
+#include "detect.h"
 #include "fault.h"
 #include "hooks.h"
 #include "inidoc.h"
+#include "probe_prom.h"
 #include "units.h"
 
 #define EXPERIMENT_MAX_BYTES (1024 * 1024)
@@ -23,7 +25,9 @@ static const char *const before_choices[] = { "require", "skip", NULL };
 static const char *const during_choices[] = { "abort", "observe", "tolerate",
 	NULL };
 static const char *const after_choices[] = { "require", "skip", NULL };
-static const char *const probe_types[] = { "http", "tcp", "exec", NULL };
+static const char *const probe_types[] = { "http", "tcp", "exec",
+    "prometheus", "alert", NULL };
+static const char *const on_empty_choices[] = { "fail", "ok", NULL };
 
 static const struct keydef experiment_keys[] = {
 	{ "name", KEY_STRING, offsetof(struct experiment, name), KEY_REQUIRED, NULL, 0, NULL },
@@ -34,6 +38,7 @@ static const struct keydef experiment_keys[] = {
 	{ "window_policy", KEY_ENUM, offsetof(struct experiment, window_policy), 0, window_policies, 0, NULL },
 	{ "rto", KEY_DURATION, offsetof(struct experiment, rto_ms), 0, NULL, 0, NULL },
 	{ "seed", KEY_UINT, offsetof(struct experiment, seed), 0, NULL, 0, NULL },
+	{ "ttd", KEY_DURATION, offsetof(struct experiment, ttd_ms), 0, NULL, 0, NULL },
 	{ NULL, 0, 0, 0, NULL, 0, NULL },
 };
 
@@ -43,6 +48,7 @@ static const struct keydef hypothesis_keys[] = {
 	{ "during", KEY_ENUM, offsetof(struct experiment, hyp.during), 0, during_choices, 0, NULL },
 	{ "after", KEY_ENUM, offsetof(struct experiment, hyp.after), 0, after_choices, 0, NULL },
 	{ "tolerance", KEY_UINT, offsetof(struct experiment, hyp.tolerance), 0, NULL, 1000000, NULL },
+	{ "expect_alert", KEY_STRING, offsetof(struct experiment, hyp.expect_alert), 0, NULL, 0, NULL },
 	{ NULL, 0, 0, 0, NULL, 0, NULL },
 };
 
@@ -110,19 +116,27 @@ static const struct keydef probe_keys[] = {
 	{ "address", KEY_STRING, offsetof(struct probe_cfg, address), 0, NULL, 0, NULL },
 	{ "command", KEY_STRING, offsetof(struct probe_cfg, command), 0, NULL, 0, NULL },
 	{ "expect_exit", KEY_UINT, offsetof(struct probe_cfg, expect_exit), 0, NULL, 255, NULL },
+	{ "query", KEY_STRING, offsetof(struct probe_cfg, query), 0, NULL, 0, NULL },
+	{ "expect", KEY_STRING, offsetof(struct probe_cfg, expect_s), 0, NULL, 0, NULL },
+	{ "on_empty", KEY_ENUM, offsetof(struct probe_cfg, on_empty), 0, on_empty_choices, 0, NULL },
+	{ "matchers", KEY_STRING, offsetof(struct probe_cfg, matchers), 0, NULL, 0, NULL },
 	{ NULL, 0, 0, 0, NULL, 0, NULL },
 };
 
-/* Which probe keys belong to which type ("type", "interval" and "timeout"
+/* Which probe keys belong to which types ("type", "interval" and "timeout"
  * belong to all). */
+#define PT(t) (1u << (t))
+#define PT_WEB (PT(PROBE_HTTP) | PT(PROBE_PROMETHEUS) | PT(PROBE_ALERT))
 static const struct {
 	const char *key;
-	int type;
+	unsigned types;
 } probe_key_type[] = {
-	{ "url", PROBE_HTTP }, { "method", PROBE_HTTP }, { "header", PROBE_HTTP },
-	{ "expect_status", PROBE_HTTP }, { "expect_body", PROBE_HTTP },
-	{ "max_latency", PROBE_HTTP }, { "address", PROBE_TCP },
-	{ "command", PROBE_EXEC }, { "expect_exit", PROBE_EXEC },
+	{ "url", PT_WEB }, { "method", PT(PROBE_HTTP) }, { "header", PT_WEB },
+	{ "expect_status", PT(PROBE_HTTP) }, { "expect_body", PT(PROBE_HTTP) },
+	{ "max_latency", PT(PROBE_HTTP) }, { "address", PT(PROBE_TCP) },
+	{ "command", PT(PROBE_EXEC) }, { "expect_exit", PT(PROBE_EXEC) },
+	{ "query", PT(PROBE_PROMETHEUS) }, { "expect", PT(PROBE_PROMETHEUS) },
+	{ "on_empty", PT(PROBE_PROMETHEUS) }, { "matchers", PT(PROBE_ALERT) },
 };
 
 static const struct keydef cleanup_keys[] = {
@@ -262,6 +276,14 @@ experiment_free(struct experiment *x)
 	free(x);
 }
 
+const char *
+probe_type_name(int type)
+{
+	size_t n = sizeof(probe_types) / sizeof(probe_types[0]) - 1;
+
+	return type >= 0 && (size_t)type < n ? probe_types[type] : "?";
+}
+
 const struct probe_cfg *
 experiment_probe(const struct experiment *x, const char *name)
 {
@@ -319,6 +341,7 @@ check_experiment(struct pctx *c, const struct ini_section *s)
 	keys_check_required(k, &x->ks, c->file, s->line, "experiment", c->d);
 	x->has_rto = keys_has(k, &x->ks, "rto");
 	x->has_seed = keys_has(k, &x->ks, "seed");
+	x->has_ttd = keys_has(k, &x->ks, "ttd");
 	(void)bad;  /* every check below looks at one key alone */
 	if (keys_has(k, &x->ks, "name") && !inidoc_name_ok(x->name, "-"))
 		diag_add(c->d, c->file, keys_line(k, &x->ks, "name", s->line),
@@ -497,8 +520,8 @@ address_ok(const char *a)
 	return parse_uint(colon + 1, 65535, &port) == 0 && port > 0;
 }
 
-static int
-url_ok(const char *u)
+int
+experiment_url_ok(const char *u)
 {
 	const char *h;
 
@@ -548,19 +571,27 @@ check_probe(struct pctx *c, const struct ini_section *s,
 		const char *key = probe_key_type[i].key;
 		int ki = keys_index(k, key);
 
-		if (probe_key_type[i].type != p->type &&
-		    ((ks->present | ks->invalid) & (1ULL << ki)))
-			diag_add(c->d, file, ks->line[ki], key,
-			    "does not apply to a %s probe (it is a %s key)",
-			    probe_types[p->type],
-			    probe_types[probe_key_type[i].type]);
+		unsigned t = probe_key_type[i].types;
+		char of[64] = "";
+
+		if ((t & PT(p->type)) ||
+		    !((ks->present | ks->invalid) & (1ULL << ki)))
+			continue;
+		for (int j = 0; probe_types[j] != NULL; j++)
+			if (t & PT(j))
+				snprintf(of + strlen(of), sizeof(of) - strlen(of),
+				    "%s%s", of[0] ? ", " : "", probe_types[j]);
+		diag_add(c->d, file, ks->line[ki], key,
+		    "does not apply to a%s %s probe (it is a%s %s key)",
+		    p->type == PROBE_ALERT ? "n" : "", probe_types[p->type],
+		    t == PT(PROBE_ALERT) ? "n" : "", of);
 	}
 	switch (p->type) {
 	case PROBE_HTTP:
 		if (!given(k, ks, "url"))
 			diag_add(c->d, file, s->line, "url",
 			    "required key missing in [%s]", s->header);
-		else if (p->url != NULL && !url_ok(p->url))
+		else if (p->url != NULL && !experiment_url_ok(p->url))
 			diag_add(c->d, file, keys_line(k, ks, "url", 0), "url",
 			    "invalid URL '%s' (expected http://HOST[:PORT]/PATH "
 			    "or https://...)", p->url);
@@ -619,6 +650,10 @@ check_probe(struct pctx *c, const struct ini_section *s,
 			    "command", "%s", err);
 		break;
 	}
+	case PROBE_PROMETHEUS:
+	case PROBE_ALERT:
+		probe_prom_check(p, k, ks, file, s->line, s->header, c->d);
+		break;
 	}
 	if (keys_has(k, ks, "interval") && p->interval_ms == 0)
 		diag_add(c->d, file, keys_line(k, ks, "interval", 0),
@@ -717,9 +752,13 @@ check_links(struct pctx *c)
 	if (!c->tried[3])
 		diag_add(c->d, c->file, 0, "fault", "no [fault \"NAME\"] "
 		    "section; an experiment injects at least one fault");
+	detect_check(x, c->file, keys_line(hk, &x->hyp.ks, "expect_alert", 0),
+	    keys_line(experiment_keys, &x->ks, "ttd", 0), c->d);
 	if (x->hyp.ks.invalid & (1ULL << keys_index(hk, "probes")))
 		return;
-	if (x->nprobes > 0 && !keys_has(hk, &x->hyp.ks, "probes")) {
+	if (x->nprobes > (x->hyp.expect_alert != NULL &&
+	    experiment_probe(x, x->hyp.expect_alert) != NULL) &&
+	    !keys_has(hk, &x->hyp.ks, "probes")) {
 		if (x->hyp.line != 0)
 			diag_add(c->d, c->file, x->hyp.line, "probes",
 			    "required key missing in [hypothesis] (there are "
@@ -757,7 +796,8 @@ check_links(struct pctx *c)
 	/* An unnamed probe is almost always a forgotten edit; it would never
 	 * be polled, so refuse rather than silently ignore it. */
 	for (size_t i = 0; i < x->nprobes; i++)
-		if (!strlist_has(&x->hyp.probes, x->probes[i].name)) {
+		if (!strlist_has(&x->hyp.probes, x->probes[i].name) &&
+		    !detect_exempt(x, &x->probes[i])) {
 			char hdr[128];
 
 			snprintf(hdr, sizeof(hdr), "probe \"%s\"",

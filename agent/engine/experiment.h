@@ -10,7 +10,8 @@
 
 struct fault;
 
-enum probe_type { PROBE_HTTP, PROBE_TCP, PROBE_EXEC };
+enum probe_type { PROBE_HTTP, PROBE_TCP, PROBE_EXEC, PROBE_PROMETHEUS,
+    PROBE_ALERT };
 enum hyp_before { BEFORE_REQUIRE, BEFORE_SKIP };
 enum hyp_during { DURING_ABORT, DURING_OBSERVE, DURING_TOLERATE };
 enum hyp_after { AFTER_REQUIRE, AFTER_SKIP };
@@ -33,6 +34,14 @@ struct probe_cfg {
 	char *address;              /* tcp: host:port, [v6]:port */
 	char *command;              /* exec: argv split on blanks, no shell */
 	uint64_t expect_exit;       /* exec: default 0 */
+	/* prometheus and alert (probe_prom.h); url and header are shared
+	 * with http */
+	char *query;                /* prometheus: PromQL */
+	char *expect_s;             /* prometheus: "< 0.05" as given */
+	int expect_op;              /* enum prom_op, parsed from expect_s */
+	double expect_value;
+	int on_empty;               /* enum prom_on_empty, default fail */
+	char *matchers;             /* alert: alertname="X", service="y" */
 };
 
 struct experiment {
@@ -52,6 +61,8 @@ struct experiment {
 	int has_rto;
 	uint64_t seed;              /* [experiment] seed, valid if has_seed */
 	int has_seed;
+	uint64_t ttd_ms;            /* time-to-detect objective, if has_ttd */
+	int has_ttd;
 
 	struct {
 		struct keyset ks;
@@ -59,6 +70,7 @@ struct experiment {
 		struct strlist probes;
 		int before, during, after;
 		uint64_t tolerance;     /* default 3 */
+		char *expect_alert;     /* an alert probe that should fire */
 	} hyp;
 
 	struct probe_cfg *probes;
@@ -90,6 +102,10 @@ struct experiment *experiment_load(const char *path, struct diag *d);
 void experiment_free(struct experiment *x);
 const struct probe_cfg *experiment_probe(const struct experiment *x,
     const char *name);
+/* An http(s)://HOST... URL without blanks. */
+int experiment_url_ok(const char *u);
+/* "http", "tcp"... for enum probe_type. */
+const char *probe_type_name(int type);
 
 /* Split a hook/exec command line on blanks into a NULL-terminated argv
  * (owned, free with argv_free). No quoting, no shell. */

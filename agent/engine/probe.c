@@ -26,6 +26,7 @@
 #include "http.h"
 #include "loop.h"
 #include "probe.h"
+#include "probe_prom.h"
 #include "resolve.h"
 
 #define DEFAULT_INTERVAL_MS 1000
@@ -53,6 +54,7 @@ struct probe {
 	/* http */
 	struct http_request rq;     /* the same for every sample */
 	const char **hdrv;          /* NULL-terminated, strings of cfg */
+	char *url;                  /* prometheus, alert: the request URL */
 	struct http_req *req;       /* the sample in flight */
 
 	/* tcp */
@@ -145,6 +147,7 @@ destroy(struct probe *pr)
 	if (pr->next != NULL)
 		pr->next->prev = pr->prev;
 	free(pr->hdrv);
+	free(pr->url);
 	argv_free(pr->argv);
 	free(pr);
 }
@@ -196,6 +199,13 @@ http_done(void *arg, const struct http_result *res)
 	double lat;
 
 	pr->req = NULL;             /* freed by http.c when we return */
+	if (c->type == PROBE_PROMETHEUS || c->type == PROBE_ALERT) {
+		char d[sizeof(((struct probe_sample *)0)->detail)];
+		int ok = probe_prom_judge(c, res, pr->timeout_ms, d, sizeof(d));
+
+		finish(pr, ok, code, "%s", d);
+		return;
+	}
 	switch (res->code) {
 	case CURLE_OK:
 		break;
@@ -263,6 +273,13 @@ http_setup_probe(struct probe *pr)
 		pr->hdrv[i] = c->headers.v[i];
 	memset(rq, 0, sizeof(*rq));
 	rq->o.url = c->url;
+	if (c->type == PROBE_PROMETHEUS || c->type == PROBE_ALERT) {
+		if ((pr->url = probe_prom_url(c)) == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		rq->o.url = pr->url;
+	}
 	rq->o.timeout_ms = (long)pr->timeout_ms;
 	/* Probes target local services: no proxy from the environment. */
 	rq->o.env_proxy = 0;
@@ -507,6 +524,8 @@ sample_start(struct loop *l, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &pr->start);
 	switch (pr->cfg->type) {
 	case PROBE_HTTP:
+	case PROBE_PROMETHEUS:
+	case PROBE_ALERT:
 		http_sample(pr);
 		break;
 	case PROBE_TCP:
@@ -565,6 +584,8 @@ probe_start(struct prober *p, const struct probe_cfg *cfg, probe_sample_cb cb,
 	p->head = pr;
 	switch (cfg->type) {
 	case PROBE_HTTP:
+	case PROBE_PROMETHEUS:
+	case PROBE_ALERT:
 		if (http_setup_probe(pr) == -1)
 			goto fail;
 		break;

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "agentcfg.h"
+#include "detect.h"
 #include "experiment.h"
 #include "fault.h"
 #include "hooks.h"
@@ -90,8 +91,7 @@ run_report(struct run *r)
 		json_array_append_new(probes, json_pack(
 		    "{s:s, s:s, s:I, s:I, s:o, s:o, s:O}",
 		    "name", ps->cfg->name,
-		    "type", ps->cfg->type == PROBE_HTTP ? "http" :
-		    ps->cfg->type == PROBE_TCP ? "tcp" : "exec",
+		    "type", probe_type_name(ps->cfg->type),
 		    "samples", (json_int_t)ps->samples,
 		    "failures", (json_int_t)ps->failures,
 		    "p50_ms", percentile(sorted, sorted ? ps->nlat : 0, 50),
@@ -122,7 +122,8 @@ run_report(struct run *r)
 	 * refused before, or still running); "recovery_wait_seconds" is how
 	 * long the after phase waits (the rto, else the default) when it
 	 * applies. */
-	measured = r->nps > 0 && r->x->hyp.after != AFTER_SKIP;
+	measured = r->nps > (r->det.probe != NULL) &&
+	    r->x->hyp.after != AFTER_SKIP;
 	rep = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o,"
 	    " s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "id", r->id, "experiment", r->x->name, "file", r->x->file,
@@ -148,8 +149,10 @@ run_report(struct run *r)
 	    "events", events);
 	if (r->rollout != NULL)
 		json_object_set(rep, "rollout", r->rollout);
-	if (rep != NULL)
+	if (rep != NULL) {
 		outage_report(r, rep);
+		detect_report(&r->det, r->x, rep);
+	}
 	return rep;
 }
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agentcfg.h"
+#include "detect.h"
 #include "experiment.h"
 #include "fault.h"
 #include "hooks.h"
@@ -259,6 +260,7 @@ run_new(struct experiment *x, const struct run_opts *o)
 	r->ctx.journal_update = ctx_journal_update;
 	r->ctx.inject_done = ctx_inject_done;
 	r->ctx.engine = r;
+	detect_init(&r->det, x);
 	r->nps = x->nprobes;
 	r->ps = calloc(r->nps ? r->nps : 1, sizeof(*r->ps));
 	for (size_t i = 0; i < r->nps; i++) {
@@ -364,10 +366,19 @@ release_all(struct experiment *x)
 
 /* --- probes -------------------------------------------------------------- */
 
+/* Probes that judge recovery: all but the expect_alert one. */
+static size_t
+hyp_probes(const struct run *r)
+{
+	return r->nps - (r->det.probe != NULL);
+}
+
 static int
 all_probes(struct run *r, int after_revert)
 {
 	for (size_t i = 0; i < r->nps; i++) {
+		if (after_revert && detect_is(&r->det, r->ps[i].cfg))
+			continue;
 		if (after_revert ? !r->ps[i].ok_after_revert : r->ps[i].last_ok != 1)
 			return 0;
 	}
@@ -433,6 +444,17 @@ on_sample(void *arg, const struct probe_cfg *cfg, const struct probe_sample *s)
 		ps->last_ok = 0;
 		ps->ok_after_revert = 0;
 		snprintf(ps->last_detail, sizeof(ps->last_detail), "%s", s->detail);
+	}
+	if (detect_is(&r->det, cfg) && r->phase >= PHASE_INJECT) {
+		/* Its alert is meant to fire: a detection, never a violation,
+		 * and it does not hold up recovery. */
+		ps->ok_after_revert = 1;
+		if (detect_sample(&r->det, s, detect_first_inject(r->x)))
+			add_event(r, "detection", "probe %s: %s, %.1fs after the "
+			    "first injection", cfg->name, s->detail,
+			    (double)(r->det.detected_wall -
+			    detect_first_inject(r->x)) / 1000.0);
+		return;
 	}
 
 	/* during = tolerate: the outage's bookkeeping (outage.c). */
@@ -787,7 +809,7 @@ hooks_done(void *arg, struct hook_result *res, size_t n)
 		add_event(r, "hook", "%s: %s (%jums)", res[i].command, what,
 		    (uintmax_t)res[i].duration_ms);
 	}
-	if (r->nps == 0 || r->x->hyp.after == AFTER_SKIP || r->aborting) {
+	if (hyp_probes(r) == 0 || r->x->hyp.after == AFTER_SKIP || r->aborting) {
 		finish(r);
 		return;
 	}
@@ -934,6 +956,17 @@ finish(struct run *r)
 		loop_timer_cancel(r->o.loop, r->timer);
 	r->timer = 0;
 	stop_probes(r);
+	/* Detection is judged on a run whose faults went in and that no one
+	 * aborted; a violation or an error already decided the verdict. */
+	if (r->ninjected > 0 && !r->aborting && (r->status == FL_OK ||
+	    r->status == FL_FAILED)) {
+		char why[300];
+
+		if (detect_judge(&r->det, r->x, why, sizeof(why)) == -1) {
+			add_event(r, "detection", "%s", why);
+			set_outcome(r, FL_FAILED, "%s", why);
+		}
+	}
 	/* Keep the journal small on a long-lived agent: once a run has ended,
 	 * only what is still pending (a failed revert) needs to stay. */
 	if (r->o.journal != NULL && r->journaled &&

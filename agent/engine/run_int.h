@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "common.h"
+#include "detect.h"
 #include "fault.h"
 #include "outage.h"
 #include "run.h"
@@ -67,6 +68,7 @@ struct run {
 	int finished;
 	int violated;
 	struct outage outage;       /* during = tolerate (outage.c) */
+	struct detect det;          /* expect_alert (detect.h) */
 };
 
 
