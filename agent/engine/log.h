@@ -9,6 +9,9 @@ void log_init(int to_stderr, int verbose, const char *ident);
 void log_set_sink(void (*sink)(int level, const char *msg));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Notice: what an operator should see even when only notices and above
+ * are kept (the audit of every mutating request). */
+void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

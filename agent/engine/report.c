@@ -148,6 +148,11 @@ run_report(struct run *r)
 	    "events", events);
 	if (r->rollout != NULL)
 		json_object_set(rep, "rollout", r->rollout);
+	/* Who started it (issue 11): "alice (uid 1000)", a certificate's
+	 * identity, "gameday NAME", or null in-process. */
+	if (rep != NULL)
+		json_object_set_new(rep, "submitted_by", r->o.submitted_by[0] ?
+		    json_string(r->o.submitted_by) : json_null());
 	return rep;
 }
 
