@@ -136,6 +136,9 @@ void apiproc_reply_error(struct agent *a, uint32_t id, unsigned status,
     __attribute__((format(printf, 5, 6)));
 void apiproc_event(struct agent *a, uint32_t sid, const char *line, size_t len);
 void apiproc_stream_end(struct agent *a, uint32_t sid);
+/* Send the current config's [client] table to the API process (after a
+ * reload; apiproc_start sends it with the config). */
+void apiproc_clients(struct agent *a);
 /* The API process's pid (0 while none runs), for info and signals. */
 pid_t apiproc_pid(const struct agent *a);
 

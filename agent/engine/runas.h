@@ -84,4 +84,13 @@ pid_t spawn_nocaps(char *const argv[], int out_fd, int *errfd, struct fl_err *e)
  * child". */
 int spawn_exec_error(int errfd, const char **what);
 
+struct agent_config;
+struct experiment;
+/* guard.c: with ra restricted (ra->allow_exec set) and a non-empty
+ * [guard] allow_exec, every cleanup hook's and exec probe's program
+ * (argv[0] resolved as spawn_as will) must be allowed; else -1 with e
+ * (FL_REFUSED) naming the hook or probe and the path. */
+int guard_exec_check(const struct agent_config *cfg,
+    const struct experiment *x, const struct runas *ra, struct fl_err *e);
+
 #endif

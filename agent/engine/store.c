@@ -254,14 +254,15 @@ static struct {
 static json_t *
 summary_of(const json_t *rep)
 {
-	return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
+	return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
 	    "id", json_object_get(rep, "id"),
 	    "experiment", json_object_get(rep, "experiment"),
 	    "verdict", json_object_get(rep, "verdict"),
 	    "started_at", json_object_get(rep, "started_at"),
 	    "ended_at", json_object_get(rep, "ended_at"),
 	    "hash", json_object_get(rep, "hash"),
-	    "environment", json_object_get(rep, "environment"));
+	    "environment", json_object_get(rep, "environment"),
+	    "submitted_by", json_object_get(rep, "submitted_by"));
 }
 
 static json_t *
