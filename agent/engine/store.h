@@ -55,7 +55,8 @@ json_t *store_ids(const char *state_dir, enum store_kind k);
  * report is read once per process; store_save keeps the summary current. */
 json_t *store_run_summary(const char *state_dir, const char *id);
 /* Summaries {"id","experiment","verdict","started_at","ended_at",
- * "submitted_by"} of the saved run reports, newest first, at most max of them (0: all). */
+ * "submitted_by"} of the saved run reports, newest first, at most max of
+ * them (0: all). */
 json_t *store_run_summaries(const char *state_dir, size_t max);
 
 #endif
