@@ -59,8 +59,9 @@ const char *runas_describe(const struct runas *ra, char *buf, size_t len);
 int runas_resolve(const char *argv0, char *path, size_t len);
 /* 1 when path may be executed under allow (NULL or empty: anything): path
  * is absolute, has no "." or ".." component and no empty one, and equals
- * an entry or lies under an entry that is a directory. Uses no memory and
- * no library state: safe between fork and execve. */
+ * an entry or lies under one (by text: nothing can lie under an entry that
+ * is a file). Uses no memory and no library state: safe between fork and
+ * execve. */
 int runas_exec_allowed(const struct strlist *allow, const char *path);
 
 /* Fork a child that runs argv[0] (a path, or a name looked up in the fixed
