@@ -701,8 +701,8 @@ start_inject(struct run *r)
 	 * SIGKILL runs them after reverting (run_recover). */
 	if (r->o.journal != NULL && r->x->cleanup.hooks.n > 0) {
 		r->journaled = 1;
-		if (journal_hooks(r->o.journal, r->id, &r->x->cleanup.hooks,
-		    r->x->cleanup.timeout_ms, &e) == -1) {
+		if (journal_hooks_as(r->o.journal, r->id, &r->x->cleanup.hooks,
+		    r->x->cleanup.timeout_ms, &r->o.runas, &e) == -1) {
 			set_outcome(r, FL_ERROR, "cannot journal the hooks: %s", e.msg);
 			revert_all(r);
 			return;

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "caps.h"
 #include "common.h"
 #include "log.h"
@@ -186,6 +188,52 @@ runas_exec_allowed(const struct strlist *allow, const char *path)
 		if (path[n] == '\0' || path[n] == '/' || (n == 1 && a[0] == '/'))
 			return 1;
 	}
+	return 0;
+}
+
+json_t *
+runas_to_json(const struct runas *ra)
+{
+	json_t *g, *j;
+
+	if (ra == NULL || (!ra->set && ra->allow_exec == NULL))
+		return NULL;
+	if ((g = json_array()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < ra->ngroups; i++)
+		json_array_append_new(g, json_integer(ra->groups[i]));
+	j = json_pack("{s:b, s:I, s:I, s:o, s:s, s:b}", "set", ra->set,
+	    "uid", (json_int_t)ra->uid, "gid", (json_int_t)ra->gid, "groups", g,
+	    "user", ra->user, "restricted", ra->allow_exec != NULL);
+	return j;
+}
+
+int
+runas_from_json(const json_t *j, const struct strlist *allow_exec,
+    struct runas *ra)
+{
+	json_t *g = json_object_get(j, "groups"), *v;
+	const char *user = json_string_value(json_object_get(j, "user"));
+	size_t i;
+
+	memset(ra, 0, sizeof(*ra));
+	if (j == NULL || json_is_null(j))
+		return 0;
+	if (!json_is_object(j) || !json_is_integer(json_object_get(j, "uid")) ||
+	    !json_is_integer(json_object_get(j, "gid")) || !json_is_array(g) ||
+	    json_array_size(g) > RUNAS_MAX_GROUPS)
+		return -1;
+	ra->set = json_is_true(json_object_get(j, "set"));
+	ra->uid = (uid_t)json_integer_value(json_object_get(j, "uid"));
+	ra->gid = (gid_t)json_integer_value(json_object_get(j, "gid"));
+	json_array_foreach(g, i, v) {
+		if (!json_is_integer(v))
+			return -1;
+		ra->groups[ra->ngroups++] = (gid_t)json_integer_value(v);
+	}
+	snprintf(ra->user, sizeof(ra->user), "%s", user ? user : "?");
+	if (json_is_true(json_object_get(j, "restricted")))
+		ra->allow_exec = allow_exec;
 	return 0;
 }
 

@@ -52,6 +52,16 @@ int runas_from_user(struct runas *ra, const char *name, struct fl_err *e);
 /* "alice (uid 1000)", "root", for reports and logs; returns buf. */
 const char *runas_describe(const struct runas *ra, char *buf, size_t len);
 
+/* The journal's form of ra (so that hooks a crash left owed run again as
+ * the same identity): {"uid","gid","groups":[...],"user","restricted"}, or
+ * NULL when ra is root and unrestricted (new reference). */
+struct json_t;
+struct json_t *runas_to_json(const struct runas *ra);
+/* Back from runas_to_json's form (NULL: root); restricted identities get
+ * allow_exec. -1 on a malformed object. */
+int runas_from_json(const struct json_t *j, const struct strlist *allow_exec,
+    struct runas *ra);
+
 /* Where a command's argv[0] is executed from: itself when it holds a '/',
  * else the first of SPAWN_PATH's directories where it exists. 0 with path
  * filled, or -1 (not found; path gets argv0). */

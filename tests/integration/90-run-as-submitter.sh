@@ -19,6 +19,7 @@ cleanup_user() {
 	rc=$?
 	userdel "$U" 2>/dev/null || true
 	[ -z "$MADE_GROUP" ] || groupdel faultline 2>/dev/null || true
+	set +e      # (exit $rc) would end the trap here under set -e
 	(exit $rc)
 	cleanup
 }
@@ -115,3 +116,33 @@ assert any(l["who"].get("uid") == 0 and l["hash"] == sys.argv[4] for l in lines)
 PY
 grep -q "audit: POST /v1/runs by uid $UID_U .*: 201 ok run" "$T/agent.log" || fail "audit not in the agent log"
 ok "history, audit log and agent log say who started each run"
+
+# Hooks owed by a run that a SIGKILL of the agent cut short are replayed
+# by the next start as the same user (the journal records the identity).
+mkdir -m 1777 "$T/drop"
+cat >"$T/crash.ini" <<EOF2
+[experiment]
+name = run-as-crash
+duration = 5m
+
+[fault "stop"]
+type = process-kill
+process = fl-victim-runas
+signal = STOP
+
+[cleanup]
+hook = /usr/bin/touch $T/drop/owed
+EOF2
+chmod 644 "$T/crash.ini"
+$AS_USER "$FAULTCTL" --agent "unix:$T/agent.sock" run "$T/crash.ini" --detach \
+    >"$T/crash.id" 2>"$T/crash.err" || { cat "$T/crash.err"; fail "detached run"; }
+victim_stopped() { [ "$(proc_state "$V")" = T ]; }
+wait_for 10 victim_stopped || { cat "$T/crash.id" "$T/crash.err"; tail -20 "$T/agent.log"; fail "victim not stopped"; }
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null || true
+start_agent
+wait_for 20 test -e "$T/drop/owed" || { cat "$T/agent.log"; fail "owed hook not replayed"; }
+[ "$(stat -c %u "$T/drop/owed")" = "$UID_U" ] ||
+    fail "owed hook replayed as uid $(stat -c %u "$T/drop/owed"), want $UID_U"
+[ "$(proc_state "$V")" != T ] || fail "victim left stopped after the crash"
+ok "hooks owed after a crash are replayed as the submitter"
