@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "runas.h"
 
 static void
@@ -86,6 +88,43 @@ test_identities(void **state)
 	assert_string_equal(runas_describe(&ra, buf, sizeof(buf)), "uid 4000123");
 	assert_int_equal(runas_from_user(&ra, "fl-no-such-user", &e), -1);
 	assert_int_equal(e.status, FL_REFUSED);
+}
+
+static void
+test_json(void **state)
+{
+	char *v[] = { "/usr/bin" };
+	struct strlist allow = { v, 1 };
+	struct runas ra, back;
+	struct fl_err e;
+	json_t *j;
+
+	(void)state;
+	/* Root and unrestricted: nothing to record. */
+	memset(&ra, 0, sizeof(ra));
+	assert_null(runas_to_json(&ra));
+	assert_int_equal(runas_from_json(NULL, &allow, &back), 0);
+	assert_false(back.set);
+	assert_null(back.allow_exec);
+	assert_int_equal(runas_from_user(&ra, "nobody", &e), 0);
+	ra.allow_exec = &allow;
+	assert_non_null(j = runas_to_json(&ra));
+	assert_int_equal(runas_from_json(j, &allow, &back), 0);
+	assert_true(back.set);
+	assert_int_equal(back.uid, ra.uid);
+	assert_int_equal(back.gid, ra.gid);
+	assert_int_equal(back.ngroups, ra.ngroups);
+	assert_memory_equal(back.groups, ra.groups, ra.ngroups * sizeof(gid_t));
+	assert_ptr_equal(back.allow_exec, &allow);
+	assert_string_equal(back.user, "nobody");
+	json_decref(j);
+	/* Malformed: refused (the caller then runs nothing as root). */
+	j = json_pack("{s:s, s:i, s:[s]}", "uid", "x", "gid", 1, "groups", "y");
+	assert_int_equal(runas_from_json(j, &allow, &back), -1);
+	json_decref(j);
+	j = json_pack("{s:i, s:i, s:[s]}", "uid", 1, "gid", 1, "groups", "y");
+	assert_int_equal(runas_from_json(j, &allow, &back), -1);
+	json_decref(j);
 }
 
 /* Run argv as ra; *out gets what it printed, returns the child's errno
@@ -168,6 +207,7 @@ main(void)
 		cmocka_unit_test(test_allowed),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_identities),
+		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_spawn),
 	};
 
