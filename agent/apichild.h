@@ -56,6 +56,7 @@ struct conn {
 	struct ps_peer peer;
 	unsigned need;              /* the permission its route needs (authz.h) */
 	int audit;                  /* a mutating request: tell the engine */
+	char route[192];            /* "POST /v1/runs", escaped, for the audit */
 	char hash[72];              /* its experiment's sha256, "" */
 	int denied;                 /* 403 with deny */
 	char deny[200];

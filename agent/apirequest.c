@@ -380,13 +380,12 @@ identify(struct conn *k)
 	fl_utf8_escape(raw, strlen(raw), k->peer.who, sizeof(k->peer.who));
 }
 
-/* A mutating request's outcome, for the engine's audit log. */
+/* A mutating request's outcome, for the engine's audit log (status 0: the
+ * client left before the engine answered). */
 static void
-send_audit(struct conn *k, const char *method, const char *url,
-    unsigned status, const char *run)
+send_audit(struct conn *k, unsigned status, const char *run)
 {
 	struct ps_audit au;
-	char line[200];
 
 	if (!k->audit || A.chan == NULL || A.chan_gone)
 		return;
@@ -395,8 +394,7 @@ send_audit(struct conn *k, const char *method, const char *url,
 	au.peer = k->peer;
 	au.status = status;
 	au.perm = k->need;
-	snprintf(line, sizeof(line), "%s %s", method, url);
-	fl_utf8_escape(line, strlen(line), au.route, sizeof(au.route));
+	memcpy(au.route, k->route, sizeof(au.route));
 	snprintf(au.hash, sizeof(au.hash), "%s", k->hash);
 	if (run != NULL && store_valid_id(STORE_RUNS, run))
 		snprintf(au.run, sizeof(au.run), "%s", run);
@@ -543,14 +541,16 @@ static enum MHD_Result
 route(struct conn *k, const char *method, const char *url)
 {
 	int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-	char id[PS_ARG_MAX];
+	char id[PS_ARG_MAX], may[80], needs[40];
 	const char *p;
 	size_t l;
 
-	char may[80], needs[40];
-
 	k->need = authz_route_perm(method, url);
 	k->audit = !get;
+	snprintf(id, sizeof(id), "%s ", method);
+	l = strlen(id);
+	fl_utf8_escape(id, l, k->route, sizeof(k->route));
+	fl_utf8_escape(url, strlen(url), k->route + l, sizeof(k->route) - l);
 	if (k->denied)
 		return send_error(k->c, 403, FL_REFUSED, "%s", k->deny);
 	/* The one permission check (authz.h): the route's need against what
@@ -787,7 +787,7 @@ api_access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		ret = route(k, method, url);
 		/* Answered here (refused, bad input): audit it now. */
 		if (k->state == C_NEW)
-			send_audit(k, method, url, last_code, NULL);
+			send_audit(k, last_code, NULL);
 		return ret;
 	}
 	case C_READY:
@@ -796,7 +796,7 @@ api_access_cb(void *cls, struct MHD_Connection *c, const char *url,
 			json_t *j = k->reply != NULL ? json_loadb(k->reply,
 			    k->reply_len, 0, NULL) : NULL;
 
-			send_audit(k, method, url, k->status,
+			send_audit(k, k->status,
 			    json_string_value(json_object_get(j, "id")));
 			json_decref(j);
 		}
@@ -834,6 +834,7 @@ api_completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	if (k->state == C_WAIT || k->state == C_STREAM || k->state == C_READY)
 		unlink_conn(k);
+	send_audit(k, 0, NULL);     /* still owed: the client left first */
 	/* A stream whose client left: the engine stops sending it lines. */
 	if (k->state == C_STREAM && !k->ended && A.chan != NULL)
 		ps_send(A.chan, PS_UNSUBSCRIBE, k->id, NULL, 0, NULL, 0);

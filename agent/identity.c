@@ -129,7 +129,9 @@ result_of(unsigned status)
 		return "denied";
 	if (status == 409 || status == 503)
 		return "busy";
-	return status >= 500 || status == 0 ? "error" : "invalid";
+	if (status == 0)
+		return "unanswered";   /* the client left before the answer */
+	return status >= 500 ? "error" : "invalid";
 }
 
 void
