@@ -81,7 +81,7 @@ enum ps_peer_kind {
 };
 
 #define PS_WHO_MAX 256
-#define PS_CLIENT_MAX 128
+#define PS_CLIENT_MAX 128     /* > AUTHZ_NAME_MAX (authz.h) */
 
 /* Who asked: checked by the API process before the request is forwarded.
  * The engine takes the identity from here and from nothing else: uid and

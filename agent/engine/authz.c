@@ -115,7 +115,8 @@ authz_clients_free(struct agent_config *cfg)
 static int
 client_name_ok(const char *s)
 {
-	if (s == NULL || *s == '\0' || !fl_utf8_valid(s, strlen(s), NULL))
+	if (s == NULL || *s == '\0' || strlen(s) > AUTHZ_NAME_MAX ||
+	    !fl_utf8_valid(s, strlen(s), NULL))
 		return 0;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
@@ -132,8 +133,8 @@ authz_client_section(struct agent_config *cfg, const char *file,
 
 	if (!client_name_ok(s->name)) {
 		diag_add(d, file, s->line, s->header, "needs the certificate "
-		    "subject CN or subject alternative name it maps: "
-		    "[client \"NAME\"]");
+		    "subject CN or subject alternative name it maps, printable, at "
+		    "most %d bytes: [client \"NAME\"]", AUTHZ_NAME_MAX);
 		return 0;
 	}
 	for (size_t i = 0; i < cfg->nclients; i++)

@@ -53,6 +53,10 @@ const char *authz_describe(unsigned perms, char *buf, size_t len);
 /* The bit named name ("plan"...), or 0. */
 unsigned authz_perm_named(const char *name);
 
+/* Longest [client] name: what a CN or SAN may be to be matched (the API
+ * process's struct ps_peer carries it in PS_CLIENT_MAX bytes). */
+#define AUTHZ_NAME_MAX 127
+
 struct client_cfg {
 	char *name;                 /* CN or SAN it matches (owned) */
 	int line;

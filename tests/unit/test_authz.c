@@ -155,6 +155,12 @@ test_bad_sections(void **state)
 	expect_bad("[agent]\n[client \"x\"]\n[client \"x\"]\n",
 	    "duplicate client name 'x' (first on line 2)");
 	expect_bad("[agent]\n[client]\n", "needs the certificate subject CN");
+	{
+		char text[400];
+
+		snprintf(text, sizeof(text), "[agent]\n[client \"%0128d\"]\n", 0);
+		expect_bad(text, "at most 127 bytes");
+	}
 	expect_bad("[agent]\n[client \"x\"]\nalow = run\n", "a.ini:3: alow:");
 	expect_bad("[agent]\n[guard]\nallow_exec = /usr/bin, usr/sbin\n",
 	    "a.ini:3: allow_exec: 'usr/sbin' is not a plain absolute path");
