@@ -92,3 +92,18 @@ assert env and env[0]["status"] == 403, env
 PY
 grep -q "audit: POST /v1/runs by .*CN=reader.*403 denied" "$T/agent1.log" || fail "audit notice"
 ok "every mutating request is in the audit log"
+
+# A reload (SIGHUP) gives the API process and the engine the new sections
+# at once: the reader may now plan, and runner, whose section is gone, may
+# only read.
+write_named_config agent1 staging "$(tls_lines agent1 "$P")" \
+    '[client "reader"]' 'allow = plan'
+kill -HUP "$PID_agent1"
+wait_for 10 grep -q "reload done" "$T/agent1.log" || fail "reload"
+reader_plans() { [ "$(curlc -X POST --data-binary @"$T/x.ini" "https://127.0.0.1:$P/v1/plan")" = 200 ]; }
+wait_for 5 reader_plans || { cat "$T/body"; fail "reader cannot plan after the reload"; }
+code=$(curl -s -o "$T/body" -w '%{http_code}' --cacert "$T/pki/ca.crt" \
+    --cert "$T/pki/runner.crt" --key "$T/pki/runner.key" -X POST \
+    --data-binary @"$T/x.ini" "https://127.0.0.1:$P/v1/plan")
+[ "$code" = 403 ] || fail "runner after its section was removed: HTTP $code"
+ok "a reload changes what each certificate may do"
