@@ -140,6 +140,9 @@ void apiproc_stream_end(struct agent *a, uint32_t sid);
 /* Answer metrics request id with the exposition (at most PS_MAX_METRICS). */
 void apiproc_metrics(struct agent *a, uint32_t id, const char *text,
     size_t len);
+/* Send the current config's [client] table to the API process (after a
+ * reload; apiproc_start sends it with the config). */
+void apiproc_clients(struct agent *a);
 /* The API process's pid (0 while none runs), for info and signals. */
 pid_t apiproc_pid(const struct agent *a);
 

@@ -135,6 +135,9 @@ on_msg(struct ps_chan *ch, const struct ps_hdr *h, const void *payload,
 		    (k->state == C_STREAM || k->state == C_READY))
 			api_stream_push(k, var, len);
 		break;
+	case PS_CLIENTS:
+		api_set_clients(var, len);
+		return;
 	case PS_STREAM_END:
 		if ((k = api_find_conn(h->id)) != NULL &&
 		    (k->state == C_STREAM || k->state == C_READY)) {

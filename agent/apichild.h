@@ -59,6 +59,10 @@ struct conn {
 	uint32_t id;                /* request or stream id with the engine */
 	int suspended;
 	struct ps_peer peer;
+	unsigned need;              /* the permission its route needs (authz.h) */
+	int audit;                  /* a mutating request: tell the engine */
+	char route[192];            /* "POST /v1/runs", escaped, for the audit */
+	char hash[72];              /* its experiment's sha256, "" */
 	int denied;                 /* 403 with deny */
 	char deny[200];
 	char *body;
@@ -92,6 +96,8 @@ struct api_state {
 	int stopping;
 	int chan_gone;              /* the engine's end is closed */
 	char *tls;                  /* the PEM text MHD points into */
+	struct client_cfg *clients; /* the engine's [client] table (authz.h) */
+	size_t nclients;
 };
 
 extern struct api_state A;
@@ -119,6 +125,8 @@ void api_notify_conn(void *cls, struct MHD_Connection *c,
 enum MHD_Result api_access_cb(void *cls, struct MHD_Connection *c,
     const char *url, const char *method, const char *version,
     const char *upload, size_t *upload_size, void **con_cls);
+/* The engine's [client] table (PS_CLIENTS) replaces the one we had. */
+void api_set_clients(const char *text, size_t len);
 void api_completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe);
 

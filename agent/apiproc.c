@@ -143,6 +143,7 @@ on_msg(struct ps_chan *c, const struct ps_hdr *h, const void *payload,
 	case PS_STREAM_END:
 	case PS_CONFIG:
 	case PS_METRICS_TEXT:
+	case PS_CLIENTS:
 		break;
 	default:
 		if (ap->ready && ap->a->on_request != NULL) {
@@ -299,6 +300,31 @@ exec_child(const struct apiproc *ap, int sock)
 	_exit(127);
 }
 
+/* The [client] table (authz.h) the API process checks requests with. */
+static int
+send_clients(struct ps_chan *ch, const struct agent_config *cfg)
+{
+	char *t = authz_table_format(cfg);
+	struct ps_text pt;
+	int rc;
+
+	if (t == NULL)
+		return -1;
+	pt.len = (uint32_t)strlen(t);
+	pt.zero = 0;
+	rc = ps_send(ch, PS_CLIENTS, 0, &pt, sizeof(pt), t, pt.len);
+	free(t);
+	return rc;
+}
+
+void
+apiproc_clients(struct agent *a)
+{
+	if (a->api != NULL && a->api->chan != NULL &&
+	    send_clients(a->api->chan, a->cfg) == -1)
+		log_warnx("cannot send the [client] table to the API process");
+}
+
 static int
 send_config(struct apiproc *ap)
 {
@@ -339,6 +365,8 @@ send_config(struct apiproc *ap)
 	rc = ps_send(ap->chan, PS_CONFIG, 0, &c, sizeof(c), blob, cl + kl + al);
 	explicit_bzero(blob, cl + kl + al);
 	free(blob);
+	if (rc == 0)
+		rc = send_clients(ap->chan, cfg);
 	return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "apichild.h"
+#include "authz.h"
 #include "experiment.h"
 #include "log.h"
 #include "loop.h"
@@ -66,6 +67,9 @@ api_resume(struct conn *k)
 
 /* --- answers -------------------------------------------------------------- */
 
+/* The status of the last answer queued, for the audit (send_audit). */
+static unsigned last_code;
+
 static enum MHD_Result
 send_json(struct MHD_Connection *c, unsigned code, const char *text,
     size_t len, int copy)
@@ -73,6 +77,7 @@ send_json(struct MHD_Connection *c, unsigned code, const char *text,
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
+	last_code = code;
 	r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)text,
 	    copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_MUST_FREE);
 	if (r == NULL)
@@ -288,24 +293,59 @@ api_notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
 	}
 }
 
+void
+api_set_clients(const char *text, size_t len)
+{
+	struct client_cfg *v;
+	size_t n;
+
+	if (authz_table_parse(text, len, &v, &n) == -1) {
+		log_warnx("the engine sent a bad [client] table; keeping the "
+		    "one we had");
+		return;
+	}
+	authz_table_free(A.clients, A.nclients);
+	A.clients = v;
+	A.nclients = n;
+}
+
+/* What a verified certificate may do: the first [client] section whose
+ * name is its CN or one of its SANs, else read only. */
+static void
+map_client(struct conn *k, const struct remote_names *nm)
+{
+	const char *names[REMOTE_NAMES_MAX];
+	const struct client_cfg *cc;
+
+	for (size_t i = 0; i < nm->n; i++)
+		names[i] = nm->v[i];
+	cc = authz_client_match(A.clients, A.nclients, names, nm->n);
+	k->peer.perms = cc != NULL ? cc->perms : AUTHZ_READ;
+	if (cc != NULL)
+		snprintf(k->peer.client, sizeof(k->peer.client), "%s", cc->name);
+}
+
 /* Fill k->peer, or k->denied with the reason. */
 static void
 identify(struct conn *k)
 {
 	const union MHD_ConnectionInfo *ci;
+	struct remote_names nm = { 0 };
+	char raw[PS_WHO_MAX];
 	int ok;
 
 	memset(&k->peer, 0, sizeof(k->peer));
 	if (k->d != NULL && k->d == A.td) {
 		k->peer.kind = PS_PEER_TLS;
-		if (!remote_peer(k->c, &ok, k->peer.who, sizeof(k->peer.who)) ||
-		    !ok) {
+		if (!remote_peer(k->c, &ok, k->peer.who, sizeof(k->peer.who),
+		    &nm) || !ok) {
 			log_warnx("refused remote API peer: %s", k->peer.who);
 			k->denied = 1;
 			snprintf(k->deny, sizeof(k->deny), "permission denied: a client "
-			    "certificate signed by the agent's tls_client_ca is "
-			    "required");
-		}
+			    "certificate signed by the agent's tls_client_ca, with the "
+			    "clientAuth extended key usage, is required");
+		} else
+			map_client(k, &nm);
 	} else {
 		struct upeer *p;
 
@@ -320,6 +360,9 @@ identify(struct conn *k)
 			k->peer.uid = p->uid;
 			k->peer.gid = p->gid;
 			k->peer.pid = p->pid;
+			/* Root and the socket's group may do everything; a
+			 * non-root one's hooks run as itself (the engine). */
+			k->peer.perms = AUTHZ_ALL;
 			snprintf(k->peer.who, sizeof(k->peer.who), "uid %u pid %d",
 			    (unsigned)p->uid, (int)p->pid);
 			k->denied = !p->allowed;
@@ -331,16 +374,31 @@ identify(struct conn *k)
 			    "must be root or in the faultline group");
 		}
 	}
-	/* Subjects are printed as given; nothing unprintable reaches a log. */
-	for (char *s = k->peer.who; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-	if (!fl_utf8_valid(k->peer.who, strlen(k->peer.who), NULL)) {
-		char *clean = fl_utf8_sanitize(k->peer.who, strlen(k->peer.who));
+	/* A subject is what its certificate says: escaped once, here, so
+	 * that every log line and report that names it is one line. */
+	snprintf(raw, sizeof(raw), "%s", k->peer.who);
+	fl_utf8_escape(raw, strlen(raw), k->peer.who, sizeof(k->peer.who));
+}
 
-		snprintf(k->peer.who, sizeof(k->peer.who), "%s", clean ? clean : "?");
-		free(clean);
-	}
+/* A mutating request's outcome, for the engine's audit log (status 0: the
+ * client left before the engine answered). */
+static void
+send_audit(struct conn *k, unsigned status, const char *run)
+{
+	struct ps_audit au;
+
+	if (!k->audit || A.chan == NULL || A.chan_gone)
+		return;
+	k->audit = 0;
+	memset(&au, 0, sizeof(au));
+	au.peer = k->peer;
+	au.status = status;
+	au.perm = k->need;
+	memcpy(au.route, k->route, sizeof(au.route));
+	snprintf(au.hash, sizeof(au.hash), "%s", k->hash);
+	if (run != NULL && store_valid_id(STORE_RUNS, run))
+		snprintf(au.run, sizeof(au.run), "%s", run);
+	ps_send(A.chan, PS_AUDIT, 0, &au, sizeof(au), NULL, 0);
 }
 
 /* --- forwarding ----------------------------------------------------------- */
@@ -428,6 +486,7 @@ forward_experiment(struct conn *k, uint32_t type)
 	parsed = experiment_parse(name, k->body, k->len, &dg);
 	if (parsed == NULL)
 		return send_diagnostics(k->c, &dg);
+	snprintf(k->hash, sizeof(k->hash), "%s", parsed->hash);
 	experiment_free(parsed);
 	x.text_len = (uint32_t)k->len;
 	return api_forward(k, type, &x, sizeof(x), k->body, k->len);
@@ -521,12 +580,31 @@ static enum MHD_Result
 route(struct conn *k, const char *method, const char *url)
 {
 	int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-	char id[PS_ARG_MAX];
+	char id[PS_ARG_MAX], may[80], needs[40];
 	const char *p;
 	size_t l;
 
+	k->need = authz_route_perm(method, url);
+	k->audit = !get;
+	snprintf(id, sizeof(id), "%s ", method);
+	l = strlen(id);
+	fl_utf8_escape(id, l, k->route, sizeof(k->route));
+	fl_utf8_escape(url, strlen(url), k->route + l, sizeof(k->route) - l);
 	if (k->denied)
 		return send_error(k->c, 403, FL_REFUSED, "%s", k->deny);
+	/* The one permission check (authz.h): the route's need against what
+	 * this peer was given; the engine checks again what it acts on. */
+	if (!authz_allows(k->peer.perms, k->need)) {
+		authz_describe(k->peer.perms, may, sizeof(may));
+		authz_describe(k->need, needs, sizeof(needs));
+		log_warnx("remote API: %s %s by %s refused: it may %s; this needs "
+		    "%s", method, url, k->peer.who, may, needs);
+		return send_error(k->c, 403, FL_REFUSED, "permission denied: %s "
+		    "%s needs '%s'; this client certificate (%s) may %s (a "
+		    "[client] section of the agent config grants more)", method,
+		    url, needs, k->peer.client[0] ? k->peer.client : "unmapped",
+		    may);
+	}
 	if (k->too_big)
 		return send_error(k->c, 413, FL_INVALID, "request body over %u bytes",
 		    PS_MAX_TEXT);
@@ -534,8 +612,9 @@ route(struct conn *k, const char *method, const char *url)
 		return send_error(k->c, 503, FL_REFUSED, "busy: too many large "
 		    "requests at once; try again");
 	if (post)
-		log_info("%s%s %s by %s", k->peer.kind == PS_PEER_TLS ?
-		    "remote API: " : "", method, url, k->peer.who);
+		log_info("%s%s %s by %s (may: %s)", k->peer.kind == PS_PEER_TLS ?
+		    "remote API: " : "", method, url, k->peer.who,
+		    authz_describe(k->peer.perms, may, sizeof(may)));
 	if (get && strcmp(url, "/v1/info") == 0)
 		return forward_req(k, PS_INFO);
 	if (get && strcmp(url, "/v1/evidence") == 0) {
@@ -751,14 +830,30 @@ api_access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	switch (k->state) {
-	case C_NEW:
+	case C_NEW: {
+		enum MHD_Result ret;
+
 		if (k->metrics)
 			return apimetrics_route(k, method, url);
-		return route(k, method, url);
+		last_code = 0;
+		ret = route(k, method, url);
+		/* Answered here (refused, bad input): audit it now. */
+		if (k->state == C_NEW)
+			send_audit(k, last_code, NULL);
+		return ret;
+	}
 	case C_READY:
 		unlink_conn(k);
 		if (k->metrics)
 			return apimetrics_answer(k);
+		if (k->audit) {
+			json_t *j = k->reply != NULL ? json_loadb(k->reply,
+			    k->reply_len, 0, NULL) : NULL;
+
+			send_audit(k, k->status,
+			    json_string_value(json_object_get(j, "id")));
+			json_decref(j);
+		}
 		if (k->subscribe && k->status == 200) {
 			/* The engine accepted a subscription: the lines follow. */
 			free(k->reply);
@@ -793,6 +888,7 @@ api_completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	if (k->state == C_WAIT || k->state == C_STREAM || k->state == C_READY)
 		unlink_conn(k);
+	send_audit(k, 0, NULL);     /* still owed: the client left first */
 	/* A stream whose client left: the engine stops sending it lines. */
 	if (k->state == C_STREAM && !k->ended && A.chan != NULL)
 		ps_send(A.chan, PS_UNSUBSCRIBE, k->id, NULL, 0, NULL, 0);

@@ -18,6 +18,7 @@
 #include "agentcfg.h"
 #include "experiment.h"
 #include "gameday.h"
+#include "identity.h"
 #include "info.h"
 #include "log.h"
 #include "loop.h"
@@ -164,6 +165,7 @@ handle_submit(struct agent *a, uint32_t id, const struct ps_experiment *pe,
 	pid_t protect[128];
 	unsigned http;
 	char msg[512];
+	struct fl_err e;
 
 	if (agent_busy(a, msg, sizeof(msg), &http)) {
 		apiproc_reply_error(a, id, http, FL_REFUSED, "%s", msg);
@@ -173,6 +175,17 @@ handle_submit(struct agent *a, uint32_t id, const struct ps_experiment *pe,
 		return;
 	memset(&o, 0, sizeof(o));
 	agent_run_opts(a, &o);
+	/* Whose run: its hooks and exec probes run as the submitter, and
+	 * only what allow_exec lets a non-root or remote one start. */
+	if (identity_for(a->cfg, &pe->peer, AUTHZ_RUN, &o.runas, o.submitted_by,
+	    sizeof(o.submitted_by), &e) == -1 ||
+	    guard_exec_check(a->cfg, x, &o.runas, &e) == -1) {
+		log_warnx("run of %s by %s refused: %s", x->name, pe->peer.who,
+		    e.msg);
+		experiment_free(x);
+		apiproc_reply_error(a, id, 403, FL_REFUSED, "%s", e.msg);
+		return;
+	}
 	o.protect_pids = protect;
 	o.nprotect = protect_list(a, &pe->peer, protect,
 	    sizeof(protect) / sizeof(protect[0]));
@@ -232,6 +245,9 @@ handle_plan(struct agent *a, uint32_t id, const struct ps_experiment *pe,
 	pid_t protect[128];
 	struct pplan *p;
 	size_t n;
+	struct runas ra;
+	struct fl_err e;
+	char by[256];
 
 	if (d->nplans >= MAX_PLANS) {
 		apiproc_reply_error(a, id, 503, FL_REFUSED, "busy: %d plans are "
@@ -245,6 +261,15 @@ handle_plan(struct agent *a, uint32_t id, const struct ps_experiment *pe,
 	}
 	if ((p->x = parse_experiment(a, id, pe, text, len)) == NULL) {
 		free(p);
+		return;
+	}
+	/* A plan refuses what the run would: the permission, the client's
+	 * environments, allow_exec. */
+	if (identity_for(a->cfg, &pe->peer, AUTHZ_PLAN, &ra, by, sizeof(by),
+	    &e) == -1 || guard_exec_check(a->cfg, p->x, &ra, &e) == -1) {
+		experiment_free(p->x);
+		free(p);
+		apiproc_reply_error(a, id, 403, FL_REFUSED, "%s", e.msg);
 		return;
 	}
 	p->d = d;
@@ -298,12 +323,14 @@ handle_list(struct agent *a, uint32_t id)
 	if (cur != NULL) {
 		json_t *rep = run_report(cur);
 
-		json_array_append_new(runs, json_pack("{s:O, s:O, s:s, s:O, s:n}",
+		json_array_append_new(runs, json_pack("{s:O, s:O, s:s, s:O, s:n, "
+		    "s:O?}",
 		    "id", json_object_get(rep, "id"),
 		    "experiment", json_object_get(rep, "experiment"),
 		    "verdict", "running",
 		    "started_at", json_object_get(rep, "started_at"),
-		    "ended_at"));
+		    "ended_at",
+		    "submitted_by", json_object_get(rep, "submitted_by")));
 		json_decref(rep);
 	}
 	if ((saved = store_run_summaries(a->cfg->state_dir, MAX_LISTED)) != NULL) {
@@ -320,7 +347,12 @@ handle_abort(struct agent *a, uint32_t id, const struct ps_req_arg *rq)
 	struct agent_run *ar;
 	struct run *r;
 	char reason[PS_WHO_MAX + 32];
+	struct fl_err e;
 
+	if (identity_check(a->cfg, &rq->peer, AUTHZ_ABORT, &e) == -1) {
+		apiproc_reply_error(a, id, 403, FL_REFUSED, "%s", e.msg);
+		return;
+	}
 	if (rq->arg[0] != '\0') {
 		ar = agent_find(a, rq->arg);
 		r = ar != NULL ? ar->run : NULL;
@@ -374,6 +406,10 @@ handle_recover(struct agent *a, uint32_t id, const struct ps_req *rq)
 	unsigned http;
 	char msg[512];
 
+	if (identity_check(a->cfg, &rq->peer, AUTHZ_ABORT, &e) == -1) {
+		apiproc_reply_error(a, id, 403, FL_REFUSED, "%s", e.msg);
+		return;
+	}
 	if (agent_busy(a, msg, sizeof(msg), &http)) {
 		apiproc_reply_error(a, id, http, FL_REFUSED, "%s; a run reverts its "
 		    "own faults", msg);
@@ -561,6 +597,7 @@ dispatch_msg(struct agent *a, const struct ps_hdr *h, const void *payload)
 	const char *var = ps_var(h, payload, &len);
 	json_t *body = NULL;
 	unsigned code;
+	struct fl_err e;
 
 	switch (h->type) {
 	case PS_INFO:
@@ -604,6 +641,10 @@ dispatch_msg(struct agent *a, const struct ps_hdr *h, const void *payload)
 		apiproc_reply(a, h->id, code, body);
 		break;
 	case PS_GD_RUN:
+		if (identity_check(a->cfg, &ra->peer, AUTHZ_RUN, &e) == -1) {
+			apiproc_reply_error(a, h->id, 403, FL_REFUSED, "%s", e.msg);
+			break;
+		}
 		log_info("gameday %s: run requested by %s", ra->arg, ra->peer.who);
 		code = gameday_run_now(a, ra->arg, &body);
 		apiproc_reply(a, h->id, code, body);
@@ -616,6 +657,9 @@ dispatch_msg(struct agent *a, const struct ps_hdr *h, const void *payload)
 		break;
 	case PS_METRICS:
 		monitor_metrics(a, h->id);
+		break;
+	case PS_AUDIT:
+		audit_record(a->cfg, payload);
 		break;
 	default:
 		log_warnx("API process sent %s: not a request",

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "identity.h"
 #include "agentcfg.h"
 #include "gameday.h"
 #include "halt.h"
@@ -88,6 +89,12 @@ monitor_halt(struct agent *a, uint32_t id, const struct ps_halt *rq)
 	json_t *ans, *info;
 	int already = H.halted, persisted = 1;
 
+	/* The API process checked the permission; the engine checks again
+	 * from the typed identity alone (issue 11). */
+	if (identity_check(a->cfg, &rq->peer, AUTHZ_HALT, &e) == -1) {
+		apiproc_reply_error(a, id, 403, FL_REFUSED, "%s", e.msg);
+		return;
+	}
 	if (!already) {
 		memset(&H, 0, sizeof(H));
 		H.halted = 1;
@@ -131,6 +138,10 @@ monitor_unhalt(struct agent *a, uint32_t id, const struct ps_req *rq)
 	struct fl_err e;
 	char msg[1024];
 
+	if (identity_check(a->cfg, &rq->peer, AUTHZ_HALT, &e) == -1) {
+		apiproc_reply_error(a, id, 403, FL_REFUSED, "%s", e.msg);
+		return;
+	}
 	if (!H.halted) {
 		apiproc_reply(a, id, 200, json_pack("{s:b, s:b}", "halted", 0,
 		    "was_halted", 0));

@@ -80,6 +80,11 @@ static const struct spec specs[PS_TYPE_MAX] = {
 	[PS_METRICS] = { "metrics", 0, NONE, 0, NONE, NONE, 0, NONE, 0 },
 	[PS_METRICS_TEXT] = { "metrics-text", sizeof(struct ps_text),
 	    AT(ps_text, len), PS_MAX_METRICS, NONE, NONE, 0, NONE, 0 },
+	[PS_CLIENTS] = { "clients", sizeof(struct ps_text), AT(ps_text, len),
+	    PS_MAX_TEXT, NONE, NONE, 0, NONE, 0 },
+	[PS_AUDIT] = { "audit", sizeof(struct ps_audit), NONE, 0,
+	    AT(ps_audit, peer), AT(ps_audit, route), SZ(ps_audit, route),
+	    AT(ps_audit, hash), SZ(ps_audit, hash) },
 };
 
 const char *
@@ -173,7 +178,8 @@ ps_check(const struct ps_hdr *h, const void *payload, char *why,
 
 		memcpy(&peer, p + s->peer_at, sizeof(peer));
 		if ((peer.kind != PS_PEER_UNIX && peer.kind != PS_PEER_TLS) ||
-		    !str_ok(peer.who, sizeof(peer.who))) {
+		    peer.zero != 0 || !str_ok(peer.who, sizeof(peer.who)) ||
+		    !str_ok(peer.client, sizeof(peer.client))) {
 			snprintf(why, whylen, "%s: bad peer", s->name);
 			return -1;
 		}
@@ -192,7 +198,15 @@ ps_check(const struct ps_hdr *h, const void *payload, char *why,
 			snprintf(why, whylen, "%s: reserved field set", s->name);
 			return -1;
 		}
-	} else if (h->type == PS_EVENT || h->type == PS_METRICS_TEXT) {
+	} else if (h->type == PS_AUDIT) {
+		const struct ps_audit *au = payload;
+
+		if (!str_ok(au->run, sizeof(au->run))) {
+			snprintf(why, whylen, "audit: unterminated run id");
+			return -1;
+		}
+	} else if (h->type == PS_EVENT || h->type == PS_CLIENTS ||
+	    h->type == PS_METRICS_TEXT) {
 		const struct ps_text *t = payload;
 
 		if (t->zero != 0) {

@@ -68,6 +68,10 @@ enum ps_type {
 	PS_METRICS,         /* API -> engine: no payload; hdr.id names it */
 	PS_METRICS_TEXT,    /* engine -> API: struct ps_text + the exposition
 	                     * (at most PS_MAX_METRICS), answers PS_METRICS */
+	/* issue 11 */
+	PS_CLIENTS,         /* struct ps_text + the [client] table (authz.h) */
+	/* API process -> engine */
+	PS_AUDIT,           /* struct ps_audit: a mutating request's outcome */
 	PS_TYPE_MAX,
 };
 
@@ -84,14 +88,21 @@ enum ps_peer_kind {
 };
 
 #define PS_WHO_MAX 256
+#define PS_CLIENT_MAX 128     /* > AUTHZ_NAME_MAX (authz.h) */
 
-/* Who asked: checked by the API process before the request is forwarded. */
+/* Who asked: checked by the API process before the request is forwarded.
+ * The engine takes the identity from here and from nothing else: uid and
+ * gid are SO_PEERCRED's, client the [client] section the verified
+ * certificate matched (the engine looks it up in its own config again). */
 struct ps_peer {
 	uint32_t kind;
 	uint32_t uid, gid;  /* PS_PEER_UNIX; 0 otherwise */
 	int32_t pid;        /* PS_PEER_UNIX; 0 otherwise */
+	uint32_t perms;     /* what the API process let it do (authz.h), for logs */
+	uint32_t zero;
+	char client[PS_CLIENT_MAX]; /* PS_PEER_TLS: matched section, "" none */
 	char who[PS_WHO_MAX];   /* "uid 0 pid 123" or the certificate subject,
-	                         * printable, for logs and reports */
+	                         * escaped (fl_utf8_escape), for logs and reports */
 };
 
 struct ps_req {
@@ -127,6 +138,17 @@ struct ps_experiment {
 struct ps_halt {
 	struct ps_peer peer;
 	char reason[PS_REASON_MAX];
+};
+
+/* A mutating request (POST) and its answer, for the audit log: sent by the
+ * API process once the answer is queued, refusals of its own included. */
+struct ps_audit {
+	struct ps_peer peer;
+	uint32_t status;        /* HTTP status answered */
+	uint32_t perm;          /* the permission the route needs (authz.h) */
+	char route[192];        /* "POST /v1/runs", escaped */
+	char hash[72];          /* sha256 of the experiment, "" when none */
+	char run[PS_ARG_MAX];   /* the run or gameday record started, "" */
 };
 
 struct ps_reply {

@@ -267,7 +267,8 @@ agent_reload(struct agent *a)
 		log_info("reload: TLS certificate, key or client CA changed; "
 		    "restarting the API process to serve them");
 		apiproc_restart(a);
-	}
+	} else
+		apiproc_clients(a);
 	agent_trim(a);
 	log_info("reload done%s", agent_current(a) != NULL ? "; the run in "
 	    "progress keeps the config it started with" : "");

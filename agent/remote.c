@@ -8,6 +8,7 @@
  *
  * Memory: the PEM buffers are owned by this file (remote_free). */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,8 +236,73 @@ remote_free(void)
 	tls.certlen = tls.keylen = tls.calen = 0;
 }
 
+/* The clientAuth extended key usage (RFC 5280 4.2.1.12): required, not
+ * presumed from its absence, so that a server's certificate from the same
+ * CA cannot act as a client. */
+static int
+has_client_auth(gnutls_x509_crt_t crt)
+{
+	char oid[128];
+
+	for (unsigned i = 0;; i++) {
+		size_t sz = sizeof(oid);
+		int rc = gnutls_x509_crt_get_key_purpose_oid(crt, i, oid, &sz, NULL);
+
+		if (rc < 0)
+			return 0;
+		if (strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) == 0)
+			return 1;
+	}
+}
+
+static void
+add_name(struct remote_names *nm, const char *s, size_t len)
+{
+	if (nm == NULL || nm->n >= REMOTE_NAMES_MAX || len == 0 ||
+	    len >= sizeof(nm->v[0]) || memchr(s, '\0', len) != NULL)
+		return;
+	memcpy(nm->v[nm->n], s, len);
+	nm->v[nm->n++][len] = '\0';
+}
+
+/* Subject CN and subject alternative names, as [client] sections name
+ * them. */
+static void
+cert_names(gnutls_x509_crt_t crt, struct remote_names *nm)
+{
+	char buf[256];
+	size_t sz = sizeof(buf);
+
+	if (nm == NULL)
+		return;
+	nm->n = 0;
+	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0,
+	    buf, &sz) >= 0)
+		add_name(nm, buf, strnlen(buf, sz));
+	for (unsigned i = 0; nm->n < REMOTE_NAMES_MAX; i++) {
+		unsigned crit;
+		int t;
+
+		sz = sizeof(buf);
+		t = gnutls_x509_crt_get_subject_alt_name(crt, i, buf, &sz, &crit);
+		if (t == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (t == GNUTLS_SAN_DNSNAME || t == GNUTLS_SAN_RFC822NAME ||
+		    t == GNUTLS_SAN_URI)
+			add_name(nm, buf, sz);
+		else if (t == GNUTLS_SAN_IPADDRESS) {
+			char ip[INET6_ADDRSTRLEN];
+
+			if (inet_ntop(sz == 4 ? AF_INET : AF_INET6, buf, ip,
+			    sizeof(ip)) != NULL && (sz == 4 || sz == 16))
+				add_name(nm, ip, strlen(ip));
+		}
+	}
+}
+
 int
-remote_peer(struct MHD_Connection *c, int *allowed, char *who, size_t len)
+remote_peer(struct MHD_Connection *c, int *allowed, char *who, size_t len,
+    struct remote_names *names)
 {
 	const union MHD_ConnectionInfo *ci;
 	gnutls_session_t s;
@@ -279,6 +345,16 @@ remote_peer(struct MHD_Connection *c, int *allowed, char *who, size_t len)
 		gnutls_x509_crt_deinit(crt);
 		return 1;
 	}
+	if (!has_client_auth(crt)) {
+		char subj[200];
+
+		snprintf(subj, sizeof(subj), "%s", who);
+		snprintf(who, len, "TLS client certificate refused: no clientAuth "
+		    "extended key usage (subject %s)", subj);
+		gnutls_x509_crt_deinit(crt);
+		return 1;
+	}
+	cert_names(crt, names);
 	gnutls_x509_crt_deinit(crt);
 	*allowed = 1;
 	return 1;

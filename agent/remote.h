@@ -35,10 +35,20 @@ void remote_free(void);
  * certificate rotated on disk and SIGHUP). */
 unsigned remote_generation(void);
 
+/* The names a [client "NAME"] section may match (issue 11): the subject
+ * CN and the subject alternative names (DNS, e-mail, URI, IP address). */
+#define REMOTE_NAMES_MAX 16
+struct remote_names {
+	size_t n;
+	char v[REMOTE_NAMES_MAX][128];
+};
+
 /* In the API process: 1 when c came in over TLS, else 0. When 1, *allowed
  * tells whether the client presented a certificate that verifies against
- * tls_client_ca, and who holds its subject (or why it was refused). */
+ * tls_client_ca and carries the clientAuth extended key usage, and who
+ * holds its subject (or why it was refused); names (may be NULL) gets its
+ * CN and SANs. */
 int remote_peer(struct MHD_Connection *c, int *allowed, char *who,
-    size_t len);
+    size_t len, struct remote_names *names);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "agent.h"
 #include "agentcfg.h"
+#include "identity.h"
 #include "log.h"
 #include "loop.h"
 #include "monitor.h"
@@ -75,6 +76,10 @@ agent_run_opts(struct agent *a, struct run_opts *o)
 	o->on_event = on_event;
 	o->on_done = on_done;
 	o->arg = a;
+	/* From the agent's own config (gamedays) unless the request's
+	 * submitter replaces it (dispatch.c, identity.h). */
+	identity_config(a->cfg, &o->runas, o->submitted_by,
+	    sizeof(o->submitted_by));
 }
 
 int

@@ -328,11 +328,18 @@ cmd_history(int argc, char **argv, struct ctl_globals *g)
 	json_array_foreach(runs, i, it)
 		v[i] = it;
 	qsort(v, n, sizeof(*v), cmp_id_desc);
-	printf("%-22s %-28s %-9s %s\n", "RUN", "EXPERIMENT", "VERDICT", "STARTED");
-	for (i = 0; i < n; i++)
-		printf("%-22s %-28s %-9s %s\n", ctl_str(v[i], "id"),
+	printf("%-22s %-28s %-9s %-25s %s\n", "RUN", "EXPERIMENT", "VERDICT",
+	    "STARTED", "SUBMITTED BY");
+	for (i = 0; i < n; i++) {
+		/* Who started it (issue 11): text from outside, escaped. */
+		const char *by = ctl_str(v[i], "submitted_by");
+		char esc[512];
+
+		fl_utf8_escape(by, strlen(by), esc, sizeof(esc));
+		printf("%-22s %-28s %-9s %-25s %s\n", ctl_str(v[i], "id"),
 		    ctl_str(v[i], "experiment"), ctl_str(v[i], "verdict"),
-		    ctl_str(v[i], "started_at"));
+		    ctl_str(v[i], "started_at"), esc[0] ? esc : "-");
+	}
 	free(v);
 	json_decref(reply);
 	return FL_OK;

@@ -61,28 +61,27 @@ out_dash(const char *s)
 
 /* ---- escaping ---- */
 
-/* Terminal-safe copy into buf: C0/C1 controls and DEL become '?', except
+/* Terminal-safe copy into buf: what came from outside (names, paths,
+ * hook output) goes through the one escaping function (fl_utf8_escape):
+ * C0/C1 controls, DEL and bytes that are not UTF-8 become \xNN, except
  * '\n' and '\t' when keep_nl. Returns buf. */
 static char *
 tclean(char *buf, size_t len, const char *s, int keep_nl)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "-");
+	const char *p = s ? s : "-";
 	size_t j = 0;
 
+	buf[0] = '\0';
 	while (*p != '\0' && j + 1 < len) {
-		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			buf[j++] = '?';
-			p += 2;
-			continue;
-		}
-		if ((*p < 0x20 || *p == 0x7f) &&
-		    !(keep_nl && (*p == '\n' || *p == '\t')))
-			buf[j++] = '?';
-		else
-			buf[j++] = (char)*p;
-		p++;
+		size_t n = keep_nl ? strcspn(p, "\n\t") : strlen(p);
+
+		j += fl_utf8_escape(p, n, buf + j, len - j);
+		if (p[n] == '\0' || j + 2 >= len)
+			break;
+		buf[j++] = p[n];
+		buf[j] = '\0';
+		p += n + 1;
 	}
-	buf[j] = '\0';
 	return buf;
 }
 
@@ -93,24 +92,20 @@ tclean(char *buf, size_t len, const char *s, int keep_nl)
 static void
 tput(FILE *out, const char *s, int keep_nl)
 {
-	char chunk[1024];
+	char chunk[1024], clean[4 * sizeof(chunk) + 1];
 	const char *p = s ? s : "";
 	size_t n;
 
-	/* tclean stops at len-1 bytes; feed it pieces, never splitting a
-	 * two-byte C1 sequence (0xc2 followed by 0x80-0x9f). */
+	/* Pieces that never split a UTF-8 sequence (a split one would be
+	 * escaped as bytes that are not UTF-8). */
 	while (*p != '\0') {
-		n = strnlen(p, sizeof(chunk) - 2);
-		if (n > 0 && (unsigned char)p[n - 1] == 0xc2 && p[n] != '\0')
+		n = strnlen(p, sizeof(chunk) - 1);
+		for (size_t k = 0; k < 3 && n > 1 && p[n] != '\0' &&
+		    ((unsigned char)p[n] & 0xc0) == 0x80; k++)
 			n--;
-		if (n == 0)
-			n = 1;
 		memcpy(chunk, p, n);
 		chunk[n] = '\0';
-		{
-			char clean[sizeof(chunk)];
-			fputs(tclean(clean, sizeof(clean), chunk, keep_nl), out);
-		}
+		fputs(tclean(clean, sizeof(clean), chunk, keep_nl), out);
 		p += n;
 	}
 }

@@ -13,6 +13,7 @@
 #include "schedule.h"
 #include "inidoc.h"
 #include "units.h"
+#include "runas.h"
 
 #define AGENTCFG_MAX_BYTES (1024 * 1024)
 
@@ -29,6 +30,7 @@ static const struct keydef agent_keys[] = {
 	{ "tls_key", KEY_STRING, offsetof(struct agent_config, tls_key), 0, NULL, 0, NULL },
 	{ "tls_client_ca", KEY_STRING, offsetof(struct agent_config, tls_client_ca), 0, NULL, 0, NULL },
 	{ "promotion_source", KEY_LIST, offsetof(struct agent_config, promotion_source), KEY_REPEAT, NULL, 0, NULL },
+	{ "hook_user", KEY_STRING, offsetof(struct agent_config, hook_user), 0, NULL, 0, NULL },
 	{ "metrics_listen", KEY_STRING, offsetof(struct agent_config, metrics_listen), 0, NULL, 0, NULL },
 	{ NULL, 0, 0, 0, NULL, 0, NULL },
 };
@@ -55,6 +57,7 @@ static const struct keydef guard_keys[] = {
 	{ "max_kill_percent", KEY_PERCENT, offsetof(struct agent_config, guard.max_kill_percent), 0, NULL, 0, NULL },
 	{ "protect_namespace", KEY_LIST, offsetof(struct agent_config, guard.protect_namespace), KEY_REPEAT, NULL, 0, NULL },
 	{ "require_pod_opt_in", KEY_BOOL, offsetof(struct agent_config, guard.require_pod_opt_in), 0, NULL, 0, NULL },
+	{ "allow_exec", KEY_LIST, offsetof(struct agent_config, guard.allow_exec), KEY_REPEAT, NULL, 0, NULL },
 	{ NULL, 0, 0, 0, NULL, 0, NULL },
 };
 
@@ -79,7 +82,7 @@ static const struct keydef gameday_keys[] = {
 };
 
 static const char *const cfg_kinds[] = {
-	"agent", "guard", "window", "blackout", "gameday", "notify",
+	"agent", "guard", "window", "blackout", "gameday", "notify", "client",
 };
 #define NCFGKINDS (sizeof(cfg_kinds) / sizeof(cfg_kinds[0]))
 
@@ -160,6 +163,7 @@ agentcfg_free(struct agent_config *c)
 	free(c->windows);
 	free(c->blackouts);
 	free(c->gamedays);
+	authz_clients_free(c);
 	free(c->file);
 	free(c);
 }
@@ -252,6 +256,12 @@ check_agent(struct cctx *x, const struct ini_section *s)
 		if (!hostport_ok(v))
 			BAD("metrics_listen", "invalid address '%s' (expected "
 			    "PORT, :PORT or HOST:PORT, e.g. 127.0.0.1:9464)", v);
+	if (keys_has(defs, ks, "hook_user")) {
+		struct runas ra;
+		struct fl_err e;
+
+		if (runas_from_user(&ra, c->hook_user, &e) == -1)
+			BAD("hook_user", "%s", e.msg);
 	}
 	for (size_t i = 0; i < c->promotion_source.n; i++)
 		if (strncmp(c->promotion_source.v[i], "https://", 8) != 0 &&
@@ -281,6 +291,23 @@ check_guard(struct cctx *x, const struct ini_section *s)
 			    c->guard.allow_path.v[i]);
 			break;
 		}
+	/* Matched by text (runas_exec_allowed): a plain absolute path, no
+	 * "." or ".." or empty component (a trailing '/' is fine). */
+	for (size_t i = 0; i < c->guard.allow_exec.n; i++) {
+		static char *root[] = { "/" };
+		const struct strlist any = { root, 1 };
+		char p[4096];
+		size_t n;
+
+		snprintf(p, sizeof(p), "%s", c->guard.allow_exec.v[i]);
+		for (n = strlen(p); n > 1 && p[n - 1] == '/'; n--)
+			p[n - 1] = '\0';
+		if (!runas_exec_allowed(&any, p)) {
+			BAD("allow_exec", "'%s' is not a plain absolute path (no "
+			    "'.', '..' or '//')", c->guard.allow_exec.v[i]);
+			break;
+		}
+	}
 }
 
 /* schedule.c's compilers report each bad value with its key: on the key's
@@ -435,7 +462,7 @@ parse_cfg(struct cctx *x, const struct ini_doc *doc)
 
 			diag_add(x->d, x->file, s->line, s->header,
 			    "unknown section%s%s%s (sections: agent, guard, "
-			    "window, blackout, gameday, notify)",
+			    "window, blackout, gameday, notify, client)",
 			    near ? "; did you mean '" : "", near ? near : "",
 			    near ? "'?" : "");
 			continue;
@@ -458,6 +485,12 @@ parse_cfg(struct cctx *x, const struct ini_doc *doc)
 				check_agent(x, s);
 			else
 				check_guard(x, s);
+			continue;
+		}
+		if (ki == 5) {
+			/* Named by a certificate's CN or SAN, not [a-z0-9-_]. */
+			if (authz_client_section(c, x->file, s, x->d) == -1)
+				x->oom = 1;
 			continue;
 		}
 		if (s->name == NULL || !inidoc_name_ok(s->name, "-_")) {

@@ -15,6 +15,7 @@
 #include "diag.h"
 #include "keys.h"
 #include "schedule.h"
+#include "authz.h"
 
 struct window_cfg {
 	char *name;
@@ -77,6 +78,7 @@ struct agent_config {
 	char *tls_cert, *tls_key, *tls_client_ca;
 	struct strlist promotion_source;
 	char *metrics_listen;        /* HOST:PORT; "PORT"/":PORT" is loopback */
+	char *hook_user;             /* gamedays' hooks run as; default root */
 
 	struct {
 		struct keyset ks;
@@ -87,6 +89,9 @@ struct agent_config {
 		double max_fill;                  /* default 98 */
 		double max_kill_percent;          /* default 100 */
 		int require_pod_opt_in;           /* default 1 */
+		/* What hooks and exec probes of non-root and remote
+		 * submitters may start (paths or directories); empty: any. */
+		struct strlist allow_exec;
 	} guard;
 
 	struct window_cfg *windows;
@@ -97,6 +102,8 @@ struct agent_config {
 	size_t ngamedays;
 	struct notify_cfg *notifies;
 	size_t nnotifies;
+	struct client_cfg *clients;  /* [client "NAME"] (authz.h) */
+	size_t nclients;
 };
 
 /* Built-in defaults (no file). */

@@ -390,3 +390,54 @@ fl_utf8_sanitize(const char *s, size_t len)
 	*o = '\0';
 	return out;
 }
+
+size_t
+fl_utf8_escape(const char *s, size_t len, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, o = 0, n;
+
+	if (outlen == 0)
+		return 0;
+	while (i < len) {
+		int esc = 0;
+
+		if ((n = utf8_seq(p + i, len - i)) == 0)
+			n = 1, esc = 1;         /* a stray byte (or NUL) */
+		else if (n == 1 && (p[i] < 0x20 || p[i] == 0x7f))
+			esc = 1;                /* C0 controls, DEL */
+		else if (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)
+			esc = 2;                /* C1 controls U+0080..U+009F */
+		if (esc) {
+			/* \xNN per byte: 4 output bytes for each input byte. */
+			if (o + 4 * n >= outlen)
+				break;
+			for (size_t k = 0; k < n; k++) {
+				out[o++] = '\\';
+				out[o++] = 'x';
+				out[o++] = hex[p[i + k] >> 4];
+				out[o++] = hex[p[i + k] & 15];
+			}
+		} else {
+			if (o + n >= outlen)
+				break;
+			memcpy(out + o, p + i, n);
+			o += n;
+		}
+		i += n;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+char *
+fl_utf8_escape_dup(const char *s, size_t len)
+{
+	char *out;
+
+	if (len > (SIZE_MAX - 1) / 8 || (out = malloc(len * 8 + 1)) == NULL)
+		return NULL;
+	fl_utf8_escape(s, len, out, len * 8 + 1);
+	return out;
+}

@@ -72,5 +72,16 @@ int fl_utf8_valid(const char *s, size_t len, size_t *bad);
  * (and every NUL byte) is replaced by U+FFFD, so that it can always go into
  * JSON. NULL only when memory runs out. */
 char *fl_utf8_sanitize(const char *s, size_t len);
+/* The one escaping for text that came from outside (certificate subjects,
+ * node and experiment names, paths, HTTP headers) before it reaches a log
+ * line or a text report: C0 control characters, DEL, C1 controls
+ * (U+0080..U+009F) and every byte of an invalid UTF-8 sequence become
+ * \xNN; everything else is copied. A backslash is left alone, so escaping
+ * twice changes nothing (a line the API process logged is escaped again
+ * by the engine's log). Writes at most outlen bytes including the NUL,
+ * cutting at a whole character or escape; returns the length written. */
+size_t fl_utf8_escape(const char *s, size_t len, char *out, size_t outlen);
+/* The same into a new string (NULL only when memory runs out). */
+char *fl_utf8_escape_dup(const char *s, size_t len);
 
 #endif

@@ -1,5 +1,6 @@
 /* The process guard (DESIGN.md 1, principle 4): which PIDs the engine must
- * never signal, whatever an experiment says. */
+ * never signal, whatever an experiment says; and which programs the hooks
+ * and exec probes of a non-root or remote submitter may start (issue 11). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,8 +8,10 @@
 #include <unistd.h>
 
 #include "agentcfg.h"
+#include "experiment.h"
 #include "fault.h"
 #include "proc.h"
+#include "runas.h"
 
 /* Thread group (process) id of pid: an explicit TID signals its whole
  * process, so the guard must judge the process. Returns pid itself when
@@ -120,5 +123,56 @@ fault_pid_protected(const struct fault_ctx *ctx, pid_t pid, char *why,
 		return 1;
 	if ((tgid = tgid_of(pid)) != pid)
 		return protected_one(ctx, tgid, why, len);
+	return 0;
+}
+
+/* --- allow_exec (issue 11) ------------------------------------------------ */
+
+/* argv[0] of cmd against allow: 0, or -1 with e naming what and the path. */
+static int
+exec_one(const struct strlist *allow, const char *what, const char *cmd,
+    struct fl_err *e)
+{
+	char **av = argv_split(cmd), path[4096], list[256];
+	size_t o = 0;
+	int ok;
+
+	if (av == NULL || av[0] == NULL) {
+		argv_free(av);
+		return 0;   /* an empty command runs nothing (and says so) */
+	}
+	(void)runas_resolve(av[0], path, sizeof(path));
+	argv_free(av);
+	if ((ok = runas_exec_allowed(allow, path)))
+		return 0;
+	list[0] = '\0';
+	for (size_t i = 0; i < allow->n && o < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s",
+		    i ? ", " : "", allow->v[i]);
+	return fl_refuse(e, "%s %.200s: not allowed by the agent's [guard] "
+	    "allow_exec (%.200s)", what, path, list);
+}
+
+int
+guard_exec_check(const struct agent_config *cfg, const struct experiment *x,
+    const struct runas *ra, struct fl_err *e)
+{
+	const struct strlist *allow = &cfg->guard.allow_exec;
+	char what[128];
+
+	/* Root's own runs (the socket, gamedays, faultctl in-process) are not
+	 * limited: root could start anything anyway. */
+	if (ra == NULL || ra->allow_exec == NULL || allow->n == 0)
+		return 0;
+	for (size_t i = 0; i < x->cleanup.hooks.n; i++)
+		if (exec_one(allow, "cleanup hook", x->cleanup.hooks.v[i], e) == -1)
+			return -1;
+	for (size_t i = 0; i < x->nprobes; i++) {
+		if (x->probes[i].type != PROBE_EXEC || x->probes[i].command == NULL)
+			continue;
+		snprintf(what, sizeof(what), "probe %.64s: exec", x->probes[i].name);
+		if (exec_one(allow, what, x->probes[i].command, e) == -1)
+			return -1;
+	}
 	return 0;
 }

@@ -20,126 +20,6 @@
 #include "loop.h"
 #include "proc.h"
 
-#define SPAWN_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-enum { STAGE_EXEC = 1, STAGE_CAPS, STAGE_SETUP };
-
-/* Child side: report (stage, errno) and die without running atexit code. */
-static void __attribute__((noreturn))
-child_fail(int fd, int stage, int err)
-{
-	int msg[2] = { stage, err };
-
-	(void)!write(fd, msg, sizeof(msg));
-	_exit(127);
-}
-
-pid_t
-spawn_nocaps(char *const argv[], int out_fd, int *errfd, struct fl_err *e)
-{
-	static char *const envp[] = { "PATH=" SPAWN_PATH, "HOME=/", "LC_ALL=C",
-	    NULL };
-	int ep[2];
-	pid_t pid;
-
-	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0') {
-		e->status = FL_INVALID;
-		snprintf(e->msg, sizeof(e->msg), "empty command");
-		return -1;
-	}
-	if (pipe2(ep, O_CLOEXEC) == -1) {
-		e->status = FL_ERROR;
-		snprintf(e->msg, sizeof(e->msg), "pipe: %s", strerror(errno));
-		return -1;
-	}
-	if ((pid = fork()) == -1) {
-		e->status = FL_ERROR;
-		snprintf(e->msg, sizeof(e->msg), "fork: %s", strerror(errno));
-		close(ep[0]);
-		close(ep[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		struct sigaction sa;
-		sigset_t none;
-		int nullfd, err;
-
-		/* Only system calls from here on. */
-		close(ep[0]);
-		(void)setpgid(0, 0);
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		for (int s = 1; s < NSIG; s++)
-			(void)sigaction(s, &sa, NULL);
-		sigemptyset(&none);
-		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		if ((nullfd = open("/dev/null", O_RDWR)) == -1)
-			child_fail(ep[1], STAGE_SETUP, errno);
-		if (out_fd == -1)
-			out_fd = nullfd;
-		if (dup2(nullfd, 0) == -1 || dup2(out_fd, 1) == -1 ||
-		    dup2(out_fd, 2) == -1)
-			child_fail(ep[1], STAGE_SETUP, errno);
-		/* Everything else the parent had open is none of its business;
-		 * ep[1] must stay open until execve, so close-on-exec. */
-		(void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-		if (caps_drop_all_child() == -1)
-			child_fail(ep[1], STAGE_CAPS, errno);
-		if (strchr(argv[0], '/') != NULL) {
-			execve(argv[0], argv, envp);
-			child_fail(ep[1], STAGE_EXEC, errno);
-		}
-		/* A bare name: search the fixed PATH, like execvpe but with no
-		 * allocation and no environment lookup. */
-		err = ENOENT;
-		for (const char *p = SPAWN_PATH; *p != '\0';) {
-			char path[4096];
-			const char *c = strchr(p, ':');
-			size_t dl = c ? (size_t)(c - p) : strlen(p);
-			size_t nl = strlen(argv[0]);
-
-			if (dl + 1 + nl < sizeof(path)) {
-				memcpy(path, p, dl);
-				path[dl] = '/';
-				memcpy(path + dl + 1, argv[0], nl + 1);
-				execve(path, argv, envp);
-				if (errno != ENOENT && errno != ENOTDIR)
-					err = errno;
-			}
-			p += dl;
-			if (*p == ':')
-				p++;
-		}
-		child_fail(ep[1], STAGE_EXEC, err);
-	}
-	close(ep[1]);
-	/* Also from the parent, so that a kill of the group right after fork
-	 * cannot miss it. */
-	(void)setpgid(pid, pid);
-	*errfd = ep[0];
-	return pid;
-}
-
-int
-spawn_exec_error(int errfd, const char **what)
-{
-	int msg[2] = { 0, 0 };
-	ssize_t n;
-
-	/* The child has exited, so its end is closed: read cannot block. */
-	do
-		n = read(errfd, msg, sizeof(msg));
-	while (n == -1 && errno == EINTR);
-	close(errfd);
-	if (n != (ssize_t)sizeof(msg))
-		return 0;
-	if (what != NULL)
-		*what = msg[0] == STAGE_EXEC ? "exec" :
-		    msg[0] == STAGE_CAPS ? "dropping capabilities" :
-		    "setting up the child";
-	return msg[1] != 0 ? msg[1] : EIO;
-}
-
 /* One sequence of hooks. */
 struct hookrun {
 	struct loop *loop;
@@ -150,6 +30,7 @@ struct hookrun {
 	struct journal *j;          /* NULL: hooks are not journaled */
 	char *run;                  /* owned */
 	size_t first;               /* index of cmds.v[0] in the run's list */
+	struct runas ra;            /* whose hooks (ra.set 0: root) */
 
 	struct hook_result *res;    /* cmds.n entries, handed to done */
 	size_t cur;
@@ -252,7 +133,12 @@ finish_hook(struct hookrun *h)
 		r->exit_code = -1;
 		snprintf(ebuf, sizeof(ebuf), "%s %s: %s", what,
 		    h->cmds.v[h->cur], strerror(err));
-		if (strcmp(what, "exec") == 0) {
+		if (strcmp(what, "allow_exec") == 0) {
+			char **av = argv_split(h->cmds.v[h->cur]);
+			snprintf(ebuf, sizeof(ebuf), "exec %s: not allowed by [guard] "
+			    "allow_exec", av && av[0] ? av[0] : h->cmds.v[h->cur]);
+			argv_free(av);
+		} else if (strcmp(what, "exec") == 0) {
 			/* "exec /x: No such file or directory" names the
 			 * program, not the whole line. */
 			char **av = argv_split(h->cmds.v[h->cur]);
@@ -390,7 +276,7 @@ start_next(struct loop *l, void *arg)
 			not_run(h, strerror(errno));
 			continue;
 		}
-		h->pid = spawn_nocaps(av, op[1], &h->errfd, &e);
+		h->pid = spawn_as(av, op[1], &h->errfd, &h->ra, &e);
 		argv_free(av);
 		close(op[1]);
 		if (h->pid == -1) {
@@ -449,10 +335,20 @@ hooks_run_journaled(struct loop *l, const struct strlist *cmds,
     uint64_t timeout_ms, const struct hooks_journal *hj, hooks_done_cb done,
     void *arg)
 {
+	return hooks_run_as(l, cmds, timeout_ms, hj, NULL, done, arg);
+}
+
+int
+hooks_run_as(struct loop *l, const struct strlist *cmds, uint64_t timeout_ms,
+    const struct hooks_journal *hj, const struct runas *ra,
+    hooks_done_cb done, void *arg)
+{
 	struct hookrun *h;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return -1;
+	if (ra != NULL)
+		h->ra = *ra;
 	if (hj != NULL && hj->j != NULL) {
 		if ((h->run = strdup(hj->run)) == NULL) {
 			free(h);

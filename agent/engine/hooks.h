@@ -1,6 +1,6 @@
-/* Cleanup hooks (DESIGN.md 3 [cleanup], 5) and the one way the engine starts
- * a program: fork + execve of an argument vector, no shell, own process
- * group, no capabilities. */
+/* Cleanup hooks (DESIGN.md 3 [cleanup], 5), started by runas.h's spawn_as:
+ * fork + execve of an argument vector, no shell, own process group, no
+ * capabilities, as the run's submitter. */
 #ifndef FL_HOOKS_H
 #define FL_HOOKS_H
 
@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "loop.h"
+#include "runas.h"
 
 /* Output kept per hook; more is read and discarded, and the output ends with
  * a note saying so. */
@@ -66,21 +67,11 @@ struct hooks_journal {
 int hooks_run_journaled(struct loop *l, const struct strlist *cmds,
     uint64_t timeout_ms, const struct hooks_journal *hj, hooks_done_cb done,
     void *arg);
+/* hooks_run_journaled with each hook started as ra (runas.h; copied;
+ * NULL: root without capabilities). */
+int hooks_run_as(struct loop *l, const struct strlist *cmds,
+    uint64_t timeout_ms, const struct hooks_journal *hj,
+    const struct runas *ra, hooks_done_cb done, void *arg);
 void hook_results_free(struct hook_result *res, size_t n);
-
-/* Fork a child that runs argv[0] (a path, or a name looked up in a fixed
- * PATH of /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) with
- * execve and a minimal environment: its own process group, default signal
- * dispositions and an empty signal mask, stdin /dev/null, stdout and stderr
- * to out_fd (or /dev/null if out_fd is -1), no other descriptors, and no
- * capabilities (caps_drop_all_child). *errfd gets the read end of a
- * close-on-exec pipe that carries the child's errno if it could not execute;
- * read it with spawn_exec_error once the child has exited. Returns the pid,
- * or -1 with e filled. */
-pid_t spawn_nocaps(char *const argv[], int out_fd, int *errfd, struct fl_err *e);
-/* The errno the child sent on errfd (0 if it executed), and closes errfd.
- * *what (if not NULL) is set to the step that failed: "exec", "dropping
- * capabilities" or "setting up the child". */
-int spawn_exec_error(int errfd, const char **what);
 
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "runas.h"
 #include "journal_int.h"
 #include "log.h"
 
@@ -298,7 +299,15 @@ int
 journal_hooks(struct journal *j, const char *run, const struct strlist *hooks,
     uint64_t timeout_ms, struct fl_err *e)
 {
-	json_t *cmds;
+	return journal_hooks_as(j, run, hooks, timeout_ms, NULL, e);
+}
+
+int
+journal_hooks_as(struct journal *j, const char *run,
+    const struct strlist *hooks, uint64_t timeout_ms, const struct runas *ra,
+    struct fl_err *e)
+{
+	json_t *cmds, *rec;
 
 	if ((cmds = json_array()) == NULL)
 		return fl_fail(e, "out of memory");
@@ -314,8 +323,11 @@ journal_hooks(struct journal *j, const char *run, const struct strlist *hooks,
 			return fl_fail(e, "out of memory");
 		}
 	}
-	return append(j, json_pack("{s:s, s:s, s:o, s:I}", "op", "hooks",
-	    "run", run, "hooks", cmds, "timeout_ms", (json_int_t)timeout_ms), e);
+	rec = json_pack("{s:s, s:s, s:o, s:I}", "op", "hooks", "run", run,
+	    "hooks", cmds, "timeout_ms", (json_int_t)timeout_ms);
+	if (rec != NULL && ra != NULL)
+		json_object_set_new(rec, "run_as", runas_to_json(ra));
+	return append(j, rec, e);
 }
 
 int

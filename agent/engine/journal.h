@@ -67,6 +67,12 @@ int journal_begin(struct journal *j, const char *run, const char *experiment,
  * again as written), never an empty list. */
 int journal_hooks(struct journal *j, const char *run, const struct strlist *hooks,
     uint64_t timeout_ms, struct fl_err *e);
+/* journal_hooks with whose they are (runas.h; NULL: root), so that a replay
+ * after a crash runs them as the same identity (issue 11). */
+struct runas;
+int journal_hooks_as(struct journal *j, const char *run,
+    const struct strlist *hooks, uint64_t timeout_ms, const struct runas *ra,
+    struct fl_err *e);
 int journal_intent(struct journal *j, const char *run, const char *fault,
     const char *type, json_t *state, struct fl_err *e);
 int journal_update(struct journal *j, const char *run, const char *fault,

@@ -215,6 +215,8 @@ apply(struct scan *sc, json_t *rec)
 		    json_object_get(rec, "hooks")) == -1 ||
 		    json_object_set(r, "timeout_ms", or_null(json_object_get(rec,
 		    "timeout_ms"))) == -1 ||
+		    json_object_set(r, "run_as", or_null(json_object_get(rec,
+		    "run_as"))) == -1 ||
 		    json_object_set_new(r, "owes", json_true()) == -1))
 			return -1;
 	} else if (strcmp(op, "hook-start") == 0 ||
@@ -387,9 +389,10 @@ add_open_runs(struct scan *sc, json_t *out, int hooks)
 			continue;
 		if (hooks) {
 			if (json_is_array(json_object_get(r, "hooks")) &&
-			    json_array_append_new(out, json_pack("{s:O, s:O, s:O}",
+			    json_array_append_new(out, json_pack("{s:O, s:O, s:O, s:O?}",
 			    "run", it, "hooks", json_object_get(r, "hooks"),
-			    "timeout_ms", json_object_get(r, "timeout_ms"))) == -1)
+			    "timeout_ms", json_object_get(r, "timeout_ms"),
+			    "run_as", json_object_get(r, "run_as"))) == -1)
 				return -1;
 		} else if (json_is_true(json_object_get(r, "owes"))) {
 			json_object_del(r, "ended");

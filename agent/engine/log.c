@@ -7,6 +7,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "log.h"
 
 static int log_stderr = 1;
@@ -18,28 +19,6 @@ void
 log_set_sink(void (*sink)(int level, const char *msg))
 {
 	log_sink = sink;
-}
-
-/* A log line is one line: control characters (a newline in a certificate
- * subject, an escape sequence in a process name) become \xNN, so that
- * nothing can forge a second line or drive a terminal. */
-static void
-clean_line(const char *s, char *out, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s;
-	    *p && o + 5 < len; p++) {
-		if (*p < 0x20 || *p == 0x7f) {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[*p >> 4];
-			out[o++] = hex[*p & 15];
-		} else
-			out[o++] = (char)*p;
-	}
-	out[o] = '\0';
 }
 
 /* systemd sets JOURNAL_STREAM=DEV:INODE when stderr is connected to the
@@ -73,16 +52,22 @@ log_init(int to_stderr, int verbose, const char *ident)
 static void
 vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 {
-	char raw[1024], msg[1024], full[1200];
+	char raw[1024], msg[2048], full[2200];
 
+	/* A log line is one line: whatever came from outside (a newline in a
+	 * certificate subject, an escape sequence in a process name, bytes
+	 * that are not UTF-8) is escaped by the one function for it, so that
+	 * nothing can forge a second line or drive a terminal. */
 	vsnprintf(raw, sizeof(raw), fmt, ap);
-	clean_line(raw, msg, sizeof(msg));
+	fl_utf8_escape(raw, strlen(raw), msg, sizeof(msg));
 	if (log_sink != NULL) {
 		if (suffix != NULL) {
 			snprintf(full, sizeof(full), "%s: %.150s", msg, suffix);
-			log_sink(pri <= LOG_WARNING ? 0 : pri <= LOG_INFO ? 1 : 2, full);
+			log_sink(pri <= LOG_WARNING ? 0 : pri <= LOG_INFO ? 1 : 2,
+			    full);
 		} else
-			log_sink(pri <= LOG_WARNING ? 0 : pri <= LOG_INFO ? 1 : 2, msg);
+			log_sink(pri <= LOG_WARNING ? 0 : pri <= LOG_INFO ? 1 : 2,
+			    msg);
 	} else if (log_stderr) {
 		if (log_journal)
 			fprintf(stderr, "<%d>", pri);

@@ -10,7 +10,8 @@ void log_set_sink(void (*sink)(int level, const char *msg));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Notice: what an operator must be able to find later (every injection
- * and revert). Under systemd each line carries its journald priority. */
+ * and revert, the audit of every mutating request). Under systemd each line
+ * carries its journald priority. */
 void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

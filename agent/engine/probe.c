@@ -4,8 +4,8 @@
  *  - tcp: the name resolved off the loop (resolve.h; an address at once),
  *    then a non-blocking connect watched for EPOLLOUT, each resolved
  *    address in turn, one timer for the whole sample.
- *  - exec: spawn_nocaps (hooks.h), watched with loop_child, SIGKILL to the
- *    process group at the timeout.
+ *  - exec: spawn_as (runas.h) as the run's submitter, watched with
+ *    loop_child, SIGKILL to the process group at the timeout.
  * A probe owns its in-flight resources; probe_stop releases them. */
 #include <errno.h>
 #include <netdb.h>
@@ -28,6 +28,7 @@
 #include "probe.h"
 #include "probe_prom.h"
 #include "resolve.h"
+#include "runas.h"
 
 #define DEFAULT_INTERVAL_MS 1000
 #define DEFAULT_TIMEOUT_MS 2000
@@ -35,6 +36,7 @@
 struct prober {
 	struct loop *loop;
 	struct probe *head;         /* every started probe, not owned by cfg */
+	struct runas ra;            /* exec probes run as this (ra.set 0: root) */
 };
 
 struct probe {
@@ -483,7 +485,8 @@ exec_sample(struct probe *pr)
 	int st;
 
 	pr->timed_out = 0;
-	if ((pr->pid = spawn_nocaps(pr->argv, -1, &pr->errfd, &e)) == -1) {
+	if ((pr->pid = spawn_as(pr->argv, -1, &pr->errfd, &pr->p->ra,
+	    &e)) == -1) {
 		finish(pr, 0, -1, "%s", e.msg);
 		return;
 	}
@@ -549,6 +552,15 @@ prober_new(struct loop *l)
 		return NULL;
 	p->loop = l;
 	return p;
+}
+
+void
+prober_set_runas(struct prober *p, const struct runas *ra)
+{
+	if (ra != NULL)
+		p->ra = *ra;
+	else
+		memset(&p->ra, 0, sizeof(p->ra));
 }
 
 void

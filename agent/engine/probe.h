@@ -32,6 +32,10 @@ struct probe;
 /* The probes of one run on loop l. NULL if out of memory or libcurl cannot
  * start. */
 struct prober *prober_new(struct loop *l);
+struct runas;
+/* Exec probes started from now on run as ra (copied; NULL: root without
+ * capabilities, the default). */
+void prober_set_runas(struct prober *p, const struct runas *ra);
 /* Stops every probe still running and frees the prober. */
 void prober_free(struct prober *p);
 

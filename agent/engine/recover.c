@@ -636,6 +636,7 @@ next_run(struct loop *l, void *arg)
 	struct recovery *rc = arg;
 	struct strlist cmds = { NULL, 0 };
 	struct hooks_journal hj;
+	struct runas ra;
 	json_t *r, *all;
 	uint64_t timeout;
 	char idx[24];
@@ -674,7 +675,19 @@ next_run(struct loop *l, void *arg)
 	hj.j = rc->j;
 	hj.run = jstr(r, "run");
 	hj.first = rc->first;
-	if (hooks_run_journaled(l, &cmds, timeout, &hj, run_hooks_done,
+	/* As whoever submitted the run (issue 11); a record that says so
+	 * but cannot be read is not run as root: nobody instead. */
+	if (runas_from_json(json_object_get(r, "run_as"),
+	    &rc->cfg->guard.allow_exec, &ra) == -1) {
+		log_warnx("recover: run %s: unreadable run_as; its hooks run as "
+		    "nobody", jstr(r, "run"));
+		memset(&ra, 0, sizeof(ra));
+		ra.set = 1;
+		ra.uid = ra.gid = ra.groups[0] = 65534;
+		ra.ngroups = 1;
+		ra.allow_exec = &rc->cfg->guard.allow_exec;
+	}
+	if (hooks_run_as(l, &cmds, timeout, &hj, &ra, run_hooks_done,
 	    rc) == -1) {
 		/* Still owed: the run stays open in the journal. */
 		log_warnx("recover: run %s: cannot run its cleanup hooks (out of "

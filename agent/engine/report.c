@@ -152,6 +152,10 @@ run_report(struct run *r)
 	if (rep != NULL) {
 		outage_report(r, rep);
 		detect_report(&r->det, r->x, rep);
+		/* Who started it (issue 11): "alice (uid 1000)", a certificate's
+		 * identity, "gameday NAME", or null in-process. */
+		json_object_set_new(rep, "submitted_by", r->o.submitted_by[0] ?
+		    json_string(r->o.submitted_by) : json_null());
 	}
 	return rep;
 }

@@ -505,6 +505,7 @@ start_probes(struct run *r)
 		return 0;
 	if ((r->prober = prober_new(r->o.loop)) == NULL)
 		return -1;
+	prober_set_runas(r->prober, &r->o.runas);
 	for (size_t i = 0; i < r->nps; i++) {
 		r->ps[i].pr = probe_start(r->prober, r->ps[i].cfg, on_sample, &r->ps[i]);
 		if (r->ps[i].pr == NULL)
@@ -740,8 +741,8 @@ start_inject(struct run *r)
 	 * SIGKILL runs them after reverting (run_recover). */
 	if (r->o.journal != NULL && r->x->cleanup.hooks.n > 0) {
 		r->journaled = 1;
-		if (journal_hooks(r->o.journal, r->id, &r->x->cleanup.hooks,
-		    r->x->cleanup.timeout_ms, &e) == -1) {
+		if (journal_hooks_as(r->o.journal, r->id, &r->x->cleanup.hooks,
+		    r->x->cleanup.timeout_ms, &r->o.runas, &e) == -1) {
 			set_outcome(r, FL_ERROR, "cannot journal the hooks: %s", e.msg);
 			revert_all(r);
 			return;
@@ -874,9 +875,9 @@ revert_all(struct run *r)
 		hooks_done(r, NULL, 0);
 		return;
 	}
-	if (hooks_run_journaled(r->o.loop, &r->x->cleanup.hooks,
+	if (hooks_run_as(r->o.loop, &r->x->cleanup.hooks,
 	    r->x->cleanup.timeout_ms, &(struct hooks_journal){ r->o.journal,
-	    r->id, 0 }, hooks_done, r) == -1) {
+	    r->id, 0 }, &r->o.runas, hooks_done, r) == -1) {
 		add_event(r, "error", "cannot run cleanup hooks");
 		set_outcome(r, FL_ERROR, "cannot run cleanup hooks");
 		hooks_done(r, NULL, 0);

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "common.h"
+#include "runas.h"
 
 struct loop;
 struct journal;
@@ -29,6 +30,11 @@ struct run_opts {
 	void (*on_event)(struct run *r, json_t *ev, void *arg);
 	void (*on_done)(struct run *r, void *arg);
 	void *arg;
+	/* Who submitted it (issue 11): its hooks and exec probes run as
+	 * runas (set 0: root without capabilities); submitted_by goes into
+	 * the report ("" when unknown: faultctl in-process). */
+	struct runas runas;
+	char submitted_by[256];
 };
 
 /* Takes ownership of x. */

@@ -254,14 +254,15 @@ static struct {
 static json_t *
 summary_of(const json_t *rep)
 {
-	return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
+	return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
 	    "id", json_object_get(rep, "id"),
 	    "experiment", json_object_get(rep, "experiment"),
 	    "verdict", json_object_get(rep, "verdict"),
 	    "started_at", json_object_get(rep, "started_at"),
 	    "ended_at", json_object_get(rep, "ended_at"),
 	    "hash", json_object_get(rep, "hash"),
-	    "environment", json_object_get(rep, "environment"));
+	    "environment", json_object_get(rep, "environment"),
+	    "submitted_by", json_object_get(rep, "submitted_by"));
 }
 
 static json_t *
@@ -331,12 +332,14 @@ store_run_summaries(const char *state_dir, size_t max)
 			break;
 		if ((sum = store_run_summary(state_dir, json_string_value(it))) == NULL)
 			continue;
-		json_array_append_new(out, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}",
+		json_array_append_new(out, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, "
+		    "s:O?}",
 		    "id", json_object_get(sum, "id"),
 		    "experiment", json_object_get(sum, "experiment"),
 		    "verdict", json_object_get(sum, "verdict"),
 		    "started_at", json_object_get(sum, "started_at"),
-		    "ended_at", json_object_get(sum, "ended_at")));
+		    "ended_at", json_object_get(sum, "ended_at"),
+		    "submitted_by", json_object_get(sum, "submitted_by")));
 		json_decref(sum);
 	}
 	json_decref(ids);

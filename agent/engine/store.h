@@ -51,11 +51,12 @@ json_t *store_load(const char *state_dir, enum store_kind k, const char *id,
  * the folder does not exist yet). NULL only when memory runs out. */
 json_t *store_ids(const char *state_dir, enum store_kind k);
 /* The summary {"id","experiment","verdict","started_at","ended_at","hash",
- * "environment"} of the saved report id (new reference), or NULL. Each
+ * "environment","submitted_by"} of the saved report id (new reference), or NULL. Each
  * report is read once per process; store_save keeps the summary current. */
 json_t *store_run_summary(const char *state_dir, const char *id);
-/* Summaries {"id","experiment","verdict","started_at","ended_at"} of the
- * saved run reports, newest first, at most max of them (0: all). */
+/* Summaries {"id","experiment","verdict","started_at","ended_at",
+ * "submitted_by"} of the saved run reports, newest first, at most max of
+ * them (0: all). */
 json_t *store_run_summaries(const char *state_dir, size_t max);
 
 #endif

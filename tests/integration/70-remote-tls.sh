@@ -7,7 +7,9 @@ mkcerts agent1 admin
 P=$(free_port)
 start_httpd
 mkvictim fl-victim-tls; V=$VICTIM
-write_named_config agent1 staging "$(tls_lines agent1 "$P")"
+# The admin certificate may run (issue 11: an unmapped one may only read).
+write_named_config agent1 staging "$(tls_lines agent1 "$P")" \
+    '[client "admin"]' 'allow = plan, run, abort'
 start_named_agent agent1 "$P"
 
 # A verified client: info and a whole run, as on the socket.

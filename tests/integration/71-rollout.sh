@@ -15,9 +15,12 @@ PS=$(free_port); PP=$(free_port)
 while [ "$PP" = "$PS" ]; do PP=$(free_port); done
 start_httpd
 mkvictim fl-victim-ro
-write_named_config stg staging "$(tls_lines stg "$PS")"
+# The admin certificate may run (issue 11: an unmapped one may only read).
+write_named_config stg staging "$(tls_lines stg "$PS")" \
+    '[client "admin"]' 'allow = plan, run, abort'
 write_named_config prod production "$(tls_lines prod "$PP")" \
-    "promotion_source = https://127.0.0.1:$PS"
+    "promotion_source = https://127.0.0.1:$PS" \
+    '[client "admin"]' 'allow = plan, run, abort'
 start_named_agent stg "$PS"
 start_named_agent prod "$PP"
 STG="https://127.0.0.1:$PS" PROD="https://127.0.0.1:$PP"
