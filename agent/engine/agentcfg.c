@@ -256,6 +256,7 @@ check_agent(struct cctx *x, const struct ini_section *s)
 		if (!hostport_ok(v))
 			BAD("metrics_listen", "invalid address '%s' (expected "
 			    "PORT, :PORT or HOST:PORT, e.g. 127.0.0.1:9464)", v);
+	}
 	if (keys_has(defs, ks, "hook_user")) {
 		struct runas ra;
 		struct fl_err e;
@@ -487,7 +488,7 @@ parse_cfg(struct cctx *x, const struct ini_doc *doc)
 				check_guard(x, s);
 			continue;
 		}
-		if (ki == 5) {
+		if (ki == 6) {
 			/* Named by a certificate's CN or SAN, not [a-z0-9-_]. */
 			if (authz_client_section(c, x->file, s, x->d) == -1)
 				x->oom = 1;
