@@ -35,21 +35,27 @@ cx_finish() {
 # cx_planned NAME: the fault has been planned and is opening.
 cx_planned() { grep -q "opening [0-9]* sessions" "$T/$1.err"; }
 
-# cx_state NAME KEY: a value of the fault's state (or "revert").
-cx_state() {
-	python3 - "$T/$1.json" "$2" <<'PY'
-import json, sys
-f = json.load(open(sys.argv[1]))["faults"][0]
-print(f["revert"] if sys.argv[2] == "revert" else f["state"][sys.argv[2]])
-PY
-}
+# cx_state NAME KEY: a value of the fault's state (or "revert"), from
+# $T/NAME.kv, which cx_expect_exit writes once (python3 is slow to start).
+cx_state() { sed -n "s/^$2=//p" "$T/$1.kv"; }
 
 # cx_targets NAME: the plan's target lines, one a line.
-cx_targets() {
-	python3 - "$T/$1.json" <<'PY'
+cx_targets() { cat "$T/$1.targets"; }
+
+cx_parse() { # NAME
+	python3 - "$T/$1.json" "$T/$1" <<'PY'
 import json, sys
-for t in json.load(open(sys.argv[1]))["faults"][0]["targets"]:
-    print(t)
+try:
+    f = json.load(open(sys.argv[1]))["faults"][0]
+except Exception:
+    f = {}
+with open(sys.argv[2] + ".kv", "w") as kv:
+    for k, v in (f.get("state") or {}).items():
+        kv.write("%s=%s\n" % (k, v))
+    kv.write("revert=%s\n" % f.get("revert"))
+with open(sys.argv[2] + ".targets", "w") as t:
+    for line in f.get("targets") or []:
+        t.write(line + "\n")
 PY
 }
 
@@ -57,4 +63,5 @@ PY
 cx_expect_exit() {
 	cx_finish
 	[ "$RC" = "$2" ] || { cat "$T/$1.err"; fail "$1: exit $RC, want $2"; }
+	cx_parse "$1"
 }
