@@ -262,13 +262,43 @@ my_close(MYSQL *m)
 	}
 }
 
+/* Connector/C keeps a suspended operation (a connect waiting for the
+ * greeting, a query waiting for rows) on its own stack: closing on top of
+ * it would leave that operation's socket open. So end it first: shut the
+ * socket down (the peer sees FIN) and let the operation fail at once. */
+enum { OP_NONE, OP_CONNECT, OP_QUERY, OP_STORE };
+
+static void
+my_abort(MYSQL *m, int op)
+{
+	MYSQL *mret = NULL;
+	MYSQL_RES *res = NULL;
+	int fd = (int)mysql_get_socket(m), iret, st = 1;
+	const int ev = MYSQL_WAIT_READ | MYSQL_WAIT_WRITE;
+
+	if (op != OP_NONE && fd >= 0)
+		(void)shutdown(fd, SHUT_RDWR);
+	for (int i = 0; op != OP_NONE && st != 0 && i < 16; i++) {
+		if (op == OP_CONNECT)
+			st = mysql_real_connect_cont(&mret, m, ev);
+		else if (op == OP_QUERY)
+			st = mysql_real_query_cont(&iret, m, ev);
+		else
+			st = mysql_store_result_cont(&res, m, ev);
+	}
+	if (res != NULL)
+		mysql_free_result(res);
+	my_close(m);
+}
+
 void
 cx_my_close(struct cx_rt *rt, struct slot *s)
 {
 	(void)rt;
 	if (s->my != NULL)
-		my_close(s->my);
+		my_abort(s->my, s->mywait != 0 ? OP_CONNECT : OP_NONE);
 	s->my = NULL;
+	s->mywait = 0;
 }
 
 static void my_cb(struct loop *l, int fd, uint32_t events, void *arg);
@@ -279,8 +309,8 @@ my_step(struct cx_rt *rt, struct slot *s, int st, MYSQL *ret)
 {
 	char msg[256];
 
+	s->mywait = st;          /* 0: the connect is over, nothing suspended */
 	if (st != 0) {
-		s->mywait = st;
 		if (my_watch(rt->loop, s->my, &s->fd, wait_events(st), my_cb, s) == -1)
 			cx_slot_refused(rt, s, "cannot watch the socket");
 		return;
@@ -324,6 +354,7 @@ cx_my_open(struct cx_rt *rt, struct slot *s)
 	char msg[256];
 	int st;
 
+	s->mywait = 0;
 	if ((s->my = my_new(rt, msg, sizeof(msg))) == NULL) {
 		cx_slot_refused(rt, s, msg);
 		return;
@@ -340,13 +371,14 @@ cx_my_open(struct cx_rt *rt, struct slot *s)
     "(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS " \
     "WHERE VARIABLE_NAME = 'THREADS_CONNECTED')"
 
-enum { Q_CONNECT, Q_QUERY, Q_STORE };
+enum { Q_CONNECT = OP_CONNECT, Q_QUERY = OP_QUERY, Q_STORE = OP_STORE };
 
 struct cx_myq {
 	struct cx_rt *rt;
 	MYSQL *m;
 	int fd;
 	int phase;
+	int suspended;            /* the OP_* Connector/C waits in, or OP_NONE */
 	uint64_t timer;
 	void (*cb)(struct cx_rt *rt, int rc, const struct fl_err *e);
 };
@@ -361,7 +393,7 @@ cx_my_leave_cancel(struct cx_rt *rt)
 	if (q->fd >= 0)
 		loop_del_fd(rt->loop, q->fd);
 	if (q->m != NULL)
-		my_close(q->m);
+		my_abort(q->m, q->suspended);
 	if (q->timer != 0)
 		loop_timer_cancel(rt->loop, q->timer);
 	free(q);
@@ -461,6 +493,7 @@ myq_step(struct cx_myq *q, int st, uint32_t events)
 	int iret = 0;
 
 	for (;;) {
+		q->suspended = st != 0 ? q->phase : OP_NONE;
 		if (st != 0 && events == 0) {
 			if (my_watch(q->rt->loop, q->m, &q->fd, wait_events(st),
 			    myq_cb, q) == -1)
@@ -473,6 +506,7 @@ myq_step(struct cx_myq *q, int st, uint32_t events)
 			    ready_status(events));
 			if (st != 0)
 				break;
+			q->suspended = OP_NONE;   /* the connect ended */
 			if (mret == NULL) {
 				myq_failed(q, mysql_error(q->m));
 				return;
@@ -488,6 +522,7 @@ myq_step(struct cx_myq *q, int st, uint32_t events)
 			if (st != 0)
 				break;
 queried:
+			q->suspended = OP_NONE;
 			if (iret != 0) {
 				myq_failed(q, mysql_error(q->m));
 				return;
@@ -502,6 +537,7 @@ queried:
 			if (st != 0)
 				break;
 stored:
+			q->suspended = OP_NONE;
 			if (res == NULL) {
 				myq_failed(q, mysql_error(q->m));
 				return;
@@ -538,6 +574,7 @@ cx_my_leave_start(struct cx_rt *rt, const struct cx_cfg *c,
 	q->rt = rt;
 	q->fd = -1;
 	q->cb = cb;
+	q->phase = Q_CONNECT;
 	if ((q->m = my_new(rt, msg, sizeof(msg))) == NULL) {
 		free(q);
 		return fl_fail(e, "dsn: %s", msg);
@@ -567,14 +604,17 @@ cx_my_leave_start(struct cx_rt *rt, const struct cx_cfg *c,
 		}
 		/* Connected already: go on with the query phase on the
 		 * next event; a socket is writable at once. */
+		int iret = 0;
+
 		q->phase = Q_QUERY;
-		st = mysql_real_query_start(&st, q->m, MY_LEAVE_QUERY,
+		st = mysql_real_query_start(&iret, q->m, MY_LEAVE_QUERY,
 		    strlen(MY_LEAVE_QUERY));
 		if (st == 0) {
 			cx_my_leave_cancel(rt);
 			return fl_fail(e, "leave: the query finished before waiting");
 		}
 	}
+	q->suspended = q->phase;
 	if (my_watch(rt->loop, q->m, &q->fd, wait_events(st), myq_cb, q) == -1) {
 		cx_my_leave_cancel(rt);
 		return fl_fail(e, "leave: cannot watch the connection");
