@@ -41,16 +41,16 @@ sv_active() { pool_col 7; }
 is() { [ "$("$1")" = "$2" ]; }   # is FUNCTION VALUE
 
 # ---- A: session pooling ---------------------------------------------------
-cx_run a1 2s protocol=postgres "dsn=$DSN" connections=15 hold=connect
+cx_run a1 60s protocol=postgres "dsn=$DSN" connections=15 hold=connect
 wait_for 15 is cl_active 15 || { cat "$T/a1.err"; fail "A: 15 clients not logged in (cl_active $(cl_active))"; }
 [ "$(sv_active)" = 0 ] || fail "A: hold = connect pinned $(sv_active) server connections"
 ok "A: hold = connect: cl_active 15, sv_active 0 (a login pins nothing)"
-cx_expect_exit a1 0
+cx_abort a1
 
-cx_run a2 3s protocol=postgres "dsn=$DSN" connections=15 "admin_dsn=$ADMIN"
+cx_run a2 60s protocol=postgres "dsn=$DSN" connections=15 "admin_dsn=$ADMIN"
 wait_for 15 is sv_active 15 || { cat "$T/a2.err"; fail "A: sv_active $(sv_active), want 15"; }
 ok "A: hold = session (the default): sv_active 15 in SHOW POOLS"
-cx_expect_exit a2 0
+cx_abort a2
 grep -q "limit: pooler server pool 16, 0 in use before, 15 to hold, 1 left for clients" "$T/a2.targets" ||
     { cat "$T/a2.targets"; fail "A: the plan does not state the pool limit"; }
 grep -q "^pooler: 127.0.0.1:$BPORT is not the server: the server reports 127.0.0.1:$PGPORT" "$T/a2.targets" ||
@@ -67,19 +67,19 @@ ok "A: report: pooler server pool 16, 0 in use before, held 15, 1 left; all clie
 # ---- B: transaction pooling -------------------------------------------------
 "$PGB" stop "$T/bouncer"
 "$PGB" start "$T/bouncer" "$PGPORT" "$BPORT" transaction 16
-cx_run b1 2s protocol=postgres "dsn=$DSN" connections=5 hold=session "admin_dsn=$ADMIN"
+cx_run b1 60s protocol=postgres "dsn=$DSN" connections=5 hold=session "admin_dsn=$ADMIN"
 wait_for 15 is cl_active 5 || { cat "$T/b1.err"; fail "B: 5 clients not in (cl_active $(cl_active))"; }
 [ "$(sv_active)" = 0 ] || fail "B: hold = session pinned $(sv_active) under transaction pooling"
-cx_expect_exit b1 0
+cx_abort b1
 cx_targets b1 | grep -q "hold = session pins no server connection in transaction pooling" ||
     { cx_targets b1; fail "B: the plan does not say session pins nothing here"; }
 [ "$(cx_state b1 limit)" = "pooler client slots" ] || fail "B: limit $(cx_state b1 limit)"
 ok "B: hold = session under transaction pooling: sv_active 0, and the plan says why"
 
-cx_run b2 2s protocol=postgres "dsn=$DSN" connections=5 hold=transaction "admin_dsn=$ADMIN"
+cx_run b2 60s protocol=postgres "dsn=$DSN" connections=5 hold=transaction "admin_dsn=$ADMIN"
 wait_for 15 is sv_active 5 || { cat "$T/b2.err"; fail "B: sv_active $(sv_active), want 5"; }
 ok "B: hold = transaction under transaction pooling: sv_active 5"
-cx_expect_exit b2 0
+cx_abort b2
 [ "$(cx_state b2 limit)" = "pooler server pool" ] || fail "B: limit $(cx_state b2 limit)"
 [ "$(cx_state b2 held_peak)" = 5 ] || fail "B: held_peak $(cx_state b2 held_peak)"
 wait_for 10 is sv_active 0 || fail "B: sv_active $(sv_active) after the revert"
@@ -88,14 +88,15 @@ ok "B: released after the revert"
 # ---- C: idle_in_transaction_session_timeout ---------------------------------
 su_sql() { psql -X -q -At -h "$T/pg" -p "$PGPORT" -U postgres -d postgres -c "$1"; }
 su_sql "ALTER ROLE chaos SET idle_in_transaction_session_timeout = '1s'"
-cx_run c 3s protocol=postgres "dsn=postgresql://chaos:chaos-pw@127.0.0.1:$PGPORT/app" \
+cx_run c 60s protocol=postgres "dsn=postgresql://chaos:chaos-pw@127.0.0.1:$PGPORT/app" \
     connections=3 hold=transaction
-cx_expect_exit c 0
+wait_for 20 grep -q "ended a held transaction" "$T/c.err" || { cat "$T/c.err"; fail "C: no event about the timeout"; }
+cx_abort c
 cx_targets c | grep -q "idle_in_transaction_session_timeout is 1s" ||
     { cx_targets c; fail "C: the plan does not note the timeout"; }
 n=$(cx_state c idle_in_transaction_timeouts)
-[ "$n" -ge 3 ] || { cat "$T/c.err"; fail "C: idle_in_transaction_timeouts $n, want >= 3"; }
-[ "$(cx_state c reopened)" -ge 3 ] || fail "C: reopened $(cx_state c reopened)"
+[ "$n" -ge 1 ] || { cat "$T/c.err"; fail "C: idle_in_transaction_timeouts $n, want >= 1"; }
+[ "$(cx_state c reopened)" -ge "$n" ] || fail "C: reopened $(cx_state c reopened)"
 grep -q "ended a held transaction (idle_in_transaction_session_timeout 1s)" "$T/c.err" ||
     { cat "$T/c.err"; fail "C: no event about the timeout"; }
 su_sql "ALTER ROLE chaos RESET idle_in_transaction_session_timeout"

@@ -55,7 +55,7 @@ grep -q "set admin_dsn to the pooler's admin console" "$T/a.err" ||
 ok "A: leave through a pooler without admin_dsn refused at plan: $(grep -o 'leave: .*' "$T/a.err" | head -1 | cut -c1-90)..."
 
 # ---- B: admin_dsn: leave 5 of the pool of 10 ------------------------------------
-cx_run b 12s protocol=postgres "dsn=$DSN" leave=5 "admin_dsn=$ADMIN"
+cx_run b 60s protocol=postgres "dsn=$DSN" leave=5 "admin_dsn=$ADMIN"
 wait_for 15 cx_planned b || { cat "$T/b.err"; fail "B: not planned"; }
 wait_for 15 is sv_active 5 || { cat "$T/b.err"; fail "B: sv_active $(sv_active), want 5"; }
 ok "B: 5 of the pool's 10 server connections held (SHOW POOLS sv_active 5)"
@@ -71,7 +71,7 @@ for i in 1 2 3 4 5; do
 	grep -q connected "$T/c$i" || fail "B: client $i did not connect"
 done
 ok "B: the sixth client timed out as pgbouncer does: $(grep query_wait_timeout "$T/c6" | head -1)"
-cx_expect_exit b 0
+cx_abort b
 grep -q "limit: pooler server pool 10, 0 in use before, 5 to hold, 5 left for clients" "$T/b.targets" ||
     { cat "$T/b.targets"; fail "B: the plan does not state the limit"; }
 grep -q "(pooler server pool app/app: pool_size 10 - sv_active 0 - leave 5)" "$T/b.targets" ||

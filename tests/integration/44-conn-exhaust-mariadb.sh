@@ -32,7 +32,7 @@ client() { # OUT SLEEP: an ordinary client
 	    -N -e "SELECT 'connected'; SELECT SLEEP($2)" >"$1" 2>&1
 }
 
-cx_run a 12s protocol=mysql "dsn=mysql://chaos:chaos-pw@127.0.0.1:$PORT/app" leave=3
+cx_run a 60s protocol=mysql "dsn=mysql://chaos:chaos-pw@127.0.0.1:$PORT/app" leave=3
 wait_for 15 cx_planned a || { cat "$T/a.err"; fail "not planned"; }
 wait_for 10 has chaos 7 || { cat "$T/a.err"; fail "7 sessions not held (have $(sessions chaos))"; }
 ok "7 sessions held by chaos (processlist)"
@@ -54,7 +54,7 @@ wait_for 10 has app 0 || fail "the clients did not leave"
 wait_for 10 has chaos 7 || fail "killed sessions not re-opened (have $(sessions chaos))"
 ok "killed sessions re-opened"
 
-cx_expect_exit a 0
+cx_abort a
 grep -q "(max_connections 10 - 0 connected - leave 3)" "$T/a.targets" ||
     { cat "$T/a.targets"; fail "the plan does not show the arithmetic"; }
 grep -q "limit: server max_connections 10, 0 in use before, 7 to hold, 3 left for clients" "$T/a.targets" ||

@@ -32,6 +32,15 @@ cx_finish() {
 	RUNPID=""
 }
 
+# cx_abort NAME: end a run early as an operator would (SIGINT to the
+# in-process run: it reverts, reports and exits 5). Tests run with long
+# durations and abort once they have checked, so a slow machine never ends
+# a run before the test has seen it hold.
+cx_abort() {
+	kill -INT "$RUNPID"
+	cx_expect_exit "$1" 5
+}
+
 # cx_planned NAME: the fault has been planned and is opening.
 cx_planned() { grep -q "opening [0-9]* sessions" "$T/$1.err"; }
 
