@@ -12,32 +12,10 @@
 #     reported and re-opened.
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/integration/conn-exhaust-lib.sh"
-chmod 755 "$T"
-PGPORT=$("$PGT" freeport)
-BPORT=$("$PGT" freeport)
-t_cleanup() {
-	rc=$?
-	set +e
-	[ -n "$RUNPID" ] && kill "$RUNPID" 2>/dev/null
-	"$PGB" stop "$T/bouncer" >/dev/null 2>&1
-	"$PGT" destroy "$T/pg" >/dev/null 2>&1
-	(exit $rc)
-	cleanup
-}
-trap t_cleanup EXIT INT TERM
-
-"$PGT" start "$T/pg" "$PGPORT" 3
-"$PGB" start "$T/bouncer" "$PGPORT" "$BPORT" session 16
+cx_bouncer session 16
 DSN="postgresql://chaos:chaos-pw@127.0.0.1:$BPORT/app"
-ADMIN="postgresql://fladmin:admin-pw@127.0.0.1:$BPORT/pgbouncer"
-
-pool_col() { # COLUMN-NUMBER of SHOW POOLS for app/chaos (0 without a row)
-	v=$("$PGB" admin "$T/bouncer" "$BPORT" "SHOW POOLS" |
-	    awk -F'|' -v c="$1" '$1 == "app" && $2 == "chaos" { print $c }')
-	echo "${v:-0}"
-}
-cl_active() { pool_col 3; }
-sv_active() { pool_col 7; }
+cl_active() { pool_col chaos 3; }
+sv_active() { pool_col chaos 7; }
 is() { [ "$("$1")" = "$2" ]; }   # is FUNCTION VALUE
 
 # ---- A: session pooling ---------------------------------------------------
@@ -55,12 +33,8 @@ grep -q "limit: pooler server pool 16, 0 in use before, 15 to hold, 1 left for c
     { cat "$T/a2.targets"; fail "A: the plan does not state the pool limit"; }
 grep -q "^pooler: 127.0.0.1:$BPORT is not the server: the server reports 127.0.0.1:$PGPORT" "$T/a2.targets" ||
     { cat "$T/a2.targets"; fail "A: the plan does not say it is a pooler"; }
-[ "$(cx_state a2 limit)" = "pooler server pool" ] || fail "A: limit $(cx_state a2 limit)"
-[ "$(cx_state a2 limit_size)" = 16 ] || fail "A: limit_size $(cx_state a2 limit_size)"
-[ "$(cx_state a2 in_use_before)" = 0 ] || fail "A: in_use_before $(cx_state a2 in_use_before)"
-[ "$(cx_state a2 held_peak)" = 15 ] || fail "A: held_peak $(cx_state a2 held_peak)"
-[ "$(cx_state a2 left)" = 1 ] || fail "A: left $(cx_state a2 left)"
-[ "$(cx_state a2 revert)" = ok ] || fail "A: revert $(cx_state a2 revert)"
+cx_expect_state a2 limit="pooler server pool" limit_size=16 in_use_before=0 \
+    held_peak=15 left=1 revert=ok
 wait_for 10 is cl_active 0 || fail "A: $(cl_active) clients left after the revert"
 ok "A: report: pooler server pool 16, 0 in use before, held 15, 1 left; all clients gone after"
 
@@ -73,15 +47,14 @@ wait_for 15 is cl_active 5 || { cat "$T/b1.err"; fail "B: 5 clients not in (cl_a
 cx_abort b1
 cx_targets b1 | grep -q "hold = session pins no server connection in transaction pooling" ||
     { cx_targets b1; fail "B: the plan does not say session pins nothing here"; }
-[ "$(cx_state b1 limit)" = "pooler client slots" ] || fail "B: limit $(cx_state b1 limit)"
+cx_expect_state b1 limit="pooler client slots"
 ok "B: hold = session under transaction pooling: sv_active 0, and the plan says why"
 
 cx_run b2 60s protocol=postgres "dsn=$DSN" connections=5 hold=transaction "admin_dsn=$ADMIN"
 wait_for 15 is sv_active 5 || { cat "$T/b2.err"; fail "B: sv_active $(sv_active), want 5"; }
 ok "B: hold = transaction under transaction pooling: sv_active 5"
 cx_abort b2
-[ "$(cx_state b2 limit)" = "pooler server pool" ] || fail "B: limit $(cx_state b2 limit)"
-[ "$(cx_state b2 held_peak)" = 5 ] || fail "B: held_peak $(cx_state b2 held_peak)"
+cx_expect_state b2 limit="pooler server pool" held_peak=5
 wait_for 10 is sv_active 0 || fail "B: sv_active $(sv_active) after the revert"
 ok "B: released after the revert"
 

@@ -11,36 +11,15 @@
 #     plan and report numbers agree with SHOW POOLS; all freed after.
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/integration/conn-exhaust-lib.sh"
-chmod 755 "$T"
-PGPORT=$("$PGT" freeport)
-BPORT=$("$PGT" freeport)
-t_cleanup() {
-	rc=$?
-	set +e
-	[ -n "$RUNPID" ] && kill "$RUNPID" 2>/dev/null
-	"$PGB" stop "$T/bouncer" >/dev/null 2>&1
-	"$PGT" destroy "$T/pg" >/dev/null 2>&1
-	(exit $rc)
-	cleanup
-}
-trap t_cleanup EXIT INT TERM
-
-"$PGT" start "$T/pg" "$PGPORT" 3
-"$PGB" start "$T/bouncer" "$PGPORT" "$BPORT" session 10 "query_wait_timeout = 3"
+cx_bouncer session 10 "query_wait_timeout = 3"
 DSN="postgresql://app:app-pw@127.0.0.1:$BPORT/app"
-ADMIN="postgresql://fladmin:admin-pw@127.0.0.1:$BPORT/pgbouncer"
-
-pool_col() { # COLUMN-NUMBER of SHOW POOLS for app/app (0 without a row)
-	v=$("$PGB" admin "$T/bouncer" "$BPORT" "SHOW POOLS" |
-	    awk -F'|' -v c="$1" '$1 == "app" && $2 == "app" { print $c }')
-	echo "${v:-0}"
-}
-cl_active() { pool_col 3; }
-cl_waiting() { pool_col 4; }
-sv_active() { pool_col 7; }
+cl_active() { pool_col app 3; }
+cl_waiting() { pool_col app 4; }
+sv_active() { pool_col app 7; }
 is() { [ "$("$1")" = "$2" ]; }   # is FUNCTION VALUE
 client() { # OUT SLEEP: a real client of the application, through pgbouncer
-	PGPASSWORD=app-pw PGCONNECT_TIMEOUT=10 psql -X -At -h 127.0.0.1 -p "$BPORT" \
+	# (exec: run as "(client ...) &", its PID is the client's own)
+	PGPASSWORD=app-pw PGCONNECT_TIMEOUT=10 exec psql -X -At -h 127.0.0.1 -p "$BPORT" \
 	    -U app -d app -c "SELECT 'connected'" -c "SELECT pg_sleep($2)" >"$1" 2>&1
 }
 
@@ -59,16 +38,17 @@ cx_run b 60s protocol=postgres "dsn=$DSN" leave=5 "admin_dsn=$ADMIN"
 wait_for 15 cx_planned b || { cat "$T/b.err"; fail "B: not planned"; }
 wait_for 15 is sv_active 5 || { cat "$T/b.err"; fail "B: sv_active $(sv_active), want 5"; }
 ok "B: 5 of the pool's 10 server connections held (SHOW POOLS sv_active 5)"
-for i in 1 2 3 4 5; do client "$T/c$i" 5 & eval "c$i=\$!"; done
+for i in 1 2 3 4 5; do (client "$T/c$i" 60) & eval "c$i=\$!"; PIDS="$PIDS $!"; done
 wait_for 10 is sv_active 10 || fail "B: five clients did not get servers (sv_active $(sv_active))"
-client "$T/c6" 0 & c6=$!
+(client "$T/c6" 0) & c6=$!
 wait_for 5 is cl_waiting 1 || fail "B: the sixth client is not waiting (cl_waiting $(cl_waiting))"
 ok "B: five more clients got server connections; the sixth waits (cl_waiting 1)"
 if wait "$c6"; then fail "B: the sixth client got in: $(cat "$T/c6")"; fi
 grep -q "query_wait_timeout" "$T/c6" || fail "B: sixth client: $(cat "$T/c6")"
+# The five are in (each printed "connected" and still sleeps): end them.
 for i in 1 2 3 4 5; do
-	eval "wait \$c$i" || fail "B: client $i: $(cat "$T/c$i")"
-	grep -q connected "$T/c$i" || fail "B: client $i did not connect"
+	grep -q connected "$T/c$i" || fail "B: client $i: $(cat "$T/c$i")"
+	eval "kill \$c$i"
 done
 ok "B: the sixth client timed out as pgbouncer does: $(grep query_wait_timeout "$T/c6" | head -1)"
 cx_abort b
@@ -78,9 +58,8 @@ grep -q "(pooler server pool app/app: pool_size 10 - sv_active 0 - leave 5)" "$T
     { cat "$T/b.targets"; fail "B: the plan does not show the arithmetic"; }
 grep -q "^observed: pgbouncer session pooling: max_client_conn 100" "$T/b.targets" ||
     { cat "$T/b.targets"; fail "B: the plan does not show what it observed"; }
-for kv in limit="pooler server pool" limit_size=10 in_use_before=0 held_peak=5 left=5 refused=0 revert=ok; do
-	[ "$(cx_state b "${kv%%=*}")" = "${kv#*=}" ] || fail "B: ${kv%%=*} $(cx_state b "${kv%%=*}"), want ${kv#*=}"
-done
+cx_expect_state b limit="pooler server pool" limit_size=10 in_use_before=0 \
+    held_peak=5 left=5 refused=0 revert=ok
 wait_for 10 is cl_active 0 || fail "B: $(cl_active) clients left after the revert"
 ok "B: report: pooler server pool 10, 0 in use before, held 5, 5 left; freed after the revert"
 echo "43-conn-exhaust-pgbouncer-leave: passed"

@@ -7,7 +7,6 @@
 # 3; nothing is held by any of them.
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/integration/conn-exhaust-lib.sh"
-chmod 755 "$T"
 
 # bad NAME WANT-LINE KEY=VALUE...: exit 2 and exactly the line WANT
 # (FILE:LINE: key: message) among the diagnostics.
@@ -46,16 +45,7 @@ bad tls-pg "9: tls: only for protocol = mysql (postgres: sslmode in the DSN)" \
     protocol=postgres dsn=postgresql://chaos@127.0.0.1/app tls=required connections=3
 
 # ---- against a real server: refused at plan, nothing held ---------------------
-PORT=$(free_port)
-t_cleanup() {
-	rc=$?
-	set +e
-	"$MYT" stop "$T/my" >/dev/null 2>&1
-	(exit $rc)
-	cleanup
-}
-trap t_cleanup EXIT INT TERM
-"$MYT" start "$T/my" "$PORT" 10
+cx_mariadb 10
 cx_run wrongpw 5s protocol=mysql "dsn=mysql://chaos:wrong@127.0.0.1:$PORT/app" leave=3
 cx_expect_exit wrongpw 4
 grep -q "dsn: cannot log in to 127.0.0.1:$PORT to read max_connections: Access denied for user 'chaos'@'127.0.0.1' (using password: YES)" \

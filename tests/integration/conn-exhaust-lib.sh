@@ -74,3 +74,51 @@ cx_expect_exit() {
 	[ "$RC" = "$2" ] || { cat "$T/$1.err"; fail "$1: exit $RC, want $2"; }
 	cx_parse "$1"
 }
+
+# cx_expect_state NAME KEY=VALUE...: each value of the fault's state.
+cx_expect_state() {
+	_n=$1; shift
+	for _kv in "$@"; do
+		[ "$(cx_state "$_n" "${_kv%%=*}")" = "${_kv#*=}" ] ||
+		    fail "$_n: ${_kv%%=*} $(cx_state "$_n" "${_kv%%=*}"), want ${_kv#*=}"
+	done
+}
+
+# cx_bouncer MODE POOL_SIZE [SETTING...]: a PostgreSQL (tests/lib/pg-test-cluster)
+# and a pgbouncer before it (tests/lib/pgbouncer-test), both stopped by the
+# EXIT trap; sets PGPORT, BPORT and ADMIN (the admin console's DSN).
+cx_bouncer() {
+	chmod 755 "$T"
+	PGPORT=$("$PGT" freeport)
+	BPORT=$("$PGT" freeport)
+	trap cx_cleanup EXIT INT TERM
+	"$PGT" start "$T/pg" "$PGPORT" 3
+	"$PGB" start "$T/bouncer" "$PGPORT" "$BPORT" "$@"
+	ADMIN="postgresql://fladmin:admin-pw@127.0.0.1:$BPORT/pgbouncer"
+}
+cx_cleanup() {
+	rc=$?
+	set +e
+	[ -n "$RUNPID" ] && kill "$RUNPID" 2>/dev/null
+	"$PGB" stop "$T/bouncer" >/dev/null 2>&1
+	"$PGT" destroy "$T/pg" >/dev/null 2>&1
+	"$MYT" stop "$T/my" >/dev/null 2>&1
+	(exit $rc)
+	cleanup
+}
+
+# cx_mariadb MAX_CONNECTIONS: a MariaDB (tests/lib/mariadb-test-server)
+# stopped by the EXIT trap; sets PORT.
+cx_mariadb() {
+	chmod 755 "$T"
+	PORT=$(free_port)
+	trap cx_cleanup EXIT INT TERM
+	"$MYT" start "$T/my" "$PORT" "$1"
+}
+
+# pool_col USER COLUMN: a column of SHOW POOLS for app/USER (0 without a row).
+pool_col() {
+	_v=$("$PGB" admin "$T/bouncer" "$BPORT" "SHOW POOLS" |
+	    awk -F'|' -v u="$1" -v c="$2" '$1 == "app" && $2 == u { print $c }')
+	echo "${_v:-0}"
+}

@@ -359,6 +359,17 @@ slot_watch(struct cx_rt *rt, struct slot *s, uint32_t ev)
 	return cx_pg_watch(rt->loop, s->pg, &s->fd, ev, pg_cb, s);
 }
 
+/* Logged in (and pinned): from now on only an end is expected. */
+static void
+pg_held(struct cx_rt *rt, struct slot *s)
+{
+	if (slot_watch(rt, s, EPOLLIN | EPOLLRDHUP) == -1) {
+		cx_slot_refused(rt, s, "cannot watch the socket");
+		return;
+	}
+	cx_slot_held(rt, s);
+}
+
 static void
 pg_cb(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -386,11 +397,7 @@ pg_cb(struct loop *l, int fd, uint32_t events, void *arg)
 					cx_slot_refused(rt, s, "cannot watch the socket");
 				return;
 			}
-			if (slot_watch(rt, s, EPOLLIN | EPOLLRDHUP) == -1) {
-				cx_slot_refused(rt, s, "cannot watch the socket");
-				return;
-			}
-			cx_slot_held(rt, s);
+			pg_held(rt, s);
 			return;
 		case PGRES_POLLING_READING:
 			if (slot_watch(rt, s, EPOLLIN) == -1)
@@ -419,11 +426,7 @@ pg_cb(struct loop *l, int fd, uint32_t events, void *arg)
 				cx_slot_refused(rt, s, "cannot watch the socket");
 			return;
 		}
-		if (slot_watch(rt, s, EPOLLIN | EPOLLRDHUP) == -1) {
-			cx_slot_refused(rt, s, "cannot watch the socket");
-			return;
-		}
-		cx_slot_held(rt, s);
+		pg_held(rt, s);
 		return;
 	}
 	/* S_HELD: an idle session (or one in its open transaction); the
