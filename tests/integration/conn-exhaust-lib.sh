@@ -108,7 +108,8 @@ cx_cleanup() {
 }
 
 # cx_mariadb MAX_CONNECTIONS: a MariaDB (tests/lib/mariadb-test-server)
-# stopped by the EXIT trap; sets PORT.
+# stopped by the EXIT trap; sets PORT. With MY_TLS_DIR exported it speaks
+# TLS (see the tool).
 cx_mariadb() {
 	chmod 755 "$T"
 	PORT=$(free_port)
