@@ -7,9 +7,10 @@
 #     state the limit against pgbouncer's own numbers; all freed after.
 #  B. transaction pooling: hold = session pins nothing there (and the plan
 #     says so), hold = transaction pins 5 (sv_active 5).
-#  C. directly on PostgreSQL with idle_in_transaction_session_timeout = 1s
-#     for the role: held transactions are ended by the server, detected,
-#     reported and re-opened.
+#  C. idle_in_transaction_session_timeout = 1s for the role on the server,
+#     through pgbouncer's transaction pooling: held transactions are ended
+#     by the server (pgbouncer relays its FATAL), detected, reported and
+#     re-opened.
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/integration/conn-exhaust-lib.sh"
 cx_bouncer session 16
@@ -61,8 +62,7 @@ ok "B: released after the revert"
 # ---- C: idle_in_transaction_session_timeout ---------------------------------
 su_sql() { psql -X -q -At -h "$T/pg" -p "$PGPORT" -U postgres -d postgres -c "$1"; }
 su_sql "ALTER ROLE chaos SET idle_in_transaction_session_timeout = '1s'"
-cx_run c 60s protocol=postgres "dsn=postgresql://chaos:chaos-pw@127.0.0.1:$PGPORT/app" \
-    connections=3 hold=transaction
+cx_run c 60s protocol=postgres "dsn=$DSN" connections=3 hold=transaction "admin_dsn=$ADMIN"
 wait_for 20 grep -q "ended a held transaction" "$T/c.err" || { cat "$T/c.err"; fail "C: no event about the timeout"; }
 cx_abort c
 cx_targets c | grep -q "idle_in_transaction_session_timeout is 1s" ||
@@ -73,5 +73,5 @@ n=$(cx_state c idle_in_transaction_timeouts)
 grep -q "ended a held transaction (idle_in_transaction_session_timeout 1s)" "$T/c.err" ||
     { cat "$T/c.err"; fail "C: no event about the timeout"; }
 su_sql "ALTER ROLE chaos RESET idle_in_transaction_session_timeout"
-ok "C: the server's idle_in_transaction_session_timeout detected ($n times), reported, re-opened"
+ok "C: the server's idle_in_transaction_session_timeout (through pgbouncer) detected ($n times), reported, re-opened"
 echo "42-conn-exhaust-pgbouncer-pin: passed"
