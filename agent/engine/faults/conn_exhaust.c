@@ -659,6 +659,7 @@ cx_release(struct fault *f)
 	cx_cancel(f);
 	/* Teardown without a revert still must not leak sockets. */
 	cx_hold_stop(rt);
+	explicit_bzero(rt->mypass, sizeof(rt->mypass));
 	free(rt);
 	f->rt = NULL;
 }
