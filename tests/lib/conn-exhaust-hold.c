@@ -3,7 +3,8 @@
  *   conn-exhaust-hold [-t SECONDS] KEY=VALUE...
  *
  * Parses the keys with the driver's own table (errors as
- * "cli:N: key: message", exit 2), validates, plans (refusal: exit 3),
+ * "cli:N: key: message", exit 2), validates, prepares (on the loop) and
+ * plans (refusal: exit 3),
  * injects, and runs the loop until SIGTERM/SIGINT or -t seconds pass, then
  * reverts. Events go to stderr as they happen (one line each, prefixed
  * "event: "); at the end stdout gets one JSON object
@@ -38,6 +39,20 @@ on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)arg;
 	(void)!read(fd, &si, sizeof(si));
 	loop_break(l);
+}
+
+/* prepare's end (the driver resolves and looks up on the loop). */
+static int prepared = -2;
+static struct fl_err prep_err;
+
+static void
+on_prepared(struct fault *f, int rc, const struct fl_err *e, void *arg)
+{
+	(void)f;
+	(void)arg;
+	prepared = rc;
+	if (e != NULL)
+		prep_err = *e;
 }
 
 static void
@@ -110,6 +125,18 @@ main(int argc, char **argv)
 	    loop_add_fd(l, sfd, EPOLLIN, on_signal, NULL) == -1)
 		return 4;
 
+	if (f.ops->prepare(&f, &ctx, on_prepared, NULL, &e) == -1) {
+		fprintf(stderr, "cli: %s\n", e.msg);
+		status = e.status;
+		goto done;
+	}
+	while (prepared == -2)
+		loop_run_once(l, 100);
+	if (prepared == -1) {
+		fprintf(stderr, "cli: %s\n", prep_err.msg);
+		status = prep_err.status;
+		goto done;
+	}
 	if (f.ops->plan(&f, &ctx, &e) == -1) {
 		fprintf(stderr, "cli: %s\n", e.msg);
 		status = e.status;

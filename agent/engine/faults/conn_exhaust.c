@@ -38,7 +38,10 @@
 #include "conn_exhaust.h"
 #include "resolve.h"
 
-static const char *const cx_protocols[] = { "tcp", "postgres", NULL };
+static const char *const cx_protocols[] = { "tcp", "postgres", "mysql", NULL };
+/* In the order of CX_HOLD_*: session (0) is the default. */
+static const char *const cx_holds[] = { "session", "connect", "transaction", NULL };
+static const char *const cx_tls[] = { "off", "required", "verify", NULL };
 
 static int cx_parse_ramp(void *field, const char *value, char *err,
     size_t errlen);
@@ -50,6 +53,10 @@ static const struct keydef cx_keys[] = {
 	{ "connections", KEY_UINT, offsetof(struct cx_cfg, connections), 0, NULL, CX_MAX_CONNECTIONS, NULL },
 	{ "leave", KEY_UINT, offsetof(struct cx_cfg, leave), 0, NULL, 100000, NULL },
 	{ "ramp", KEY_CUSTOM, offsetof(struct cx_cfg, ramp), 0, NULL, 0, cx_parse_ramp },
+	{ "hold", KEY_ENUM, offsetof(struct cx_cfg, hold), 0, cx_holds, 0, NULL },
+	{ "admin_dsn", KEY_STRING, offsetof(struct cx_cfg, admin_dsn), 0, NULL, 0, NULL },
+	{ "tls", KEY_ENUM, offsetof(struct cx_cfg, tls), 0, cx_tls, 0, NULL },
+	{ "tls_ca", KEY_STRING, offsetof(struct cx_cfg, tls_ca), 0, NULL, 0, NULL },
 	{ NULL, 0, 0, 0, NULL, 0, NULL },
 };
 
@@ -198,26 +205,70 @@ cx_validate(struct fault *f, struct diag *d)
 	    err, sizeof(err)) == -1)
 		fault_diag(d, f, "target", "%s", err);
 
+	if (c->protocol != CX_POSTGRES) {
+		if (fault_has(f, "hold"))
+			fault_diag(d, f, "hold", "only for protocol = postgres");
+		if (fault_has(f, "admin_dsn"))
+			fault_diag(d, f, "admin_dsn", "only for protocol = postgres "
+			    "(pgbouncer's admin console)");
+	}
+	if (c->protocol != CX_MYSQL) {
+		if (fault_has(f, "tls"))
+			fault_diag(d, f, "tls", "only for protocol = mysql (postgres: "
+			    "sslmode in the DSN)");
+		if (fault_has(f, "tls_ca"))
+			fault_diag(d, f, "tls_ca", "only for protocol = mysql "
+			    "(postgres: sslrootcert in the DSN)");
+	}
 	if (c->protocol == CX_TCP) {
 		if (c->target == NULL)
 			fault_diag(d, f, "target", "required for protocol = tcp");
 		if (fault_has(f, "dsn"))
-			fault_diag(d, f, "dsn", "only for protocol = postgres");
+			fault_diag(d, f, "dsn", "only for protocol = postgres or mysql");
 		if (has_leave)
-			fault_diag(d, f, "leave", "only for protocol = postgres (use connections)");
+			fault_diag(d, f, "leave", "only for protocol = postgres or "
+			    "mysql (use connections)");
+		return;
+	}
+	if (c->dsn == NULL) {
+		fault_diag(d, f, "dsn", "required for protocol = %s",
+		    cx_protocols[c->protocol]);
+		return;
+	}
+	if (c->protocol == CX_MYSQL) {
+		struct my_dsn md;
+
+		if (cx_my_dsn_parse(c->dsn, &md, err, sizeof(err)) == -1)
+			fault_diag(d, f, "dsn", "%s", err);
+		if (c->tls == CX_TLS_VERIFY && c->tls_ca == NULL)
+			fault_diag(d, f, "tls", "verify needs tls_ca (the CA file)");
+		if (c->tls_ca != NULL && c->tls_ca[0] != '/')
+			fault_diag(d, f, "tls_ca", "must be an absolute path");
 		return;
 	}
 	/* postgres */
-	if (c->dsn == NULL) {
-		fault_diag(d, f, "dsn", "required for protocol = postgres");
-		return;
-	}
 	if (cx_dsn_parse(c->dsn, &di, err, sizeof(err)) == -1) {
 		fault_diag(d, f, "dsn", "%s", err);
 		return;
 	}
 	if (c->target == NULL && strchr(di.host, ',') != NULL)
 		fault_diag(d, f, "dsn", "several hosts in the DSN; name one with target");
+	if (c->admin_dsn != NULL) {
+		struct dsn_info ai;
+		struct in6_addr a6;
+
+		if (cx_dsn_parse(c->admin_dsn, &ai, err, sizeof(err)) == -1)
+			fault_diag(d, f, "admin_dsn", "%s", err);
+		else if (ai.hostaddr[0] == '\0' && ai.host[0] != '\0' &&
+		    ai.host[0] != '/' && inet_pton(AF_INET, ai.host, &a6) != 1 &&
+		    inet_pton(AF_INET6, ai.host, &a6) != 1 &&
+		    strcmp(ai.host, di.host) != 0 && (c->target == NULL ||
+		    strncmp(c->target, ai.host, strlen(ai.host)) != 0 ||
+		    c->target[strlen(ai.host)] != ':'))
+			/* Its name would be looked up on the loop by libpq. */
+			fault_diag(d, f, "admin_dsn", "give the host as an address "
+			    "(or the target's own name), not \"%s\"", ai.host);
+	}
 }
 
 /* ---- prepare: the name, and the server's numbers ------------------------ */
@@ -234,6 +285,20 @@ on_leave(struct cx_rt *rt, int rc, const struct fl_err *e)
 	prep_end(rt, rc, e);
 }
 
+/* The server's numbers (and a pooler's): asked for postgres and mysql
+ * whether leave or connections is given, so the plan always states the
+ * limit. Nothing to ask for tcp: done next turn. */
+static int
+lookup_start(struct cx_rt *rt, const struct cx_cfg *c, struct fl_err *e)
+{
+	if (rt->proto == CX_POSTGRES)
+		return cx_leave_start(rt, c, on_leave, e);
+	if (rt->proto == CX_MYSQL)
+		return cx_my_leave_start(rt, c, on_leave, e);
+	prep_end(rt, 0, NULL);
+	return 0;
+}
+
 /* The address is known: look the pool up, or be done. From the loop. */
 static void
 prep_next(struct cx_rt *rt)
@@ -241,12 +306,10 @@ prep_next(struct cx_rt *rt)
 	const struct cx_cfg *c = rt->f->cfg;
 	struct fl_err e;
 
-	if (rt->proto == CX_POSTGRES && fault_has(rt->f, "leave")) {
-		if (cx_leave_start(rt, c, on_leave, &e) == -1)
-			prep_end(rt, -1, &e);
+	if (lookup_start(rt, c, &e) == -1) {
+		prep_end(rt, -1, &e);
 		return;
 	}
-	prep_end(rt, 0, NULL);
 }
 
 static void
@@ -316,6 +379,7 @@ cx_cancel(struct fault *f)
 		rt->res = NULL;
 	}
 	cx_leave_cancel(rt);
+	cx_my_leave_cancel(rt);
 	if (rt->prep_timer != 0) {
 		loop_timer_cancel(rt->loop, rt->prep_timer);
 		rt->prep_timer = 0;
@@ -354,7 +418,10 @@ cx_prepare(struct fault *f, struct fault_ctx *ctx, fault_prepared_fn done,
 	rt->prep.prepared = 0;
 	rt->addrlen = 0;
 	rt->host[0] = rt->hostaddr[0] = rt->port[0] = rt->why[0] = '\0';
-	rt->user[0] = rt->dbname[0] = '\0';
+	rt->user[0] = rt->dbname[0] = rt->mypass[0] = '\0';
+	rt->limit_known = 0;
+	rt->limit_name[0] = rt->limit_note[0] = rt->pooler[0] = '\0';
+	rt->idle_tx_setting[0] = '\0';
 
 	if (c->target != NULL &&
 	    split_target(c->target, host, sizeof(host), port, sizeof(port),
@@ -364,6 +431,19 @@ cx_prepare(struct fault *f, struct fault_ctx *ctx, fault_prepared_fn done,
 	if (rt->proto == CX_TCP) {
 		snprintf(rt->host, sizeof(rt->host), "%s", host);
 		snprintf(rt->port, sizeof(rt->port), "%s", port);
+		resolve = 1;
+	} else if (rt->proto == CX_MYSQL) {
+		struct my_dsn md;
+
+		if (c->dsn == NULL)
+			return fl_invalid(e, "dsn: required for protocol = mysql");
+		if (cx_my_dsn_parse(c->dsn, &md, err, sizeof(err)) == -1)
+			return fl_invalid(e, "dsn: %s", err);
+		snprintf(rt->user, sizeof(rt->user), "%s", md.user);
+		snprintf(rt->dbname, sizeof(rt->dbname), "%s", md.db);
+		snprintf(rt->mypass, sizeof(rt->mypass), "%s", md.pass);
+		snprintf(rt->host, sizeof(rt->host), "%s", c->target ? host : md.host);
+		snprintf(rt->port, sizeof(rt->port), "%s", c->target ? port : md.port);
 		resolve = 1;
 	} else {
 		if (c->dsn == NULL)
@@ -412,7 +492,7 @@ cx_prepare(struct fault *f, struct fault_ctx *ctx, fault_prepared_fn done,
 		    &hints, CX_LOOKUP_TIMEOUT, on_resolved, rt)) == NULL)
 			return fl_fail(e, "target: cannot resolve %s: %s", rt->host,
 			    strerror(errno ? errno : ENOMEM));
-	} else if (rt->proto == CX_POSTGRES && fault_has(f, "leave")) {
+	} else if (rt->proto == CX_POSTGRES) {
 		if (cx_leave_start(rt, c, on_leave, e) == -1)
 			return -1;
 	} else if ((rt->prep_timer = loop_timer(ctx->loop, 0, on_prep_timer,
@@ -430,7 +510,7 @@ cx_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 {
 	const struct cx_cfg *c = f->cfg;
 	struct cx_rt *rt = f->rt;
-	char line[1200];
+	char line[1600];
 
 	(void)ctx;
 	if (rt == NULL || !rt->prep.prepared)
@@ -444,12 +524,16 @@ cx_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		snprintf(line, sizeof(line), "tcp %s: %llu connections",
 		    rt->display, (unsigned long long)rt->count);
 	else
-		snprintf(line, sizeof(line), "postgres %s (user %s, database %s): "
-		    "%llu sessions%s%s%s", rt->display,
+		snprintf(line, sizeof(line), "%s %s (user %s, database %s): "
+		    "%llu sessions%s%s%s%s", cx_protocols[rt->proto], rt->display,
 		    rt->user[0] ? rt->user : "(default)",
 		    rt->dbname[0] ? rt->dbname : "(default)",
-		    (unsigned long long)rt->count, rt->why[0] ? " (" : "", rt->why,
-		    rt->why[0] ? ")" : "");
+		    (unsigned long long)rt->count,
+		    rt->proto != CX_POSTGRES ? "" : c->hold == CX_HOLD_CONNECT ?
+		    " (hold connect: login only)" : c->hold == CX_HOLD_SESSION ?
+		    " (hold session: SELECT 1 pins a server connection)" :
+		    " (hold transaction: an open transaction each)",
+		    rt->why[0] ? " (" : "", rt->why, rt->why[0] ? ")" : "");
 	if (c->ramp.n != 0) {
 		size_t n = strlen(line);
 		uint64_t per = c->ramp.per_ms;
@@ -465,6 +549,39 @@ cx_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	json_decref(f->targets);
 	f->targets = json_array();
 	json_array_append_new(f->targets, json_string(line));
+	if (rt->proto != CX_TCP) {
+		/* The limit, in use before, held, and what is left: stated
+		 * always (issue 17), whether leave or connections. */
+		if (rt->limit_known) {
+			long left = rt->limit_size - rt->in_use - (long)rt->count;
+
+			snprintf(line, sizeof(line), "limit: %s %ld, %ld in use "
+			    "before, %llu to hold, %ld left for clients%s",
+			    rt->limit_name, rt->limit_size, rt->in_use,
+			    (unsigned long long)rt->count, left < 0 ? 0 : left,
+			    left < 0 ? " (more than the limit: the rest are "
+			    "refused or wait)" : "");
+		} else
+			snprintf(line, sizeof(line), "limit: unknown");
+		json_array_append_new(f->targets, json_string(line));
+		if (rt->pooler[0] != '\0') {
+			snprintf(line, sizeof(line), "pooler: %s", rt->pooler);
+			json_array_append_new(f->targets, json_string(line));
+		}
+		if (rt->limit_note[0] != '\0') {
+			snprintf(line, sizeof(line), "observed: %s", rt->limit_note);
+			json_array_append_new(f->targets, json_string(line));
+		}
+		if (rt->proto == CX_POSTGRES && c->hold == CX_HOLD_TRANSACTION &&
+		    rt->idle_tx_setting[0] != '\0' &&
+		    strcmp(rt->idle_tx_setting, "0") != 0) {
+			snprintf(line, sizeof(line), "note: the server's "
+			    "idle_in_transaction_session_timeout is %s: it will "
+			    "end held transactions, which are then re-opened",
+			    rt->idle_tx_setting);
+			json_array_append_new(f->targets, json_string(line));
+		}
+	}
 	cx_set_state(f, rt);
 	return 0;
 }
@@ -542,6 +659,7 @@ cx_release(struct fault *f)
 	cx_cancel(f);
 	/* Teardown without a revert still must not leak sockets. */
 	cx_hold_stop(rt);
+	explicit_bzero(rt->mypass, sizeof(rt->mypass));
 	free(rt);
 	f->rt = NULL;
 }

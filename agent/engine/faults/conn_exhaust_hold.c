@@ -134,6 +134,19 @@ cx_set_state(struct fault *f, const struct cx_rt *rt)
 	json_object_set_new(f->state, "held_peak", json_integer((json_int_t)rt->peak));
 	json_object_set_new(f->state, "refused", json_integer((json_int_t)rt->refused));
 	json_object_set_new(f->state, "reopened", json_integer((json_int_t)rt->reopened));
+	if (rt->proto == CX_POSTGRES)
+		json_object_set_new(f->state, "idle_in_transaction_timeouts",
+		    json_integer((json_int_t)rt->idle_tx_timeouts));
+	if (rt->limit_known) {
+		long left = rt->limit_size - rt->in_use - (long)rt->peak;
+
+		/* The limit, the count in use before, what we held (at the
+		 * peak) and what a client could still open then. */
+		json_object_set_new(f->state, "limit", json_string(rt->limit_name));
+		json_object_set_new(f->state, "limit_size", json_integer(rt->limit_size));
+		json_object_set_new(f->state, "in_use_before", json_integer(rt->in_use));
+		json_object_set_new(f->state, "left", json_integer(left < 0 ? 0 : left));
+	}
 }
 
 /* ---- the running fault -------------------------------------------------- */
@@ -170,6 +183,14 @@ progress(struct cx_rt *rt)
 		    "(refused %llu, reopened %llu)", (unsigned long long)rt->held,
 		    rt->display, (unsigned long long)(now - rt->started),
 		    (unsigned long long)rt->refused, (unsigned long long)rt->reopened);
+		goto told;
+	}
+	if (rt->idle_tx_timeouts > 0 && !rt->idle_tx_told) {
+		rt->idle_tx_told = 1;
+		fault_event(rt->ctx, "info", "%s ended a held transaction "
+		    "(idle_in_transaction_session_timeout %s): %s; re-opening",
+		    rt->display, rt->idle_tx_setting[0] ? rt->idle_tx_setting : "?",
+		    rt->last_error);
 		goto told;
 	}
 	if (rt->refused > 0 && !rt->first_refusal_told) {
@@ -220,20 +241,23 @@ slot_close(struct cx_rt *rt, struct slot *s)
 		loop_del_fd(rt->loop, s->fd);
 	if (s->pg != NULL)
 		PQfinish(s->pg);         /* closes its own socket */
+	else if (s->my != NULL)
+		cx_my_close(rt, s);      /* so does Connector/C */
 	else if (s->fd >= 0)
 		close(s->fd);
 	s->pg = NULL;
+	s->my = NULL;
 	s->fd = -1;
 	if (s->state == S_HELD)
 		rt->held--;
-	else if (s->state == S_CONNECTING)
+	else if (s->state == S_CONNECTING || s->state == S_PINNING)
 		rt->connecting--;
 	s->state = S_IDLE;
 }
 
 /* A connect attempt failed: count it, retry later with a growing back-off. */
-static void
-slot_refused(struct cx_rt *rt, struct slot *s, const char *why)
+void
+cx_slot_refused(struct cx_rt *rt, struct slot *s, const char *why)
 {
 	uint64_t now = fl_mono_ms();
 
@@ -250,8 +274,8 @@ slot_refused(struct cx_rt *rt, struct slot *s, const char *why)
 
 /* A held connection ended from the other side: re-open it, at once if it
  * lived a while, after a back-off if the server drops us straight away. */
-static void
-slot_lost(struct cx_rt *rt, struct slot *s)
+void
+cx_slot_lost(struct cx_rt *rt, struct slot *s)
 {
 	uint64_t now = fl_mono_ms();
 	uint64_t lived = now - s->since;
@@ -270,8 +294,8 @@ slot_lost(struct cx_rt *rt, struct slot *s)
 	progress(rt);
 }
 
-static void
-slot_held(struct cx_rt *rt, struct slot *s)
+void
+cx_slot_held(struct cx_rt *rt, struct slot *s)
 {
 	rt->connecting--;
 	s->state = S_HELD;
@@ -300,14 +324,14 @@ tcp_cb(struct loop *l, int fd, uint32_t events, void *arg)
 		if (err == 0 && (events & (EPOLLERR | EPOLLHUP)))
 			err = ECONNRESET;
 		if (err != 0) {
-			slot_refused(rt, s, strerror(err));
+			cx_slot_refused(rt, s, strerror(err));
 			return;
 		}
 		if (loop_mod_fd(rt->loop, fd, EPOLLIN | EPOLLRDHUP) == -1) {
-			slot_refused(rt, s, strerror(errno));
+			cx_slot_refused(rt, s, strerror(errno));
 			return;
 		}
-		slot_held(rt, s);
+		cx_slot_held(rt, s);
 		return;
 	}
 	/* S_HELD: drain; EOF, an error or a hang-up means the server closed. */
@@ -318,12 +342,12 @@ tcp_cb(struct loop *l, int fd, uint32_t events, void *arg)
 				continue;
 			if (n == -1 && (errno == EAGAIN || errno == EINTR))
 				break;
-			slot_lost(rt, s);
+			cx_slot_lost(rt, s);
 			return;
 		}
 	}
 	if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
-		slot_lost(rt, s);
+		cx_slot_lost(rt, s);
 }
 
 static void pg_cb(struct loop *l, int fd, uint32_t events, void *arg);
@@ -335,48 +359,86 @@ slot_watch(struct cx_rt *rt, struct slot *s, uint32_t ev)
 	return cx_pg_watch(rt->loop, s->pg, &s->fd, ev, pg_cb, s);
 }
 
+/* Logged in (and pinned): from now on only an end is expected. */
+static void
+pg_held(struct cx_rt *rt, struct slot *s)
+{
+	if (slot_watch(rt, s, EPOLLIN | EPOLLRDHUP) == -1) {
+		cx_slot_refused(rt, s, "cannot watch the socket");
+		return;
+	}
+	cx_slot_held(rt, s);
+}
+
 static void
 pg_cb(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct slot *s = arg;
 	struct cx_rt *rt = s->rt;
 	char msg[256];
+	uint32_t ev;
+	int r;
 
 	(void)l;
 	(void)fd;
 	if (s->state == S_CONNECTING) {
 		switch (PQconnectPoll(s->pg)) {
 		case PGRES_POLLING_OK:
-			if (slot_watch(rt, s, EPOLLIN | EPOLLRDHUP) == -1) {
-				slot_refused(rt, s, "cannot watch the socket");
+			if ((r = cx_pg_pin_start(rt, s, &ev)) == -1) {
+				snprintf(msg, sizeof(msg), "%s", PQerrorMessage(s->pg));
+				cx_slot_refused(rt, s, msg);
 				return;
 			}
-			slot_held(rt, s);
+			if (r == 0) {
+				/* hold = session | transaction: pinned
+				 * when the answer comes. */
+				s->state = S_PINNING;
+				if (slot_watch(rt, s, ev) == -1)
+					cx_slot_refused(rt, s, "cannot watch the socket");
+				return;
+			}
+			pg_held(rt, s);
 			return;
 		case PGRES_POLLING_READING:
 			if (slot_watch(rt, s, EPOLLIN) == -1)
-				slot_refused(rt, s, "cannot watch the socket");
+				cx_slot_refused(rt, s, "cannot watch the socket");
 			return;
 		case PGRES_POLLING_WRITING:
 			if (slot_watch(rt, s, EPOLLOUT) == -1)
-				slot_refused(rt, s, "cannot watch the socket");
+				cx_slot_refused(rt, s, "cannot watch the socket");
 			return;
 		default:
 			snprintf(msg, sizeof(msg), "%s", PQerrorMessage(s->pg));
-			slot_refused(rt, s, msg);
+			cx_slot_refused(rt, s, msg);
 			return;
 		}
 	}
-	/* S_HELD: an idle session; the server only speaks to say it is
-	 * going away (admin shutdown, pg_terminate_backend) or to send a
-	 * notice. */
-	if ((events & EPOLLIN) && (PQconsumeInput(s->pg) == 0 ||
-	    PQstatus(s->pg) == CONNECTION_BAD)) {
-		slot_lost(rt, s);
+	if (s->state == S_PINNING) {
+		if ((r = cx_pg_pin_read(rt, s, msg, sizeof(msg))) == -1) {
+			cx_slot_refused(rt, s, msg);
+			return;
+		}
+		if (r == 0) {
+			/* Still waiting for the answer; stop asking for
+			 * EPOLLOUT once the query is out. */
+			if ((events & EPOLLOUT) && slot_watch(rt, s,
+			    PQflush(s->pg) == 1 ? EPOLLIN | EPOLLOUT : EPOLLIN) == -1)
+				cx_slot_refused(rt, s, "cannot watch the socket");
+			return;
+		}
+		pg_held(rt, s);
 		return;
 	}
-	if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
-		slot_lost(rt, s);
+	/* S_HELD: an idle session (or one in its open transaction); the
+	 * server only speaks to say it is going away (admin shutdown,
+	 * pg_terminate_backend, idle_in_transaction_session_timeout) or to
+	 * send a notice. */
+	if (((events & EPOLLIN) && cx_pg_pin_read(rt, s, msg, sizeof(msg)) == -1) ||
+	    (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
+		if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+			(void)PQconsumeInput(s->pg), (void)PQisBusy(s->pg);
+		cx_slot_lost(rt, s);
+	}
 }
 
 static void
@@ -394,7 +456,7 @@ slot_open(struct cx_rt *rt, struct slot *s)
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 		if (fd == -1) {
-			slot_refused(rt, s, strerror(errno));
+			cx_slot_refused(rt, s, strerror(errno));
 			return;
 		}
 		s->fd = fd;
@@ -404,7 +466,7 @@ slot_open(struct cx_rt *rt, struct slot *s)
 			snprintf(msg, sizeof(msg), "%s", strerror(errno));
 			close(fd);
 			s->fd = -1;
-			slot_refused(rt, s, msg);
+			cx_slot_refused(rt, s, msg);
 			return;
 		}
 		/* Even an immediate success reports EPOLLOUT: one path. */
@@ -412,26 +474,28 @@ slot_open(struct cx_rt *rt, struct slot *s)
 			snprintf(msg, sizeof(msg), "%s", strerror(errno));
 			close(fd);
 			s->fd = -1;
-			slot_refused(rt, s, msg);
+			cx_slot_refused(rt, s, msg);
 		}
 		return;
+	} else if (rt->proto == CX_MYSQL) {
+		cx_my_open(rt, s);
 	} else {
 		const char *kw[8], *val[8];
 
 		cx_pg_params(rt, c, kw, val);
 		s->pg = PQconnectStartParams(kw, val, 1);
 		if (s->pg == NULL) {
-			slot_refused(rt, s, "out of memory");
+			cx_slot_refused(rt, s, "out of memory");
 			return;
 		}
 		if (PQstatus(s->pg) == CONNECTION_BAD) {
 			snprintf(msg, sizeof(msg), "%s", PQerrorMessage(s->pg));
-			slot_refused(rt, s, msg);
+			cx_slot_refused(rt, s, msg);
 			return;
 		}
 		/* As the libpq manual says: start as if PGRES_POLLING_WRITING. */
 		if (slot_watch(rt, s, EPOLLOUT) == -1)
-			slot_refused(rt, s, "cannot watch the socket");
+			cx_slot_refused(rt, s, "cannot watch the socket");
 	}
 }
 
@@ -464,9 +528,9 @@ tick(struct loop *l, void *arg)
 		size_t i = (size_t)((base + k) % rt->count);
 		struct slot *s = &rt->slots[i];
 
-		if (s->state == S_CONNECTING) {
+		if (s->state == S_CONNECTING || s->state == S_PINNING) {
 			if (now >= s->since + CX_CONNECT_TIMEOUT)
-				slot_refused(rt, s, "connect timed out");
+				cx_slot_refused(rt, s, "connect timed out");
 			else if (s->since + CX_CONNECT_TIMEOUT < next)
 				next = s->since + CX_CONNECT_TIMEOUT;
 		}
