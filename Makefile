@@ -181,4 +181,8 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz build-deb
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# The dependency files of what this Makefile compiles (not a search of
+# BUILD, which may hold other trees: tests/pkg/run's caches).
+-include $(wildcard $(ENGINE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(CTL_OBJ:.o=.d) \
+	$(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) \
+	$(TOOL_SRC:tests/lib/%.c=$(BUILD)/tests/lib/%.d))
