@@ -1,9 +1,25 @@
 # faultline — non-recursive build. Sources are found by wildcard so that a new
 # fault driver, test or tool is one new file and no Makefile edit.
+# CPPFLAGS, CFLAGS and LDFLAGS from the environment (dpkg-buildflags:
+# _FORTIFY_SOURCE, -fstack-protector-strong, -z relro, -z now) are used as
+# given; the warning flags, the C standard and the include paths below are
+# always added after them.
 CC      ?= cc
 BUILD   ?= build
-PREFIX  ?= /usr/local
 VERSION := 0.1.0
+# Install layout (`make install`, `make uninstall`; DESTDIR is honoured).
+# The config stays under /etc whatever PREFIX is: both binaries read
+# /etc/faultline/agent.ini by default. The unit goes where systemd looks for
+# locally installed units; UNITDIR= (empty) leaves it out (the package
+# installs it with dh_installsystemd).
+PREFIX  ?= /usr/local
+SYSCONFDIR ?= /etc
+BINDIR  ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/faultline
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 PKGS    := libnl-3.0 libnl-route-3.0 libcap libcurl inih jansson libmicrohttpd libpq gnutls libseccomp \
            libnftnl libmnl libsystemd yaml-0.1 libmariadb
@@ -31,12 +47,12 @@ ENGINE_LIB := $(BUILD)/libfaultline-engine.a
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_BIN   := $(TOOL_SRC:tests/lib/%.c=$(BUILD)/tests/lib/%)
 
-.PHONY: all check unit integration vm fuzz sanitize valgrind build-tests demo install deb bench deps clean
+.PHONY: all check unit integration vm fuzz sanitize valgrind build-tests demo install uninstall deb pkgcheck bench deps clean
 all: $(BUILD)/faultlined $(BUILD)/faultctl
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(ENGINE_LIB): $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
@@ -102,14 +118,71 @@ demo:
 bench: all $(TOOL_BIN)
 	bench/run $(BUILD)
 
-deb: all
-	packaging/deb/build $(BUILD) $(VERSION)
+# The Debian package, built the Debian way (debian/rules: dh, the flags of
+# dpkg-buildflags, this Makefile with BUILD=build-deb). dpkg-buildpackage
+# writes its output into the parent directory; it is moved to $(BUILD).
+DEB_OUT := faultline_$(VERSION)_*.deb faultline-dbgsym_$(VERSION)_*.deb \
+	faultline_$(VERSION)_*.buildinfo faultline_$(VERSION)_*.changes
+deb:
+	dpkg-buildpackage -us -uc -b
+	@mkdir -p $(BUILD)
+	@for f in $(addprefix ../,$(DEB_OUT)); do \
+		[ -e "$$f" ] || continue; mv -f "$$f" $(BUILD)/; \
+		echo "deb: moved $$f to $(BUILD)/"; done
 
+# Packaging tier: lintian on the .deb, then install, start and purge it in a
+# throwaway Debian 12 chroot (tests/pkg/run; root, network for debootstrap
+# on the first run only).
+pkgcheck: deb
+	tests/pkg/run $(BUILD)
+
+# Everything a user needs. An existing agent.ini is never overwritten; the
+# unit's /usr paths follow SBINDIR/BINDIR.
 install: all
-	install -D -m 0755 $(BUILD)/faultlined $(DESTDIR)$(PREFIX)/sbin/faultlined
-	install -D -m 0755 $(BUILD)/faultctl $(DESTDIR)$(PREFIX)/bin/faultctl
+	install -D -m 0755 $(BUILD)/faultlined $(DESTDIR)$(SBINDIR)/faultlined
+	install -D -m 0755 $(BUILD)/faultctl $(DESTDIR)$(BINDIR)/faultctl
+ifneq ($(UNITDIR),)
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/sbin/faultlined|$(SBINDIR)/faultlined|g' \
+	    -e 's|/usr/bin/faultctl|$(BINDIR)/faultctl|g' \
+	    packaging/systemd/faultlined.service > $(DESTDIR)$(UNITDIR)/faultlined.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/faultlined.service
+endif
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/faultline/experiments.d
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/faultline/agent.ini ]; then \
+		echo "install: kept the existing $(DESTDIR)$(SYSCONFDIR)/faultline/agent.ini"; \
+	else \
+		echo "install -m 0644 packaging/agent.ini $(DESTDIR)$(SYSCONFDIR)/faultline/agent.ini"; \
+		install -m 0644 packaging/agent.ini $(DESTDIR)$(SYSCONFDIR)/faultline/agent.ini; \
+	fi
+	install -d -m 0755 $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 $(wildcard experiments/*.ini) $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 README.md $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
+	install -D -m 0644 packaging/man/faultctl.1 $(DESTDIR)$(MANDIR)/man1/faultctl.1
+	install -D -m 0644 packaging/man/faultlined.8 $(DESTDIR)$(MANDIR)/man8/faultlined.8
+	install -D -m 0644 packaging/completion/faultctl.bash $(DESTDIR)$(BASHCOMPDIR)/faultctl
+
+# Removes exactly what install put there; agent.ini only if it is still the
+# sample (an edited one stays, and uninstall says so).
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/faultlined $(DESTDIR)$(BINDIR)/faultctl \
+	    $(if $(UNITDIR),$(DESTDIR)$(UNITDIR)/faultlined.service) \
+	    $(DESTDIR)$(MANDIR)/man1/faultctl.1 $(DESTDIR)$(MANDIR)/man8/faultlined.8 \
+	    $(DESTDIR)$(BASHCOMPDIR)/faultctl
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(wildcard experiments/*.ini))) \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/,README.md $(notdir $(wildcard docs/*.md)))
+	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || :
+	@f=$(DESTDIR)$(SYSCONFDIR)/faultline/agent.ini; \
+	if [ -e "$$f" ] && ! cmp -s packaging/agent.ini "$$f"; then \
+		echo "uninstall: kept $$f (it differs from the sample)"; \
+	else rm -f "$$f"; fi
+	rmdir $(DESTDIR)$(SYSCONFDIR)/faultline/experiments.d $(DESTDIR)$(SYSCONFDIR)/faultline 2>/dev/null || :
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-deb
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# The dependency files of what this Makefile compiles (not a search of
+# BUILD, which may hold other trees: tests/pkg/run's caches).
+-include $(wildcard $(ENGINE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(CTL_OBJ:.o=.d) \
+	$(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) \
+	$(TOOL_SRC:tests/lib/%.c=$(BUILD)/tests/lib/%.d))

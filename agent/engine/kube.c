@@ -1,10 +1,13 @@
 /* A small Kubernetes API client for pod-kill (see kube.h): base64 and URL
- * encoding, requests on the engine loop, label selectors. Credentials are
+ * encoding (GnuTLS, libcurl), requests on the engine loop, label
+ * selectors. Credentials are
  * in kube_config.c, the kubeconfig YAML reader in kube_yaml.c. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <curl/curl.h>
+#include <gnutls/gnutls.h>
 
 #include "http.h"
 #include "kube.h"
@@ -31,81 +34,67 @@ kube_trim(char *s)
 
 /* ---- base64, URL encoding --------------------------------------------- */
 
-static int
-b64val(int c, int url)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == (url ? '-' : '+'))
-		return 62;
-	if (c == (url ? '_' : '/'))
-		return 63;
-	return -1;
-}
-
+/* GnuTLS decodes (strictly: bad characters, misplaced padding and stray
+ * bits are refused); this only drops blanks, maps the URL-safe alphabet
+ * (JWT parts) to the standard one and restores the optional padding. The
+ * copy is NUL-terminated for callers that read text. */
 int
 kube_base64_decode(const char *s, int url, struct kube_blob *out)
 {
-	size_t cap = strlen(s) / 4 * 3 + 4, n = 0;
-	unsigned char *p;
-	unsigned acc = 0;
-	int bits = 0, pad = 0, v;
+	size_t k = 0;
+	char *norm;
+	gnutls_datum_t in, res = { NULL, 0 };
+	int r;
 
-	if ((p = malloc(cap)) == NULL)
+	if ((norm = malloc(strlen(s) + 4)) == NULL)
 		return -1;
 	for (; *s != '\0'; s++) {
-		if (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')
+		char c = *s;
+
+		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
 			continue;
-		if (*s == '=') {
-			pad++;
-			continue;
-		}
-		if (pad > 0 || (v = b64val((unsigned char)*s, url)) < 0)
+		if (url && (c == '+' || c == '/'))
 			goto bad;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			p[n++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
+		if (url && c == '-')
+			c = '+';
+		else if (url && c == '_')
+			c = '/';
+		norm[k++] = c;
 	}
-	/* Leftover bits must be the zero padding of the last group. */
-	if (bits >= 6 || acc != 0 || pad > 2)
-		goto bad;
-	p[n] = '\0';
-	out->data = p;
-	out->len = n;
+	while (k % 4 != 0)
+		norm[k++] = '=';
+	in.data = (unsigned char *)norm;
+	in.size = (unsigned)k;
+	r = gnutls_base64_decode2(&in, &res);
+	free(norm);
+	if (r < 0)
+		return -1;
+	if ((out->data = malloc(res.size + 1)) == NULL) {
+		gnutls_free(res.data);
+		return -1;
+	}
+	if (res.size > 0)
+		memcpy(out->data, res.data, res.size);
+	out->data[res.size] = '\0';
+	out->len = res.size;
+	gnutls_free(res.data);
 	return 0;
 bad:
-	free(p);
+	free(norm);
 	return -1;
 }
 
+/* libcurl's escaping: everything but the unreserved characters. The copy
+ * is ours (callers free() it; curl's string wants curl_free). */
 char *
 kube_urlencode(const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	char *out, *o;
+	char *e = curl_easy_escape(NULL, s, 0), *out;
 
-	if ((out = malloc(strlen(s) * 3 + 1)) == NULL)
+	if (e == NULL)
 		return NULL;
-	for (o = out; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
-			*o++ = (char)c;
-		else {
-			*o++ = '%';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-	}
-	*o = '\0';
+	out = strdup(e);
+	curl_free(e);
 	return out;
 }
 

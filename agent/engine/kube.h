@@ -1,6 +1,6 @@
 /* A small Kubernetes API client for the pod-kill driver: connection
  * settings (in-cluster service account or a kubeconfig file; kube_config.c
- * and its YAML subset reader kube_yaml.c), HTTPS requests on the engine
+ * and its YAML reader kube_yaml.c, on libyaml), HTTPS requests on the engine
  * loop through its libcurl multi handle (http.h; each bounded by
  * KUBE_TIMEOUT_MS, none ever blocks the loop), label selectors, and the
  * helpers around them. Nothing here is used by another driver. */
@@ -51,7 +51,7 @@ struct kube_conn {
  * FL_ERROR when not in a cluster or the files cannot be read. */
 int kube_conn_incluster(struct kube_conn *c, const char *sa_dir,
     struct fl_err *e);
-/* Read a kubeconfig file (the YAML subset documented in docs/pod-kill.md)
+/* Read a kubeconfig file (YAML, docs/pod-kill.md)
  * and take its current context; the files it names (certificate-authority,
  * client-certificate, client-key, tokenFile, relative to its directory) are
  * read into memory now. Errors are "PATH:LINE: message" (FL_INVALID for what
@@ -64,10 +64,11 @@ int kube_conn_kubeconfig_text(struct kube_conn *c, const char *path,
     const char *text, struct fl_err *e);
 void kube_conn_free(struct kube_conn *c);
 
-/* The YAML subset reader itself: block mappings and sequences, plain and
- * quoted scalars, comments, empty flow collections ({} and []). Returns a
- * new JSON tree (mappings become objects, sequences arrays, scalars
- * strings, empty values null), or NULL with "PATH:LINE: message" in e. */
+/* The YAML reader itself (libyaml: block and flow styles, quoted and block
+ * scalars, anchors and aliases; one document). Returns a new JSON tree
+ * (mappings become objects, sequences arrays, scalars strings, plain empty,
+ * ~ and null values null), or NULL with "PATH:LINE: message" in e
+ * (FL_INVALID: libyaml's message, a duplicate key, a second document). */
 json_t *kube_yaml_parse(const char *path, const char *text, struct fl_err *e);
 
 /* The answer to one request: rc 0 with code the HTTP status and body the
@@ -91,10 +92,12 @@ void kube_request_cancel(struct kube_req *r);
 /* "message" of a Kubernetes Status object, or NULL. Borrowed. */
 const char *kube_status_message(const json_t *status);
 
-/* Base64 (standard alphabet, or URL-safe if url) to bytes; blanks and
- * newlines are skipped, padding optional. 0 or -1 on bad input. */
+/* Base64 (standard alphabet, or URL-safe if url) to bytes, by GnuTLS;
+ * blanks and newlines are skipped, padding optional. 0 or -1 on bad input.
+ * out->data is NUL-terminated (not counted in len). */
 int kube_base64_decode(const char *s, int url, struct kube_blob *out);
-/* Percent-encode everything but unreserved characters. New string. */
+/* Percent-encode everything but unreserved characters (libcurl). New
+ * string, free(). */
 char *kube_urlencode(const char *s);
 /* Cut blanks and line ends at both ends, in place. */
 char *kube_trim(char *s);

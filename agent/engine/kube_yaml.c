@@ -1,383 +1,202 @@
-/* The YAML subset kubeconfig files use (kube.h kube_yaml_parse): block
- * mappings and sequences, plain and quoted scalars, comments, {} and []. */
+/* kubeconfig YAML (kube.h kube_yaml_parse) with libyaml: the whole of
+ * YAML 1.1 as kubectl, kind, k3s and cloud CLIs write it (block and flow
+ * styles, quoted and block scalars, anchors and aliases, tags), turned
+ * into a JSON tree the kubeconfig reader walks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yaml.h>
 
 #include "kube.h"
 
-/* ---- the YAML subset ---------------------------------------------------
- *
- * kubeconfig files are written by kubectl, kind, k3s, cloud CLIs and by
- * hand. They use block mappings, block sequences (indented under their key
- * or not), plain and quoted scalars, comments and the empty flow values {}
- * and []. That is what this reader accepts. It refuses, with the line,
- * anchors/aliases, tags, block scalars (| >), non-empty flow collections,
- * multi-line plain scalars, tabs in indentation and multiple documents:
- * guessing at those would mean talking to the wrong cluster. */
+/* An alias repeats a node; a few nested ones ("billion laughs") would
+ * make a huge tree from a small file. No kubeconfig comes near these. */
+#define KY_MAX_DEPTH 64
+#define KY_MAX_NODES 100000
 
-struct yline {
-	int no;         /* 1-based line number */
-	int indent;     /* column of the first character of text */
-	char *text;     /* comment stripped, trailing blanks trimmed */
-};
-
-struct yparser {
+struct kyctx {
 	const char *path;
-	struct yline *v;
-	size_t n, i;
+	yaml_document_t *doc;
 	struct fl_err *e;
-	int failed;
-	int depth;
+	size_t nodes;
 };
 
-static json_t *y_block(struct yparser *p, int indent);
-
-static void
-y_error(struct yparser *p, int line, const char *msg)
-{
-	if (!p->failed)
-		fl_invalid(p->e, "%s:%d: %s", p->path, line, msg);
-	p->failed = 1;
-}
-
-/* Cut a comment: '#' at the start or after a blank, outside quotes. A quote
- * opens a quoted scalar only where a scalar may start (after a blank, "- "
- * or ": ", or at the start), so "it's" in a plain scalar is no quote. */
-static void
-y_strip_comment(char *s)
-{
-	char q = 0;
-
-	for (char *c = s; *c != '\0'; c++) {
-		if (q == '\'') {
-			if (*c == '\'' && c[1] == '\'')
-				c++;
-			else if (*c == '\'')
-				q = 0;
-			continue;
-		}
-		if (q == '"') {
-			if (*c == '\\' && c[1] != '\0')
-				c++;
-			else if (*c == '"')
-				q = 0;
-			continue;
-		}
-		if ((*c == '\'' || *c == '"') && (c == s || c[-1] == ' '))
-			q = *c;
-		else if (*c == '#' && (c == s || c[-1] == ' ' || c[-1] == '\t')) {
-			*c = '\0';
-			break;
-		}
-	}
-}
+static json_t *ky_node(struct kyctx *c, yaml_node_t *n, int depth);
 
 static int
-y_is_item(const char *t)
+ky_line(const yaml_node_t *n)
 {
-	return t[0] == '-' && (t[1] == '\0' || t[1] == ' ');
+	return (int)n->start_mark.line + 1;
 }
 
-/* Index of the ':' that ends a mapping key, or -1 when t is no key. */
-static int
-y_key_colon(const char *t)
-{
-	const char *c = t;
-
-	if (*t == '"' || *t == '\'') {
-		char q = *t;
-
-		for (c = t + 1; *c != '\0'; c++) {
-			if (q == '\'' && *c == '\'' && c[1] == '\'')
-				c++;
-			else if (q == '"' && *c == '\\' && c[1] != '\0')
-				c++;
-			else if (*c == q)
-				break;
-		}
-		if (*c == '\0')
-			return -1;
-		c++;
-		return (*c == ':' && (c[1] == '\0' || c[1] == ' ')) ? (int)(c - t) : -1;
-	}
-	for (; *c != '\0'; c++)
-		if (*c == ':' && (c[1] == '\0' || c[1] == ' '))
-			return (int)(c - t);
-	return -1;
-}
-
-/* A scalar value (the whole rest of a line). New reference or NULL. */
+/* A plain (unquoted) empty, ~ or null scalar is null; every other scalar is
+ * a string (kube_config.c reads "true", ports and versions as text). */
 static json_t *
-y_scalar(struct yparser *p, int line, const char *t)
+ky_scalar(struct kyctx *c, yaml_node_t *n)
 {
-	size_t len = strlen(t);
-	char *buf, *o;
-	const char *c;
-	json_t *j;
+	const char *v = (const char *)n->data.scalar.value;
+	size_t len = n->data.scalar.length;
+	json_t *s;
 
-	if (*t == '\'' || *t == '"') {
-		char q = *t;
-
-		if ((buf = malloc(len + 1)) == NULL) {
-			y_error(p, line, "out of memory");
-			return NULL;
-		}
-		for (c = t + 1, o = buf; *c != '\0'; c++) {
-			if (q == '\'' && *c == '\'') {
-				if (c[1] != '\'')
-					break;
-				*o++ = *c++;
-			} else if (q == '"' && *c == '"')
-				break;
-			else if (q == '"' && *c == '\\') {
-				c++;
-				switch (*c) {
-				case '\\': *o++ = '\\'; break;
-				case '"': *o++ = '"'; break;
-				case '/': *o++ = '/'; break;
-				case 'n': *o++ = '\n'; break;
-				case 't': *o++ = '\t'; break;
-				default:
-					free(buf);
-					y_error(p, line, "unsupported escape in double-quoted scalar");
-					return NULL;
-				}
-			} else
-				*o++ = *c;
-		}
-		*o = '\0';
-		if (*c != q || c[1] != '\0') {
-			free(buf);
-			y_error(p, line, *c != q ? "unterminated quoted scalar" :
-			    "text after a quoted scalar");
-			return NULL;
-		}
-		j = json_string(buf);
-		free(buf);
-		return j;
-	}
-	if (strcmp(t, "{}") == 0)
-		return json_object();
-	if (strcmp(t, "[]") == 0)
-		return json_array();
-	if (*t == '{' || *t == '[') {
-		y_error(p, line, "flow collections are not supported (only {} and [])");
+	if (memchr(v, '\0', len) != NULL) {
+		fl_invalid(c->e, "%s:%d: a NUL character in a value", c->path, ky_line(n));
 		return NULL;
 	}
-	if (strchr("&*!|>%@`", *t) != NULL) {
-		y_error(p, line, "anchors, aliases, tags and block scalars are not supported");
-		return NULL;
-	}
-	if (strcmp(t, "~") == 0 || strcmp(t, "null") == 0)
+	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (len == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+	    strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0))
 		return json_null();
-	return json_string(t);
+	if ((s = json_stringn(v, len)) == NULL)
+		fl_invalid(c->e, "%s:%d: a value is not valid UTF-8", c->path, ky_line(n));
+	return s;
 }
 
 static json_t *
-y_seq(struct yparser *p, int indent)
+ky_mapping(struct kyctx *c, yaml_node_t *n, int depth)
 {
-	json_t *arr = json_array(), *item;
+	json_t *o = json_object();
+	yaml_node_pair_t *p;
 
-	while (!p->failed && p->i < p->n) {
-		struct yline *l = &p->v[p->i];
-		char *rest;
+	if (o == NULL)
+		goto nomem;
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+		json_t *jv;
 
-		if (l->indent < indent || !y_is_item(l->text))
-			break;
-		if (l->indent > indent) {
-			y_error(p, l->no, "unexpected indentation");
-			break;
+		if (k == NULL || v == NULL || k->type != YAML_SCALAR_NODE) {
+			fl_invalid(c->e, "%s:%d: a mapping key must be a plain value",
+			    c->path, k != NULL ? ky_line(k) : ky_line(n));
+			goto fail;
 		}
-		rest = l->text + 1;
-		while (*rest == ' ')
-			rest++;
-		if (*rest == '\0') {
-			p->i++;
-			if (p->i < p->n && p->v[p->i].indent > indent)
-				item = y_block(p, p->v[p->i].indent);
-			else
-				item = json_null();
-		} else {
-			/* "- key: v" opens a mapping at the column of "key";
-			 * the following lines of the item are indented to it. */
-			l->indent += (int)(rest - l->text);
-			l->text = rest;
-			item = y_block(p, l->indent);
+		if (memchr(k->data.scalar.value, '\0', k->data.scalar.length) != NULL) {
+			fl_invalid(c->e, "%s:%d: a NUL character in a key", c->path, ky_line(k));
+			goto fail;
 		}
-		if (item == NULL)
-			break;
-		json_array_append_new(arr, item);
+		if (json_object_get(o, (const char *)k->data.scalar.value) != NULL) {
+			fl_invalid(c->e, "%s:%d: duplicate key %s", c->path, ky_line(k),
+			    (const char *)k->data.scalar.value);
+			goto fail;
+		}
+		if ((jv = ky_node(c, v, depth + 1)) == NULL)
+			goto fail;
+		if (json_object_set_new(o, (const char *)k->data.scalar.value, jv) == -1) {
+			fl_invalid(c->e, "%s:%d: a key is not valid UTF-8", c->path, ky_line(k));
+			goto fail;
+		}
 	}
-	return arr;
+	return o;
+nomem:
+	fl_fail(c->e, "%s: out of memory", c->path);
+fail:
+	json_decref(o);
+	return NULL;
 }
 
 static json_t *
-y_map(struct yparser *p, int indent)
+ky_sequence(struct kyctx *c, yaml_node_t *n, int depth)
 {
-	json_t *obj = json_object(), *val, *key;
+	json_t *a = json_array();
+	yaml_node_item_t *it;
 
-	while (!p->failed && p->i < p->n) {
-		struct yline *l = &p->v[p->i];
-		char *rest;
-		int colon;
-
-		if (l->indent < indent)
-			break;
-		if (l->indent > indent) {
-			y_error(p, l->no, "unexpected indentation");
-			break;
-		}
-		if (y_is_item(l->text)) {
-			y_error(p, l->no, "a list item where a key was expected");
-			break;
-		}
-		if ((colon = y_key_colon(l->text)) <= 0) {
-			y_error(p, l->no, "expected \"key: value\"");
-			break;
-		}
-		l->text[colon] = '\0';
-		if ((key = y_scalar(p, l->no, l->text)) == NULL)
-			break;
-		if (!json_is_string(key)) {
-			json_decref(key);
-			y_error(p, l->no, "keys must be strings");
-			break;
-		}
-		rest = l->text + colon + 1;
-		while (*rest == ' ')
-			rest++;
-		p->i++;
-		if (*rest != '\0')
-			val = y_scalar(p, l->no, rest);
-		else if (p->i < p->n && p->v[p->i].indent > indent)
-			val = y_block(p, p->v[p->i].indent);
-		else if (p->i < p->n && p->v[p->i].indent == indent &&
-		    y_is_item(p->v[p->i].text))
-			val = y_seq(p, indent);   /* list not indented under its key */
-		else
-			val = json_null();
-		if (val == NULL) {
-			json_decref(key);
-			break;
-		}
-		if (json_object_get(obj, json_string_value(key)) != NULL) {
-			json_decref(val);
-			json_decref(key);
-			y_error(p, l->no, "duplicate key");
-			break;
-		}
-		json_object_set_new(obj, json_string_value(key), val);
-		json_decref(key);
-	}
-	return obj;
-}
-
-static json_t *
-y_block(struct yparser *p, int indent)
-{
-	struct yline *l = &p->v[p->i];
-	json_t *j;
-
-	if (++p->depth > 64) {
-		y_error(p, l->no, "nesting too deep");
+	if (a == NULL) {
+		fl_fail(c->e, "%s: out of memory", c->path);
 		return NULL;
 	}
-	if (y_is_item(l->text))
-		j = y_seq(p, indent);
-	else if (y_key_colon(l->text) > 0)
-		j = y_map(p, indent);
-	else {
-		j = y_scalar(p, l->no, l->text);
-		p->i++;
-		if (j != NULL && p->i < p->n && p->v[p->i].indent > indent) {
-			json_decref(j);
-			y_error(p, p->v[p->i].no,
-			    "multi-line scalars are not supported");
-			j = NULL;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *v = yaml_document_get_node(c->doc, *it);
+		json_t *jv;
+
+		if (v == NULL || (jv = ky_node(c, v, depth + 1)) == NULL ||
+		    json_array_append_new(a, jv) == -1) {
+			if (v == NULL)
+				fl_invalid(c->e, "%s:%d: bad sequence item", c->path, ky_line(n));
+			json_decref(a);
+			return NULL;
 		}
 	}
-	p->depth--;
-	if (p->failed) {
-		json_decref(j);
+	return a;
+}
+
+static json_t *
+ky_node(struct kyctx *c, yaml_node_t *n, int depth)
+{
+	if (depth > KY_MAX_DEPTH || ++c->nodes > KY_MAX_NODES) {
+		fl_invalid(c->e, "%s:%d: nested too deeply or too many aliased values "
+		    "(a kubeconfig has neither)", c->path, ky_line(n));
 		return NULL;
 	}
-	return j;
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return ky_scalar(c, n);
+	case YAML_MAPPING_NODE:
+		return ky_mapping(c, n, depth);
+	case YAML_SEQUENCE_NODE:
+		return ky_sequence(c, n, depth);
+	default:
+		fl_invalid(c->e, "%s:%d: empty node", c->path, ky_line(n));
+		return NULL;
+	}
+}
+
+/* libyaml's own message, with the line it points at: "PATH:LINE: problem
+ * (context)". */
+static void
+ky_parse_error(const char *path, const yaml_parser_t *p, struct fl_err *e)
+{
+	const yaml_mark_t *m = p->problem != NULL ? &p->problem_mark : &p->context_mark;
+
+	if (p->error == YAML_MEMORY_ERROR) {
+		fl_fail(e, "%s: out of memory", path);
+		return;
+	}
+	if (p->context != NULL)
+		fl_invalid(e, "%s:%zu: %s %s", path, m->line + 1,
+		    p->problem != NULL ? p->problem : "invalid YAML", p->context);
+	else
+		fl_invalid(e, "%s:%zu: %s", path, m->line + 1,
+		    p->problem != NULL ? p->problem : "invalid YAML");
 }
 
 json_t *
 kube_yaml_parse(const char *path, const char *text, struct fl_err *e)
 {
-	struct yparser p = { .path = path, .e = e };
-	char *copy, *line, *next;
-	json_t *root = NULL;
-	int no = 0, docs = 0;
-	size_t cap = 0;
+	struct kyctx c = { .path = path, .e = e };
+	yaml_parser_t parser;
+	yaml_document_t doc, next;
+	yaml_node_t *root;
+	json_t *j = NULL;
 
-	if ((copy = strdup(text)) == NULL) {
+	if (!yaml_parser_initialize(&parser)) {
 		fl_fail(e, "%s: out of memory", path);
 		return NULL;
 	}
-	for (line = copy; line != NULL; line = next) {
-		char *t;
-		int ind = 0;
-
-		no++;
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		line[strcspn(line, "\r")] = '\0';
-		while (line[ind] == ' ')
-			ind++;
-		if (line[ind] == '\t') {
-			y_error(&p, no, "tabs are not allowed in indentation");
-			goto out;
-		}
-		y_strip_comment(line + ind);
-		t = kube_trim(line + ind);
-		if (*t == '\0')
-			continue;
-		if (ind == 0 && (strncmp(t, "---", 3) == 0 || strcmp(t, "...") == 0)) {
-			/* One document only; a start marker before it is fine. */
-			if (strcmp(t, "...") == 0)
-				break;
-			if (p.n > 0 || ++docs > 1 || t[3] != '\0') {
-				y_error(&p, no, "only one YAML document is supported");
-				goto out;
-			}
-			continue;
-		}
-		if (*t == '%') {
-			y_error(&p, no, "YAML directives are not supported");
-			goto out;
-		}
-		if (p.n == cap) {
-			struct yline *nv;
-
-			cap = cap ? cap * 2 : 64;
-			if ((nv = realloc(p.v, cap * sizeof(*nv))) == NULL) {
-				fl_fail(e, "%s: out of memory", path);
-				p.failed = 1;
-				goto out;
-			}
-			p.v = nv;
-		}
-		p.v[p.n++] = (struct yline){ no, ind, t };
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+	if (!yaml_parser_load(&parser, &doc)) {
+		ky_parse_error(path, &parser, e);
+		yaml_parser_delete(&parser);
+		return NULL;
 	}
-	if (p.n == 0) {
+	if ((root = yaml_document_get_root_node(&doc)) == NULL) {
 		fl_invalid(e, "%s: empty file", path);
-		p.failed = 1;
 		goto out;
 	}
-	root = y_block(&p, p.v[0].indent);
-	if (!p.failed && p.i < p.n)
-		y_error(&p, p.v[p.i].no, "unexpected indentation");
-	if (p.failed) {
-		json_decref(root);
-		root = NULL;
+	/* A second document would be a second kubeconfig: which one? */
+	if (!yaml_parser_load(&parser, &next)) {
+		ky_parse_error(path, &parser, e);
+		goto out;
 	}
+	if (yaml_document_get_root_node(&next) != NULL) {
+		fl_invalid(e, "%s:%zu: only one YAML document is supported", path,
+		    next.start_mark.line + 1);
+		yaml_document_delete(&next);
+		goto out;
+	}
+	yaml_document_delete(&next);
+	c.doc = &doc;
+	j = ky_node(&c, root, 0);
 out:
-	free(p.v);
-	free(copy);
-	return root;
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return j;
 }
-

@@ -2,18 +2,15 @@
  * issue 6), and the run gate built on it.
  *
  * Everything here is a pure function of an explicit `time_t now` so tests
- * drive it with a fake clock. Time zones are read from the system zoneinfo
- * (TZif v1/v2/v3, POSIX TZ footer for times past the last transition) by our
- * own parser: nothing calls setenv("TZ")/tzset(), which is not thread-safe and
- * would change the whole process's idea of local time.
+ * drive it with a fake clock. Time zones come from tzfile.h (our TZif
+ * reader: no setenv("TZ")/tzset()).
  *
  * The agent config compiles every [window], [blackout] and gameday schedule
  * once, at load (agentcfg.c through window_compile, blackout_compile and
  * cron_parse), into the typed values below, held by struct agent_config;
  * the gate and everything after it work from those, never from the text.
  *
- * Ownership: tz_load() and tz_dup() return a zone the caller frees with
- * tz_free(). window_compile()/window_parse() load the window's zone into
+ * Ownership: window_compile()/window_parse() load the window's zone into
  * out->tz; window_free() frees it. struct cron and struct blackout own
  * nothing.
  */
@@ -25,39 +22,14 @@
 #include <time.h>
 
 #include "common.h"
+#include "tzfile.h"
 
 struct experiment;
 struct agent_config;
 struct window_cfg;
 struct blackout_cfg;
 
-/* ---- time zones ------------------------------------------------------ */
-
-struct tz;  /* opaque: a loaded zone; a NULL zone means UTC everywhere */
-
-/* "UTC", "local" (TZ from the environment if set, else /etc/localtime, else
- * UTC), an IANA name under /usr/share/zoneinfo ("Europe/Berlin"), or a POSIX
- * TZ string ("CET-1CEST,M3.5.0,M10.5.0/3"). NULL and a message in err. */
-struct tz *tz_load(const char *name, char *err, size_t errlen);
-/* A copy of z (no file is read again); NULL when memory runs out. */
-struct tz *tz_dup(const struct tz *z);
-void tz_free(struct tz *z);
-/* The name it was loaded with ("Europe/Berlin", "UTC", "local"). */
-const char *tz_name(const struct tz *z);
-/* UTC offset (seconds east) in effect at t. */
-long tz_offset_at(const struct tz *z, time_t t);
-/* Broken-down local time; tm_gmtoff, tm_isdst and tm_zone (owned by z) set.
- * 0, or -1 if t is out of range. */
-int tz_to_local(const struct tz *z, time_t t, struct tm *out);
-/* Local wall time (tm_year/mon/mday/hour/min/sec, normalised like timegm) to
- * an instant. A time that occurs twice (fall back) gives the first; one that
- * does not exist (spring forward) gives the instant the clock would show if
- * it had not jumped (02:30 -> 03:30 DST), and *exists = 0. exists may be NULL. */
-time_t tz_from_local(const struct tz *z, const struct tm *local, int *exists);
-/* Every instant showing that local wall time, ascending: 0 (in a gap), 1, or
- * 2 (a repeated hour). out has room for 2. */
-int tz_local_instants(const struct tz *z, const struct tm *local,
-    time_t out[2]);
+/* Time zones: tzfile.h (struct tz, tz_load, tz_to_local, ...). */
 
 /* One bad config value: key is the key at fault ("days"), msg the problem
  * without the key ("invalid day 'mnn' ..."). */

@@ -1,11 +1,5 @@
-/* Time zones without tzset(): a TZif (RFC 8536, v1/v2/v3) reader and a POSIX
- * TZ rule evaluator for instants past the last transition.
- *
- * Why our own: localtime_r() depends on the process-wide TZ, and changing it
- * (setenv + tzset) is not thread-safe; a window in Europe/Berlin and another
- * in America/New_York must coexist in one agent. A loaded zone is immutable,
- * so it can be shared by readers freely.
- */
+/* Time zones without tzset() (tzfile.h says why): the TZif reader and
+ * the POSIX TZ rule evaluator. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,7 +9,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "schedule.h"
+#include "common.h"
+#include "tzfile.h"
 
 #define TZ_MAX_FILE (1024 * 1024)
 

@@ -71,7 +71,7 @@ users:
     token: "$2"
 EOK
 }
-# The flow mapping above is outside the subset; write it the block way.
+# The same kubeconfig in block style (both styles are read).
 kubeconfig_block() {
 	kubeconfig "$@"
 	python3 - "$T/$1.kubeconfig" <<'PY'
@@ -101,13 +101,17 @@ export FAULTLINE_AGENT="unix:$T/nonexistent.sock"
 start_standin shop.json
 kubeconfig_block admin ADMIN
 
-# ---- the subset reader refuses what it cannot read -----------------------
+# ---- kubeconfig YAML (libyaml): flow style read, bad YAML refused --------
 kubeconfig flow ADMIN
 exp flow namespace=shop selector=app=api "kubeconfig=$T/flow.kubeconfig"
-rc=0; ctl_local plan "$T/flow.ini" >"$T/out" 2>&1 || rc=$?
-[ $rc -ne 0 ] || fail "flow-style kubeconfig accepted"
-grep -q "flow.kubeconfig:10: flow collections are not supported" "$T/out" || { cat "$T/out"; fail "flow message"; }
-ok "kubeconfig outside the YAML subset refused with its line ($rc)"
+ctl_local plan "$T/flow.ini" >"$T/out" 2>&1 || { cat "$T/out"; fail "flow-style kubeconfig refused"; }
+kubeconfig badyaml ADMIN
+sed -i 's/^  context: {cluster: standin, user: chaos}$/  context: {cluster: standin, user: chaos/' "$T/badyaml.kubeconfig"
+exp badyaml namespace=shop selector=app=api "kubeconfig=$T/badyaml.kubeconfig"
+rc=0; ctl_local plan "$T/badyaml.ini" >"$T/out" 2>&1 || rc=$?
+[ $rc -ne 0 ] || fail "a kubeconfig with bad YAML accepted"
+grep -q "badyaml.kubeconfig:[0-9]*: did not find expected ',' or '}'" "$T/out" || { cat "$T/out"; fail "bad YAML message"; }
+ok "flow-style kubeconfig read; bad YAML refused with its line ($rc)"
 
 # ---- validate: bad input is FILE:LINE: key: message, exit 2 --------------
 exp bad namespace=shop mode=some

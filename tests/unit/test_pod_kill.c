@@ -414,25 +414,7 @@ test_yaml(void **st)
 	    "https://h:6443/x#y");
 	json_decref(j);
 
-	/* What the subset refuses, with the line. */
-	assert_null(kube_yaml_parse("k", "a: 1\nb: &x 2\n", &e));
-	assert_string_equal(e.msg, "k:2: anchors, aliases, tags and block scalars are not supported");
-	assert_null(kube_yaml_parse("k", "a: |\n  x\n", &e));
-	assert_non_null(strstr(e.msg, "k:1:"));
-	assert_null(kube_yaml_parse("k", "a:\n\tb: 1\n", &e));
-	assert_string_equal(e.msg, "k:2: tabs are not allowed in indentation");
-	assert_null(kube_yaml_parse("k", "a: {b: 1}\n", &e));
-	assert_non_null(strstr(e.msg, "flow collections"));
-	assert_null(kube_yaml_parse("k", "a: 1\na: 2\n", &e));
-	assert_string_equal(e.msg, "k:2: duplicate key");
-	assert_null(kube_yaml_parse("k", "a: 1\n   b: 2\n", &e));
-	assert_string_equal(e.msg, "k:2: unexpected indentation");
-	assert_null(kube_yaml_parse("k", "a: 1\n---\nb: 2\n", &e));
-	assert_string_equal(e.msg, "k:2: only one YAML document is supported");
-	assert_null(kube_yaml_parse("k", "a: 'open\n", &e));
-	assert_string_equal(e.msg, "k:1: unterminated quoted scalar");
-	assert_null(kube_yaml_parse("k", "", &e));
-	assert_int_equal(e.status, FL_INVALID);
+	/* The other YAML forms and the refusals: tests/unit/test_kube_yaml.c. */
 }
 
 static void
