@@ -14,6 +14,7 @@
 #include "fault.h"
 #include "hooks.h"
 #include "inidoc.h"
+#include "probe_ledger.h"
 #include "units.h"
 
 #define EXPERIMENT_MAX_BYTES (1024 * 1024)
@@ -22,7 +23,7 @@ static const char *const window_policies[] = { "whole", "start-only", NULL };
 static const char *const before_choices[] = { "require", "skip", NULL };
 static const char *const during_choices[] = { "abort", "observe", NULL };
 static const char *const after_choices[] = { "require", "skip", NULL };
-static const char *const probe_types[] = { "http", "tcp", "exec", NULL };
+static const char *const probe_types[] = { "http", "tcp", "exec", "ledger", NULL };
 
 static const struct keydef experiment_keys[] = {
 	{ "name", KEY_STRING, offsetof(struct experiment, name), KEY_REQUIRED, NULL, 0, NULL },
@@ -33,6 +34,7 @@ static const struct keydef experiment_keys[] = {
 	{ "window_policy", KEY_ENUM, offsetof(struct experiment, window_policy), 0, window_policies, 0, NULL },
 	{ "rto", KEY_DURATION, offsetof(struct experiment, rto_ms), 0, NULL, 0, NULL },
 	{ "seed", KEY_UINT, offsetof(struct experiment, seed), 0, NULL, 0, NULL },
+	{ "rpo", KEY_DURATION, offsetof(struct experiment, rpo_ms), 0, NULL, 0, NULL },
 	{ NULL, 0, 0, 0, NULL, 0, NULL },
 };
 
@@ -109,6 +111,10 @@ static const struct keydef probe_keys[] = {
 	{ "address", KEY_STRING, offsetof(struct probe_cfg, address), 0, NULL, 0, NULL },
 	{ "command", KEY_STRING, offsetof(struct probe_cfg, command), 0, NULL, 0, NULL },
 	{ "expect_exit", KEY_UINT, offsetof(struct probe_cfg, expect_exit), 0, NULL, 255, NULL },
+	{ "dsn", KEY_STRING, offsetof(struct probe_cfg, dsn), 0, NULL, 0, NULL },
+	{ "table", KEY_STRING, offsetof(struct probe_cfg, table), 0, NULL, 0, NULL },
+	{ "write", KEY_STRING, offsetof(struct probe_cfg, write), 0, NULL, 0, NULL },
+	{ "read", KEY_STRING, offsetof(struct probe_cfg, read), 0, NULL, 0, NULL },
 	{ NULL, 0, 0, 0, NULL, 0, NULL },
 };
 
@@ -122,6 +128,8 @@ static const struct {
 	{ "expect_status", PROBE_HTTP }, { "expect_body", PROBE_HTTP },
 	{ "max_latency", PROBE_HTTP }, { "address", PROBE_TCP },
 	{ "command", PROBE_EXEC }, { "expect_exit", PROBE_EXEC },
+	{ "dsn", PROBE_LEDGER }, { "table", PROBE_LEDGER },
+	{ "write", PROBE_LEDGER }, { "read", PROBE_LEDGER },
 };
 
 static const struct keydef cleanup_keys[] = {
@@ -318,6 +326,7 @@ check_experiment(struct pctx *c, const struct ini_section *s)
 	keys_check_required(k, &x->ks, c->file, s->line, "experiment", c->d);
 	x->has_rto = keys_has(k, &x->ks, "rto");
 	x->has_seed = keys_has(k, &x->ks, "seed");
+	x->has_rpo = keys_has(k, &x->ks, "rpo");
 	(void)bad;  /* every check below looks at one key alone */
 	if (keys_has(k, &x->ks, "name") && !inidoc_name_ok(x->name, "-"))
 		diag_add(c->d, c->file, keys_line(k, &x->ks, "name", s->line),
@@ -618,6 +627,9 @@ check_probe(struct pctx *c, const struct ini_section *s,
 			    "command", "%s", err);
 		break;
 	}
+	case PROBE_LEDGER:
+		probe_ledger_check(p, file, s->header, k, ks, c->d);
+		break;
 	}
 	if (keys_has(k, ks, "interval") && p->interval_ms == 0)
 		diag_add(c->d, file, keys_line(k, ks, "interval", 0),
@@ -639,6 +651,9 @@ check_fault(struct pctx *c, const struct ini_section *s, struct fault *f)
 	f->file = c->file;
 	f->line = s->line;
 	for (size_t i = 0; i < s->n; i++) {
+		if (fault_timeline_key(f, s->e[i].key, s->e[i].value,
+		    s->e[i].line, c->d))
+			continue;  /* start, for: the engine's, not the driver's */
 		if (strcmp(s->e[i].key, "type") != 0)
 			continue;
 		if (type != NULL) {
@@ -682,6 +697,8 @@ check_fault(struct pctx *c, const struct ini_section *s, struct fault *f)
 	}
 	for (size_t i = 0; i < s->n; i++)
 		if (strcmp(s->e[i].key, "type") != 0 &&
+		    strcmp(s->e[i].key, "start") != 0 &&
+		    strcmp(s->e[i].key, "for") != 0 &&
 		    keys_set(ops->keys, f->cfg, &f->ks, c->file, s->e[i].line,
 		    s->e[i].key, s->e[i].value, c->d) == -1)
 			bad++;
@@ -718,7 +735,7 @@ check_links(struct pctx *c)
 		    "section; an experiment injects at least one fault");
 	if (x->hyp.ks.invalid & (1ULL << keys_index(hk, "probes")))
 		return;
-	if (x->nprobes > 0 && !keys_has(hk, &x->hyp.ks, "probes")) {
+	if (x->nprobes > probe_ledger_count(x) && !keys_has(hk, &x->hyp.ks, "probes")) {
 		if (x->hyp.line != 0)
 			diag_add(c->d, c->file, x->hyp.line, "probes",
 			    "required key missing in [hypothesis] (there are "
@@ -756,7 +773,8 @@ check_links(struct pctx *c)
 	/* An unnamed probe is almost always a forgotten edit; it would never
 	 * be polled, so refuse rather than silently ignore it. */
 	for (size_t i = 0; i < x->nprobes; i++)
-		if (!strlist_has(&x->hyp.probes, x->probes[i].name)) {
+		if (x->probes[i].type != PROBE_LEDGER &&
+		    !strlist_has(&x->hyp.probes, x->probes[i].name)) {
 			char hdr[128];
 
 			snprintf(hdr, sizeof(hdr), "probe \"%s\"",
@@ -863,6 +881,11 @@ parse_sections(struct pctx *c, const struct ini_doc *doc)
 		case 5: check_rollout(c, s); break;
 		}
 	}
+	if (!c->oom && x->duration_ms > 0)
+		fault_timeline_check(x->faults, x->nfaults, x->duration_ms, c->d);
+	if (!c->oom)
+		probe_ledger_check_links(x, c->file,
+		    keys_line(experiment_keys, &x->ks, "rpo", 0), c->d);
 	if (!c->oom)
 		check_links(c);
 }

@@ -10,7 +10,7 @@
 
 struct fault;
 
-enum probe_type { PROBE_HTTP, PROBE_TCP, PROBE_EXEC };
+enum probe_type { PROBE_HTTP, PROBE_TCP, PROBE_EXEC, PROBE_LEDGER };
 enum hyp_before { BEFORE_REQUIRE, BEFORE_SKIP };
 enum hyp_during { DURING_ABORT, DURING_OBSERVE };
 enum hyp_after { AFTER_REQUIRE, AFTER_SKIP };
@@ -33,6 +33,10 @@ struct probe_cfg {
 	char *address;              /* tcp: host:port, [v6]:port */
 	char *command;              /* exec: argv split on blanks, no shell */
 	uint64_t expect_exit;       /* exec: default 0 */
+	char *dsn;                  /* ledger: built-in PostgreSQL (libpq) */
+	char *table;                /* ledger: default faultline_ledger */
+	char *write;                /* ledger: generic, argv line + SEQ */
+	char *read;                 /* ledger: generic, prints highest SEQ */
 };
 
 struct experiment {
@@ -50,6 +54,8 @@ struct experiment {
 	int window_policy;          /* enum window_policy */
 	uint64_t rto_ms;            /* valid if has_rto */
 	int has_rto;
+	uint64_t rpo_ms;            /* data loss objective, valid if has_rpo */
+	int has_rpo;
 	uint64_t seed;              /* [experiment] seed, valid if has_seed */
 	int has_seed;
 

@@ -11,6 +11,7 @@
 #include "fault.h"
 #include "hooks.h"
 #include "probe.h"
+#include "probe_ledger.h"
 #include "run.h"
 #include "run_int.h"
 
@@ -67,16 +68,19 @@ run_report(struct run *r)
 	faults = json_array();
 	for (i = 0; i < r->x->nfaults; i++) {
 		struct fault *f = r->x->faults[i];
-		const char *rv = i >= r->ninjected ? "not-needed" :
+		const char *rv = !run_fault_journaled(r, i) ? "not-needed" :
 		    revert_name(f->revert);
 
 		json_array_append_new(faults, json_pack(
-		    "{s:s, s:s, s:O?, s:o, s:o, s:s, s:s?, s:O?}",
+		    "{s:s, s:s, s:O?, s:o, s:o, s:s, s:s?, s:O?, s:f, s:o}",
 		    "name", f->name, "type", f->ops->type,
 		    "targets", f->targets ? f->targets : NULL,
 		    "injected_at", iso_or_null(f->injected_at),
 		    "reverted_at", iso_or_null(f->reverted_at),
-		    "revert", rv, "error", f->error, "state", f->state));
+		    "revert", rv, "error", f->error, "state", f->state,
+		    "start_seconds", (double)f->start_ms / 1000.0,
+		    "for_seconds", f->for_ms ? json_real((double)f->for_ms /
+		    1000.0) : json_null()));
 	}
 	probes = json_array();
 	for (i = 0; i < r->nps; i++) {
@@ -148,6 +152,8 @@ run_report(struct run *r)
 	    "events", events);
 	if (r->rollout != NULL)
 		json_object_set(rep, "rollout", r->rollout);
+	if (rep != NULL)
+		ledger_report(r->ledger, r->x, rep);
 	return rep;
 }
 
