@@ -189,7 +189,9 @@ struct ledger {
 	const struct probe_cfg *cfg;     /* borrowed */
 	char run[64];
 	ledger_event_cb ev;
+	void (*acked)(void *);
 	void *evarg;
+	char last_err[200];
 
 	struct ledger_write *w;          /* every write, in sequence order */
 	size_t n, cap;
@@ -312,6 +314,9 @@ op_end(struct ledger *lg, int ok, const char *msg, uint64_t survived)
 			lg_event(lg, "probe", "ledger %s: writes acknowledged "
 			    "again (sequence %" PRIu64 ")", lg->cfg->name, w->seq);
 		lg->failing = !ok;
+		snprintf(lg->last_err, sizeof(lg->last_err), "%s", m);
+		if (ok && lg->acked != NULL)
+			lg->acked(lg->evarg);
 	} else if (op == OP_READ) {
 		if (ok) {
 			lg->res.measured = 1;
@@ -691,7 +696,7 @@ on_tick(struct loop *l, void *arg)
 
 struct ledger *
 ledger_start(struct loop *l, const struct probe_cfg *cfg, const char *run_id,
-    ledger_event_cb ev, void *arg)
+    ledger_event_cb ev, void (*acked)(void *), void *arg)
 {
 	struct ledger *lg;
 
@@ -701,7 +706,9 @@ ledger_start(struct loop *l, const struct probe_cfg *cfg, const char *run_id,
 	lg->cfg = cfg;
 	snprintf(lg->run, sizeof(lg->run), "%s", run_id);
 	lg->ev = ev;
+	lg->acked = acked;
 	lg->evarg = arg;
+	snprintf(lg->last_err, sizeof(lg->last_err), "no write has ended yet");
 	lg->fd = lg->errfd = lg->outfd = -1;
 	lg->pid = -1;
 	lg->writing = 1;
@@ -860,4 +867,10 @@ ledger_judge(const struct ledger *lg, const struct experiment *x,
 	    "covering %.1fs, objective %s", res.lost, res.lost == 1 ? "" : "s",
 	    (double)res.rpo_ms / 1000.0, fmt_duration(x->rpo_ms, b, sizeof(b)));
 	return 1;
+}
+
+const char *
+ledger_last_error(const struct ledger *lg)
+{
+	return lg->last_err;
 }

@@ -83,9 +83,14 @@ typedef void (*ledger_event_cb)(void *arg, const char *type,
 /* Start writing on l now. cfg is borrowed and must outlive the ledger;
  * run_id (copied) tags each row. ev (may be NULL) gets the ledger's
  * events (first failed write, writes acknowledged again, read-back). NULL
- * when memory runs out. */
+ * when memory runs out. acked (may be NULL) runs after each acknowledged
+ * write. */
 struct ledger *ledger_start(struct loop *l, const struct probe_cfg *cfg,
-    const char *run_id, ledger_event_cb ev, void *arg);
+    const char *run_id, ledger_event_cb ev, void (*acked)(void *arg),
+    void *arg);
+/* Why the last write failed ("" when it did not, "no write yet" before
+ * the first one ended). */
+const char *ledger_last_error(const struct ledger *lg);
 /* Stop writing: a write in flight is abandoned (counted as failed). */
 void ledger_stop_writes(struct ledger *lg);
 /* Read back the highest surviving sequence, retrying for up to

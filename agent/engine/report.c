@@ -57,6 +57,16 @@ revert_name(enum revert_status s)
 }
 
 json_t *
+run_events_from(struct run *r, size_t from)
+{
+	json_t *out = json_array();
+
+	for (size_t i = from; i < json_array_size(r->events); i++)
+		json_array_append(out, json_array_get(r->events, i));
+	return out;
+}
+
+json_t *
 run_report(struct run *r)
 {
 	json_t *rep, *faults, *probes, *hooks, *events;

@@ -433,7 +433,7 @@ on_sample(void *arg, const struct probe_cfg *cfg, const struct probe_sample *s)
 			set_outcome(r, FL_REFUSED, "hypothesis does not hold before "
 			    "injection: probe %s: %s", cfg->name, s->detail);
 			run_finish(r);
-		} else if (all_probes(r, 0)) {
+		} else if (all_probes(r, 0) && tl_ledger_ready(r, NULL, 0)) {
 			start_inject(r);
 		}
 		break;
@@ -493,6 +493,7 @@ static void
 before_timeout(struct loop *l, void *arg)
 {
 	struct run *r = arg;
+	char why[300];
 
 	(void)l;
 	r->timer = 0;
@@ -504,6 +505,8 @@ before_timeout(struct loop *l, void *arg)
 			break;
 		}
 	}
+	if (r->status == FL_OK && !tl_ledger_ready(r, why, sizeof(why)))
+		set_outcome(r, FL_REFUSED, "%s", why);
 	run_finish(r);
 }
 
@@ -511,6 +514,16 @@ static void
 ledger_event(void *arg, const char *type, const char *detail)
 {
 	add_event(arg, type, "%s", detail);
+}
+
+/* A ledger write was acknowledged: the ledger has its baseline. */
+static void
+ledger_acked(void *arg)
+{
+	struct run *r = arg;
+
+	if (r->phase == PHASE_BEFORE && all_probes(r, 0))
+		start_inject(r);
 }
 
 /* Planning is over (from the loop, or at once when memory ran out). */
@@ -539,7 +552,7 @@ run_planned(struct plan_req *p, int rc, const struct fl_err *e)
 		free(t);
 	}
 	if (probe_ledger_cfg(r->x) != NULL && (r->ledger = ledger_start(r->o.loop,
-	    probe_ledger_cfg(r->x), r->id, ledger_event, r)) == NULL) {
+	    probe_ledger_cfg(r->x), r->id, ledger_event, ledger_acked, r)) == NULL) {
 		set_outcome(r, FL_ERROR, "cannot start the ledger");
 		release_all(r->x);
 		run_finish(r);
@@ -551,12 +564,15 @@ run_planned(struct plan_req *p, int rc, const struct fl_err *e)
 		run_finish(r);
 		return;
 	}
-	if (r->nps == 0 || r->x->hyp.before == BEFORE_SKIP) {
+	/* Before: the probes healthy, the ledger's baseline written. */
+	if ((r->nps == 0 && r->ledger == NULL) ||
+	    r->x->hyp.before == BEFORE_SKIP) {
 		start_inject(r);
 		return;
 	}
 	set_phase(r, PHASE_BEFORE);
 	/* Enough time for `tolerance` samples of the slowest probe. */
+	wait = tl_before_wait(r);
 	for (size_t i = 0; i < r->nps; i++) {
 		uint64_t w = r->ps[i].cfg->interval_ms *
 		    (r->x->hyp.tolerance ? r->x->hyp.tolerance : 3) +
@@ -939,17 +955,6 @@ run_abort(struct run *r, const char *reason)
 }
 
 /* --- the report ---------------------------------------------------------- */
-
-json_t *
-run_events_from(struct run *r, size_t from)
-{
-	json_t *out = json_array();
-
-	for (size_t i = from; i < json_array_size(r->events); i++)
-		json_array_append(out, json_array_get(r->events, i));
-	return out;
-}
-
 
 void
 run_finish(struct run *r)

@@ -145,5 +145,10 @@ int run_fault_journaled(const struct run *r, size_t i);
  * again when it is done), else 0; reason is filled (and 2 returned) when
  * the rpo objective is missed. */
 int tl_ledger_finish(struct run *r, char *reason, size_t len);
+/* The before phase: has the ledger (if any) had a write acknowledged? 1,
+ * or 0 with why filled (why may be NULL). */
+int tl_ledger_ready(const struct run *r, char *why, size_t len);
+/* How long the before phase waits for the ledger's first write (0: none). */
+uint64_t tl_before_wait(const struct run *r);
 
 #endif

@@ -8,6 +8,7 @@
  * the rest are reverted when the duration ends, in reverse order of
  * injection. A fault not yet injected has no journal intent, so neither an
  * abort nor a crash owes it a revert. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,4 +175,32 @@ tl_ledger_finish(struct run *r, char *reason, size_t len)
 	if (r->ninjected > 0 && ledger_judge(r->ledger, r->x, reason, len))
 		return 2;
 	return 0;
+}
+
+int
+tl_ledger_ready(const struct run *r, char *why, size_t len)
+{
+	struct ledger_result res;
+
+	if (r->ledger == NULL)
+		return 1;
+	ledger_result(r->ledger, &res);
+	if (res.acknowledged > 0)
+		return 1;
+	if (why != NULL)
+		snprintf(why, len, "the ledger cannot write before injection "
+		    "(no baseline to measure data loss against): probe %s: %s",
+		    probe_ledger_cfg(r->x)->name, ledger_last_error(r->ledger));
+	return 0;
+}
+
+uint64_t
+tl_before_wait(const struct run *r)
+{
+	const struct probe_cfg *c = probe_ledger_cfg(r->x);
+
+	if (r->ledger == NULL || c == NULL)
+		return 0;
+	return c->interval_ms * (r->x->hyp.tolerance ? r->x->hyp.tolerance :
+	    3) + c->timeout_ms + 1000;
 }
