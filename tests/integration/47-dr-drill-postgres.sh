@@ -54,6 +54,9 @@ sql() { # PORT SQL
 	psql -X -q -At -h 127.0.0.1 -p "$1" -U postgres -d postgres -c "$2"
 }
 
+is_sync() { [ "$(sql "$1" "SELECT sync_state FROM pg_stat_replication")" = sync ]; }
+is_streaming() { [ "$(sql "$1" "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")" = 1 ]; }
+
 # pair NAME SYNC -> a primary on $PP and a streaming replica on $RP
 pair() {
 	P="$T/$1-primary" R="$T/$1-replica"
@@ -72,10 +75,10 @@ pair() {
 	if [ "$2" = sync ]; then
 		sql "$PP" "ALTER SYSTEM SET synchronous_standby_names = '*'" >/dev/null
 		sql "$PP" "SELECT pg_reload_conf()" >/dev/null
-		wait_for 10 test "$(sql "$PP" "SELECT sync_state FROM pg_stat_replication")" = sync ||
+		wait_for 10 is_sync "$PP" ||
 			fail "$1: the replica is not synchronous"
 	fi
-	wait_for 10 test "$(sql "$PP" "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")" = 1 ||
+	wait_for 10 is_streaming "$PP" ||
 		fail "$1: the replica is not streaming"
 	# The promotion the cleanup hook runs: the replica may still be
 	# restarting (drop-in-flight), so it retries for a while.
