@@ -885,7 +885,9 @@ parse_sections(struct pctx *c, const struct ini_doc *doc)
 		fault_timeline_check(x->faults, x->nfaults, x->duration_ms, c->d);
 	if (!c->oom)
 		probe_ledger_check_links(x, c->file,
-		    keys_line(experiment_keys, &x->ks, "rpo", 0), c->d);
+		    keys_line(experiment_keys, &x->ks, "rpo", 0),
+		    keys_line(hypothesis_keys, &x->hyp.ks, "probes", x->hyp.line),
+		    c->d);
 	if (!c->oom)
 		check_links(c);
 }

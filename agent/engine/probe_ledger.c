@@ -122,7 +122,7 @@ probe_ledger_cfg(const struct experiment *x)
 
 void
 probe_ledger_check_links(const struct experiment *x, const char *file,
-    int rpo_line, struct diag *d)
+    int rpo_line, int probes_line, struct diag *d)
 {
 	const struct probe_cfg *first = NULL;
 
@@ -140,7 +140,7 @@ probe_ledger_check_links(const struct experiment *x, const char *file,
 		else
 			first = p;
 		if (strlist_has(&x->hyp.probes, p->name))
-			diag_add(d, file, x->hyp.line, "probes", "'%s' is a "
+			diag_add(d, file, probes_line, "probes", "'%s' is a "
 			    "ledger probe: it measures data loss (rpo), not "
 			    "health; leave it out of probes", p->name);
 	}

@@ -38,9 +38,10 @@ void probe_ledger_check(struct probe_cfg *p, const char *file,
     const char *header, const struct keydef *k, const struct keyset *ks,
     struct diag *d);
 /* Cross-section: at most one ledger, not listed in [hypothesis] probes,
- * and [experiment] rpo only with a ledger. */
+ * and [experiment] rpo only with a ledger (rpo_line, probes_line: where
+ * those keys are, for the messages). */
 void probe_ledger_check_links(const struct experiment *x, const char *file,
-    int rpo_line, struct diag *d);
+    int rpo_line, int probes_line, struct diag *d);
 /* How many ledger probes x has (0 or 1 once valid). */
 size_t probe_ledger_count(const struct experiment *x);
 /* The experiment's ledger probe, or NULL. */
