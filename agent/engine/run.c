@@ -858,6 +858,8 @@ run_revert_one(struct run *r, struct fault *f)
 static void
 revert_all(struct run *r)
 {
+	struct fault *f;
+
 	if (r->phase >= PHASE_REVERT)
 		return;
 	if (r->timer != 0)
@@ -865,29 +867,20 @@ revert_all(struct run *r)
 	r->timer = 0;
 	/* Nothing more goes in: a scheduled injection is cancelled (never
 	 * journaled, so never owed), a pending one stopped and reverted. */
-	tl_cancel(r);
-	ledger_stop_writes(r->ledger);
-	if (r->injecting != NULL) {
-		struct fault *f = r->injecting;
-
-		r->injecting = NULL;
-		if (f->ops->cancel != NULL)
-			f->ops->cancel(f);
+	if ((f = tl_cancel(r)) != NULL)
 		add_event(r, "info", "inject %s cancelled", f->name);
-	}
+	ledger_stop_writes(r->ledger);
 	for (size_t k = r->ninjected; k < r->x->nfaults; k++)
-		add_event(r, "info", "%s not injected (its start had not come)",
-		    r->x->faults[r->order[k]]->name);
+		add_event(r, "info", "%s not injected%s",
+		    r->x->faults[r->order[k]]->name, r->observe_mono != 0 ?
+		    " (its start had not come)" : "");
 	set_phase(r, PHASE_REVERT);
 	/* Reverse order of injection; faults whose intent was journaled,
 	 * injected or not (a partial inject must be undone too; revert is
 	 * idempotent), except those whose `for` already reverted them. */
-	for (size_t k = r->ninjected; k-- > 0;) {
-		struct fault *f = r->x->faults[r->order[k]];
-
-		if (f->reverted_at == 0)
+	for (size_t k = r->ninjected; k-- > 0;)
+		if ((f = r->x->faults[r->order[k]])->reverted_at == 0)
 			run_revert_one(r, f);
-	}
 	release_all(r->x);
 	r->reverted_mono = fl_mono_ms();
 	r->reverted_wall = fl_wall_ms();

@@ -49,7 +49,7 @@ struct run {
 	struct fault_ctx ctx;
 	struct plan_req *planner;   /* planning in flight (PHASE_PLAN) */
 	struct fault *injecting;    /* its inject is pending (FAULT_PENDING) */
-	size_t ninjected;           /* faults whose intent is journaled */
+	size_t ninjected;           /* order[0..n): intent journaled */
 	int journaled;              /* wrote anything for this run: owe an end */
 	uint64_t timer;
 	int aborting;
@@ -130,8 +130,9 @@ void run_finish(struct run *r);
  * end timers; 0 or -1 when memory runs out. */
 int tl_init(struct run *r);
 void tl_free(struct run *r);
-/* Cancel the pending injection and every end timer (the reverts begin). */
-void tl_cancel(struct run *r);
+/* The reverts begin: cancel the scheduled injection, every end timer and
+ * an inject in flight (returned, or NULL; the reverts undo what it did). */
+struct fault *tl_cancel(struct run *r);
 /* order[k] is due later: its injection is scheduled (1), or it is due now
  * (0). Only once the fault window is open (r->observe_mono). */
 int tl_schedule(struct run *r, size_t k);

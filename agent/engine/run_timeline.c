@@ -58,8 +58,8 @@ tl_init(struct run *r)
 	return 0;
 }
 
-void
-tl_cancel(struct run *r)
+static void
+cancel_timers(struct run *r)
 {
 	if (r->o.loop == NULL)
 		return;
@@ -71,11 +71,22 @@ tl_cancel(struct run *r)
 	}
 }
 
+struct fault *
+tl_cancel(struct run *r)
+{
+	struct fault *f = r->injecting;
+
+	cancel_timers(r);
+	r->injecting = NULL;
+	if (f != NULL && f->ops->cancel != NULL)
+		f->ops->cancel(f);
+	return f;
+}
+
 void
 tl_free(struct run *r)
 {
-	if (r->slots != NULL)
-		tl_cancel(r);
+	cancel_timers(r);
 	free(r->order);
 	free(r->slots);
 	r->order = NULL;

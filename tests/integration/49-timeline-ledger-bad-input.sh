@@ -121,5 +121,34 @@ type = ledger
 dsn = host=127.0.0.1 dbname=app
 INI
 [ ! -s "$T/state/journal" ] || fail "a refused run journaled something"
+
+# A ledger that cannot write before injection: no baseline, refused (exit
+# 3), nothing injected.
+cat >"$T/no-baseline.ini" <<'INI'
+[experiment]
+name = no-baseline
+duration = 5s
+rpo = 1s
+
+[probe "orders"]
+type = ledger
+write = /bin/false
+read = /bin/echo 0
+interval = 100ms
+timeout = 500ms
+
+[fault "stop"]
+type = process-kill
+process = fl49-victim
+signal = STOP
+INI
+rc=0
+ctl_local run --json "$T/no-baseline.ini" >"$T/no-baseline.json" 2>"$T/no-baseline.err" || rc=$?
+[ "$rc" -eq 3 ] || { cat "$T/no-baseline.err"; fail "no-baseline: exit $rc, want 3"; }
+[ "$(proc_state "$V")" != T ] || fail "no-baseline: the victim was stopped"
+grep -q '"reason": "the ledger cannot write before injection (no baseline to measure data loss against): probe orders: exit 1"' "$T/no-baseline.json" ||
+	{ cat "$T/no-baseline.json"; fail "no-baseline: reason"; }
+[ "$(json_get "$T/no-baseline.json" faults 0 injected_at)" = None ] || fail "no-baseline: injected"
+ok "a ledger without a baseline refuses the run, nothing injected"
 ok "$n bad timelines and ledgers refused with one line each, nothing injected"
 echo "49-timeline-ledger-bad-input: passed"
