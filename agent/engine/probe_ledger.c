@@ -514,7 +514,10 @@ pg_begin(struct ledger *lg)
 		pg_fail(lg, "");
 		return;
 	}
-	pg_poll(lg);
+	/* As libpq says: first wait until the socket is writable, as if
+	 * PQconnectPoll had answered PGRES_POLLING_WRITING. */
+	if (cx_pg_watch(lg->l, lg->pg, &lg->fd, EPOLLOUT, pg_on_fd, lg) == -1)
+		pg_fail(lg, "cannot watch the connection");
 }
 
 /* ---- generic: commands ---- */

@@ -63,12 +63,12 @@ pair() {
 	PP=$(free_port) RP=$(free_port)
 	mkdir -p "$P" "$R"; chown postgres: "$P" "$R"; chmod 700 "$P" "$R"
 	PGDIRS="$PGDIRS $P $R"
-	as_pg "$PGBIN/initdb" -D "$P/data" -U postgres --auth=trust -E UTF8 >"$P/initdb.log" 2>&1 ||
+	as_pg "$PGBIN/initdb" -D "$P/data" -U postgres --auth=trust -E UTF8 -N >"$P/initdb.log" 2>&1 ||
 		{ cat "$P/initdb.log"; fail "initdb"; }
 	conf "$P" "$PP" "$TAG-$1-p"
 	pg_start "$P"
 	as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PP" -U postgres -D "$R/data" -R \
-		-X stream --no-sync >"$R/basebackup.log" 2>&1 ||
+		-X stream -c fast --no-sync >"$R/basebackup.log" 2>&1 ||
 		{ cat "$R/basebackup.log"; fail "pg_basebackup"; }
 	conf "$R" "$RP" "$TAG-$1-r"
 	pg_start "$R"
@@ -152,12 +152,13 @@ grep -q "fault kill-primary (process-kill): at +3.0s, until the duration ends" "
 	{ cat "$T/a.plan"; fail "A: plan does not show the timeline"; }
 rc=0
 ctl_local run --json "$T/a.ini" >"$T/a.json" 2>"$T/a.err" || rc=$?
-python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print({k: r[k] for k in (\"verdict\",\"reason\",\"rpo_seconds\",\"lost_writes\",\"acknowledged_writes\",\"failed_writes\")})" "$T/a.json"
 [ "$rc" -eq 1 ] || { cat "$T/a.err"; fail "A: exit $rc, want 1 (rpo missed)"; }
-python3 - "$T/a.json" <<'PY' || { cat "$T/a.err"; fail "A: report"; }
-import json, sys
+# One python: the checks, then the values the shell needs (python starts
+# slowly on a loaded machine).
+python3 - "$T/a.json" >"$T/a.vars" <<'PY' || { cat "$T/a.vars" "$T/a.err"; fail "A: report"; }
+import json, sys, datetime
 r = json.load(open(sys.argv[1]))
-print("A:", r["verdict"], r["reason"], "rpo", r["rpo_seconds"], "lost", r["lost_writes"],
+print("# A:", r["verdict"], r["reason"], "rpo", r["rpo_seconds"], "lost", r["lost_writes"],
       "acked", r["acknowledged_writes"], "failed", r["failed_writes"])
 assert r["verdict"] == "failed", r["verdict"]
 assert r["reason"].startswith("rpo: lost %d acknowledged writes covering" % r["lost_writes"]), r["reason"]
@@ -171,41 +172,42 @@ assert f["kill-primary"]["start_seconds"] == 3 and f["kill-primary"]["for_second
 assert f["stop-replication"]["start_seconds"] == 0
 assert f["stop-replication"]["revert"] == "ok"
 assert r["hooks"][0]["exit_code"] == 0, r["hooks"]
-PY
 # The injections really were 3 s apart (the report's own timestamps).
-python3 - "$T/a.json" <<'PY' || fail "A: timeline"
-import json, sys, datetime
-r = json.load(open(sys.argv[1]))
 t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
-f = {x["name"]: x for x in r["faults"]}
 gap = t(f["kill-primary"]["injected_at"]) - t(f["stop-replication"]["injected_at"])
 assert 2.9 <= gap <= 4.0, gap
+print("ID=%s ACKED=%d LOST=%d" % (r["id"], r["acknowledged_writes"], r["lost_writes"]))
 PY
+head -n1 "$T/a.vars"
+eval "$(tail -n1 "$T/a.vars")"
 [ "$(sql "$RP" "SELECT pg_is_in_recovery()")" = f ] || fail "A: the replica was not promoted"
-# Read independently on the promoted replica: the lost writes are not there.
-survived=$(sql "$RP" "SELECT coalesce(max(seq), 0) FROM faultline_ledger WHERE run = '$(json_get "$T/a.json" id)'" 2>/dev/null || echo 0)
-[ "$survived" -le $(( $(json_get "$T/a.json" acknowledged_writes) - $(json_get "$T/a.json" lost_writes) + 1 )) ] ||
-	fail "A: $survived survived, more than the report says"
-ok "A: async drill: $(json_get "$T/a.json" reason)"
+# Read independently on the promoted replica: fewer rows than were
+# acknowledged (the table may not even exist there).
+n=$(sql "$RP" "SELECT count(*) FROM faultline_ledger WHERE run = '$ID'" 2>/dev/null || echo 0)
+[ "$n" -le $((ACKED - LOST)) ] || fail "A: $n rows survived, more than the report's $ACKED - $LOST"
+ok "A: async drill failed: lost $LOST of $ACKED acknowledged writes"
 
 # ---- B: synchronous: nothing acknowledged is lost ------------------------
 pair b sync
 drill b no
 rc=0
 ctl_local run --json "$T/b.ini" >"$T/b.json" 2>"$T/b.err" || rc=$?
-python3 - "$T/b.json" <<'PY' || { cat "$T/b.err"; fail "B: report"; }
+python3 - "$T/b.json" >"$T/b.vars" <<'PY' || { cat "$T/b.vars" "$T/b.err"; fail "B: report"; }
 import json, sys
 r = json.load(open(sys.argv[1]))
-print("B:", r["verdict"], r["reason"], "rpo", r["rpo_seconds"], "lost", r["lost_writes"],
+print("# B:", r["verdict"], r["reason"], "rpo", r["rpo_seconds"], "lost", r["lost_writes"],
       "acked", r["acknowledged_writes"], "failed", r["failed_writes"])
 assert r["rpo_seconds"] == 0, r["rpo_seconds"]
 assert r["lost_writes"] == 0
 assert r["acknowledged_writes"] > 10
 assert r["verdict"] == "passed", r["reason"]
+print("ID=%s ACKED=%d" % (r["id"], r["acknowledged_writes"]))
 PY
 [ "$rc" -eq 0 ] || fail "B: exit $rc"
+head -n1 "$T/b.vars"
+eval "$(tail -n1 "$T/b.vars")"
 # Read independently on the promoted replica: every acknowledged write is there.
-n=$(sql "$RP" "SELECT count(*) FROM faultline_ledger WHERE run = '$(json_get "$T/b.json" id)'")
-[ "$n" -ge "$(json_get "$T/b.json" acknowledged_writes)" ] || fail "B: only $n rows survived"
+n=$(sql "$RP" "SELECT count(*) FROM faultline_ledger WHERE run = '$ID'")
+[ "$n" -ge "$ACKED" ] || fail "B: only $n rows of $ACKED survived"
 ok "B: synchronous drill lost nothing (rpo_seconds 0), passed against rpo = 1s"
 echo "47-dr-drill-postgres: passed"
