@@ -11,6 +11,8 @@
 #  C. SIGKILL of the agent before a late fault's start: the journal owes
 #     only the injected fault; the restart reverts it and never touches the
 #     late one.
+#  D. a generic ledger (write/read commands) through a run: the loss a
+#     cleanup hook makes is measured, the run fails on rpo, text and JSON.
 : "${BUILD:?}" "${TOP:?}"
 . "$TOP/tests/integration/lib.sh"
 mkvictim fl48-a; VA=$VICTIM
@@ -152,4 +154,61 @@ grep -q "journal: reverted 1 fault(s) left by a previous run" "$T/agent.log" ||
 wait_for 10 test -e "$T/hook-c" || fail "C: the owed hook did not run"
 [ "$(proc_state "$VB")" != T ] || fail "C: not-yet was injected"
 ok "C: after SIGKILL only the injected fault was owed and reverted"
+stop_agent
+
+# ---- D: a generic ledger through a run -------------------------------------------
+# write appends the sequence number to a file, read prints its last line; a
+# cleanup hook keeps the first 5 lines only: the loss the read-back sees.
+cat >"$T/lw.sh" <<'SH'
+#!/bin/sh
+echo "$2" >> "$1"
+SH
+cat >"$T/cut.sh" <<'SH'
+#!/bin/sh
+head -n 5 "$1" > "$1.new" && mv "$1.new" "$1"
+SH
+: >"$T/store"
+cat >"$T/d.ini" <<EOF2
+[experiment]
+name = ledger-generic
+duration = 1500ms
+rpo = 200ms
+
+[probe "kv"]
+type = ledger
+write = /bin/sh $T/lw.sh $T/store
+read = /usr/bin/tail -n 1 $T/store
+interval = 100ms
+
+[fault "now"]
+type = process-kill
+process = fl48-a
+signal = STOP
+start = 500ms
+
+[cleanup]
+hook = /bin/sh $T/cut.sh $T/store
+EOF2
+rc=0
+ctl_local run "$T/d.ini" >"$T/d.txt" 2>"$T/d.err" || rc=$?
+[ "$rc" -eq 1 ] || { cat "$T/d.err" "$T/d.txt"; fail "D: exit $rc, want 1"; }
+grep -q "reason       rpo: lost [0-9]* acknowledged writes covering [0-9.]*s, objective 200ms" "$T/d.txt" ||
+	{ cat "$T/d.txt"; fail "D: text reason"; }
+grep -q "data loss    rpo [0-9.]*s: [0-9]* of [0-9]* acknowledged writes lost, [01] not acknowledged (objective 200ms)" "$T/d.txt" ||
+	{ cat "$T/d.txt"; fail "D: text data loss line"; }
+ID=$(sed -n 's/^  run          \([^ ]*\).*/\1/p' "$T/d.txt")
+ctl_local report "$ID" --json >"$T/d.json" 2>/dev/null || fail "D: report $ID"
+python3 - "$T/d.json" "$(wc -l <"$T/store")" <<'PY' || fail "D: report"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert int(sys.argv[2]) == 5
+acked, lost = r["acknowledged_writes"], r["lost_writes"]
+# About 5 writes before the fault window opens, 15 to the end: all
+# acknowledged, all but the first 5 lost, 100 ms apart.
+assert acked >= 10 and lost == acked - 5, (acked, lost)
+assert abs(r["rpo_seconds"] - 0.1 * lost) <= 0.1 * lost * 0.5 + 0.2, r["rpo_seconds"]
+# at most the write in flight when the reverts began
+assert r["failed_writes"] <= 1 and r["rpo_objective_seconds"] == 0.2
+PY
+ok "D: generic ledger: $(grep 'data loss' "$T/d.txt" | sed 's/^ *//')"
 echo "48-fault-timeline: passed"
