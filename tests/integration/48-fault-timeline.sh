@@ -194,7 +194,7 @@ ctl_local run "$T/d.ini" >"$T/d.txt" 2>"$T/d.err" || rc=$?
 [ "$rc" -eq 1 ] || { cat "$T/d.err" "$T/d.txt"; fail "D: exit $rc, want 1"; }
 grep -q "reason       rpo: lost [0-9]* acknowledged writes covering [0-9.]*s, objective 200ms" "$T/d.txt" ||
 	{ cat "$T/d.txt"; fail "D: text reason"; }
-grep -q "data loss    rpo [0-9.]*s: [0-9]* of [0-9]* acknowledged writes lost, [01] not acknowledged (objective 200ms)" "$T/d.txt" ||
+grep -q "data loss    rpo [0-9.]*m\{0,1\}s: [0-9]* of [0-9]* acknowledged writes lost, [01] not acknowledged (objective 200ms)" "$T/d.txt" ||
 	{ cat "$T/d.txt"; fail "D: text data loss line"; }
 ID=$(sed -n 's/^  run          \([^ ]*\).*/\1/p' "$T/d.txt")
 ctl_local report "$ID" --json >"$T/d.json" 2>/dev/null || fail "D: report $ID"
@@ -203,10 +203,11 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert int(sys.argv[2]) == 5
 acked, lost = r["acknowledged_writes"], r["lost_writes"]
-# About 5 writes before the fault window opens, 15 to the end: all
-# acknowledged, all but the first 5 lost, 100 ms apart.
-assert acked >= 10 and lost == acked - 5, (acked, lost)
-assert abs(r["rpo_seconds"] - 0.1 * lost) <= 0.1 * lost * 0.5 + 0.2, r["rpo_seconds"]
+# About 5 writes before the fault window opens, 15 to the end (fewer on a
+# slow machine): all acknowledged, all but the first 5 lost, at least
+# 100 ms apart.
+assert acked >= 6 and lost == acked - 5, (acked, lost)
+assert 0.1 * lost - 0.05 <= r["rpo_seconds"] <= 2.5, r["rpo_seconds"]
 # at most the write in flight when the reverts began
 assert r["failed_writes"] <= 1 and r["rpo_objective_seconds"] == 0.2
 PY
