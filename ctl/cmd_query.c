@@ -58,7 +58,16 @@ print_plan(const struct ctl_globals *g, json_t *plan)
 	    (double)json_integer_value(json_object_get(plan, "duration_ms")) / 1000,
 	    ctl_str(plan, "environment"));
 	json_array_foreach(json_object_get(plan, "faults"), i, f) {
-		printf("  fault %s (%s):\n", ctl_str(f, "name"), ctl_str(f, "type"));
+		json_t *fo = json_object_get(f, "for_ms");
+
+		/* The timeline: when each fault goes in and for how long. */
+		printf("  fault %s (%s): at +%.1fs, ", ctl_str(f, "name"),
+		    ctl_str(f, "type"), (double)json_integer_value(
+		    json_object_get(f, "start_ms")) / 1000);
+		if (json_is_integer(fo))
+			printf("for %.1fs\n", (double)json_integer_value(fo) / 1000);
+		else
+			printf("until the duration ends\n");
 		json_array_foreach(json_object_get(f, "targets"), k, t)
 			printf("    %s\n", json_is_string(t) ? json_string_value(t) : "-");
 	}

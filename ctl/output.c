@@ -410,6 +410,21 @@ text_report(FILE *out, const json_t *r)
 		else
 			fprintf(out, "not measured\n");
 	}
+	if (out_num(r, "acknowledged_writes", &d)) {   /* a ledger (issue 13) */
+		double lost = 0, failed = 0;
+
+		out_num(r, "lost_writes", &lost);
+		out_num(r, "failed_writes", &failed);
+		fprintf(out, "  data loss    ");
+		if (out_num(r, "rpo_seconds", &x))
+			fprintf(out, "rpo %s: %.0f of %.0f acknowledged writes lost, "
+			    "%.0f not acknowledged", FMS(x * 1000), lost, d, failed);
+		else
+			fprintf(out, "not measured");
+		if (out_num(r, "rpo_objective_seconds", &rto))
+			fprintf(out, " (objective %s)", FMS(rto * 1000));
+		fputc('\n', out);
+	}
 
 	a = out_arr(r, "faults");
 	fprintf(out, "\nFaults (%zu)\n", json_array_size(a));

@@ -16,6 +16,7 @@
 #include "hooks.h"
 #include "inidoc.h"
 #include "probe_prom.h"
+#include "probe_ledger.h"
 #include "units.h"
 
 #define EXPERIMENT_MAX_BYTES (1024 * 1024)
@@ -26,7 +27,7 @@ static const char *const during_choices[] = { "abort", "observe", "tolerate",
 	NULL };
 static const char *const after_choices[] = { "require", "skip", NULL };
 static const char *const probe_types[] = { "http", "tcp", "exec",
-    "prometheus", "alert", NULL };
+    "prometheus", "alert", "ledger", NULL };
 static const char *const on_empty_choices[] = { "fail", "ok", NULL };
 
 static const struct keydef experiment_keys[] = {
@@ -39,6 +40,7 @@ static const struct keydef experiment_keys[] = {
 	{ "rto", KEY_DURATION, offsetof(struct experiment, rto_ms), 0, NULL, 0, NULL },
 	{ "seed", KEY_UINT, offsetof(struct experiment, seed), 0, NULL, 0, NULL },
 	{ "ttd", KEY_DURATION, offsetof(struct experiment, ttd_ms), 0, NULL, 0, NULL },
+	{ "rpo", KEY_DURATION, offsetof(struct experiment, rpo_ms), 0, NULL, 0, NULL },
 	{ NULL, 0, 0, 0, NULL, 0, NULL },
 };
 
@@ -120,6 +122,10 @@ static const struct keydef probe_keys[] = {
 	{ "expect", KEY_STRING, offsetof(struct probe_cfg, expect_s), 0, NULL, 0, NULL },
 	{ "on_empty", KEY_ENUM, offsetof(struct probe_cfg, on_empty), 0, on_empty_choices, 0, NULL },
 	{ "matchers", KEY_STRING, offsetof(struct probe_cfg, matchers), 0, NULL, 0, NULL },
+	{ "dsn", KEY_STRING, offsetof(struct probe_cfg, dsn), 0, NULL, 0, NULL },
+	{ "table", KEY_STRING, offsetof(struct probe_cfg, table), 0, NULL, 0, NULL },
+	{ "write", KEY_STRING, offsetof(struct probe_cfg, write), 0, NULL, 0, NULL },
+	{ "read", KEY_STRING, offsetof(struct probe_cfg, read), 0, NULL, 0, NULL },
 	{ NULL, 0, 0, 0, NULL, 0, NULL },
 };
 
@@ -137,6 +143,8 @@ static const struct {
 	{ "command", PT(PROBE_EXEC) }, { "expect_exit", PT(PROBE_EXEC) },
 	{ "query", PT(PROBE_PROMETHEUS) }, { "expect", PT(PROBE_PROMETHEUS) },
 	{ "on_empty", PT(PROBE_PROMETHEUS) }, { "matchers", PT(PROBE_ALERT) },
+	{ "dsn", PT(PROBE_LEDGER) }, { "table", PT(PROBE_LEDGER) },
+	{ "write", PT(PROBE_LEDGER) }, { "read", PT(PROBE_LEDGER) },
 };
 
 static const struct keydef cleanup_keys[] = {
@@ -342,6 +350,7 @@ check_experiment(struct pctx *c, const struct ini_section *s)
 	x->has_rto = keys_has(k, &x->ks, "rto");
 	x->has_seed = keys_has(k, &x->ks, "seed");
 	x->has_ttd = keys_has(k, &x->ks, "ttd");
+	x->has_rpo = keys_has(k, &x->ks, "rpo");
 	(void)bad;  /* every check below looks at one key alone */
 	if (keys_has(k, &x->ks, "name") && !inidoc_name_ok(x->name, "-"))
 		diag_add(c->d, c->file, keys_line(k, &x->ks, "name", s->line),
@@ -654,6 +663,9 @@ check_probe(struct pctx *c, const struct ini_section *s,
 	case PROBE_ALERT:
 		probe_prom_check(p, k, ks, file, s->line, s->header, c->d);
 		break;
+	case PROBE_LEDGER:
+		probe_ledger_check(p, file, s->header, k, ks, c->d);
+		break;
 	}
 	if (keys_has(k, ks, "interval") && p->interval_ms == 0)
 		diag_add(c->d, file, keys_line(k, ks, "interval", 0),
@@ -675,6 +687,9 @@ check_fault(struct pctx *c, const struct ini_section *s, struct fault *f)
 	f->file = c->file;
 	f->line = s->line;
 	for (size_t i = 0; i < s->n; i++) {
+		if (fault_timeline_key(f, s->e[i].key, s->e[i].value,
+		    s->e[i].line, c->d))
+			continue;  /* start, for: the engine's, not the driver's */
 		if (strcmp(s->e[i].key, "type") != 0)
 			continue;
 		if (type != NULL) {
@@ -718,6 +733,8 @@ check_fault(struct pctx *c, const struct ini_section *s, struct fault *f)
 	}
 	for (size_t i = 0; i < s->n; i++)
 		if (strcmp(s->e[i].key, "type") != 0 &&
+		    strcmp(s->e[i].key, "start") != 0 &&
+		    strcmp(s->e[i].key, "for") != 0 &&
 		    keys_set(ops->keys, f->cfg, &f->ks, c->file, s->e[i].line,
 		    s->e[i].key, s->e[i].value, c->d) == -1)
 			bad++;
@@ -757,8 +774,8 @@ check_links(struct pctx *c)
 	if (x->hyp.ks.invalid & (1ULL << keys_index(hk, "probes")))
 		return;
 	if (x->nprobes > (x->hyp.expect_alert != NULL &&
-	    experiment_probe(x, x->hyp.expect_alert) != NULL) &&
-	    !keys_has(hk, &x->hyp.ks, "probes")) {
+	    experiment_probe(x, x->hyp.expect_alert) != NULL) +
+	    probe_ledger_count(x) && !keys_has(hk, &x->hyp.ks, "probes")) {
 		if (x->hyp.line != 0)
 			diag_add(c->d, c->file, x->hyp.line, "probes",
 			    "required key missing in [hypothesis] (there are "
@@ -796,7 +813,8 @@ check_links(struct pctx *c)
 	/* An unnamed probe is almost always a forgotten edit; it would never
 	 * be polled, so refuse rather than silently ignore it. */
 	for (size_t i = 0; i < x->nprobes; i++)
-		if (!strlist_has(&x->hyp.probes, x->probes[i].name) &&
+		if (x->probes[i].type != PROBE_LEDGER &&
+		    !strlist_has(&x->hyp.probes, x->probes[i].name) &&
 		    !detect_exempt(x, &x->probes[i])) {
 			char hdr[128];
 
@@ -904,6 +922,13 @@ parse_sections(struct pctx *c, const struct ini_doc *doc)
 		case 5: check_rollout(c, s); break;
 		}
 	}
+	if (!c->oom && x->duration_ms > 0)
+		fault_timeline_check(x->faults, x->nfaults, x->duration_ms, c->d);
+	if (!c->oom)
+		probe_ledger_check_links(x, c->file,
+		    keys_line(experiment_keys, &x->ks, "rpo", 0),
+		    keys_line(hypothesis_keys, &x->hyp.ks, "probes", x->hyp.line),
+		    c->d);
 	if (!c->oom)
 		check_links(c);
 }

@@ -11,7 +11,7 @@
 struct fault;
 
 enum probe_type { PROBE_HTTP, PROBE_TCP, PROBE_EXEC, PROBE_PROMETHEUS,
-    PROBE_ALERT };
+    PROBE_ALERT, PROBE_LEDGER };
 enum hyp_before { BEFORE_REQUIRE, BEFORE_SKIP };
 enum hyp_during { DURING_ABORT, DURING_OBSERVE, DURING_TOLERATE };
 enum hyp_after { AFTER_REQUIRE, AFTER_SKIP };
@@ -42,6 +42,10 @@ struct probe_cfg {
 	double expect_value;
 	int on_empty;               /* enum prom_on_empty, default fail */
 	char *matchers;             /* alert: alertname="X", service="y" */
+	char *dsn;                  /* ledger: built-in PostgreSQL (libpq) */
+	char *table;                /* ledger: default faultline_ledger */
+	char *write;                /* ledger: generic, argv line + SEQ */
+	char *read;                 /* ledger: generic, prints highest SEQ */
 };
 
 struct experiment {
@@ -59,6 +63,8 @@ struct experiment {
 	int window_policy;          /* enum window_policy */
 	uint64_t rto_ms;            /* valid if has_rto */
 	int has_rto;
+	uint64_t rpo_ms;            /* data loss objective, valid if has_rpo */
+	int has_rpo;
 	uint64_t seed;              /* [experiment] seed, valid if has_seed */
 	int has_seed;
 	uint64_t ttd_ms;            /* time-to-detect objective, if has_ttd */

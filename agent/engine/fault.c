@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fault.h"
+#include "units.h"
 
 void
 fault_diag(struct diag *d, const struct fault *f, const char *key,
@@ -31,6 +32,69 @@ int
 fault_has(const struct fault *f, const char *key)
 {
 	return f->ops != NULL && keys_has(f->ops->keys, &f->ks, key);
+}
+
+/* ---- timeline ----------------------------------------------------------- */
+
+int
+fault_timeline_key(struct fault *f, const char *key, const char *value,
+    int line, struct diag *d)
+{
+	int is_start = strcmp(key, "start") == 0;
+	uint64_t ms;
+
+	if (!is_start && strcmp(key, "for") != 0)
+		return 0;
+	if ((is_start ? f->start_line : f->for_line) != 0) {
+		diag_add(d, f->file, line, key, "repeated key (first given on "
+		    "line %d; only repeatable keys may appear twice)",
+		    is_start ? f->start_line : f->for_line);
+		return 1;
+	}
+	if (parse_duration(value, &ms) == -1) {
+		diag_add(d, f->file, line, key, "invalid duration '%s' "
+		    "(expected e.g. 250ms, 3s, 10m)", value);
+		return 1;
+	}
+	if (!is_start && ms == 0) {
+		diag_add(d, f->file, line, key, "must be greater than zero "
+		    "(leave it out to keep the fault until the duration ends)");
+		return 1;
+	}
+	if (is_start) {
+		f->start_ms = ms;
+		f->start_line = line;
+	} else {
+		f->for_ms = ms;
+		f->for_line = line;
+	}
+	return 1;
+}
+
+void
+fault_timeline_check(struct fault *const *faults, size_t n,
+    uint64_t duration_ms, struct diag *d)
+{
+	char a[32], b[32], c[32], t[32];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct fault *f = faults[i];
+
+		if (f->start_line != 0 && f->start_ms >= duration_ms) {
+			diag_add(d, f->file, f->start_line, "start", "%s is not "
+			    "before the end of the experiment's duration %s",
+			    fmt_duration(f->start_ms, a, sizeof(a)),
+			    fmt_duration(duration_ms, b, sizeof(b)));
+			continue;
+		}
+		if (f->for_line != 0 && f->for_ms > duration_ms - f->start_ms)
+			diag_add(d, f->file, f->for_line, "for", "start %s + for "
+			    "%s = %s runs past the end of the duration %s",
+			    fmt_duration(f->start_ms, a, sizeof(a)),
+			    fmt_duration(f->for_ms, b, sizeof(b)),
+			    fmt_duration(f->start_ms + f->for_ms, t, sizeof(t)),
+			    fmt_duration(duration_ms, c, sizeof(c)));
+	}
 }
 
 /* splitmix64: small, good enough to spread a seed; not for secrets. */

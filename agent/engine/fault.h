@@ -161,6 +161,12 @@ struct fault {
 	 * undoing (a kill, a pod delete); default REVERT_OK on success. */
 	enum revert_status revert;
 
+	/* The timeline ([fault] start / for, the engine's keys, not the
+	 * driver's): injected start_ms after the fault window opens, reverted
+	 * for_ms after that (0: when the duration ends). *_line 0: not given. */
+	uint64_t start_ms, for_ms;
+	int start_line, for_line;
+
 	/* Filled by the engine. */
 	uint64_t injected_at, reverted_at;  /* wall ms, 0 = never */
 	char *error;                        /* first error, owned */
@@ -189,6 +195,15 @@ int fault_pid_protected(const struct fault_ctx *ctx, pid_t pid,
 /* Formatted ctx->event(); harmless when ctx or its callback is NULL. */
 void fault_event(struct fault_ctx *ctx, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The engine's own [fault] keys next to type: start and for. Returns 1
+ * when key is one of them (a bad value goes to d), 0 otherwise. */
+int fault_timeline_key(struct fault *f, const char *key, const char *value,
+    int line, struct diag *d);
+/* Offline: every fault's start and for against the experiment's duration
+ * (start before the end, start + for not past it). */
+void fault_timeline_check(struct fault *const *faults, size_t n,
+    uint64_t duration_ms, struct diag *d);
 
 /* "KILL", "SIGKILL", "kill", "9" -> signo and canonical name without SIG
  * (KILL TERM INT HUP STOP QUIT USR1 USR2, or a number 1-31). NULL means

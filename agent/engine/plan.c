@@ -206,15 +206,18 @@ plan_json(const struct experiment *x, const struct agent_config *cfg,
 	for (size_t i = 0; i < x->nfaults; i++) {
 		struct fault *f = x->faults[i];
 
-		json_array_append_new(faults, json_pack("{s:s, s:s, s:O?}",
-		    "name", f->name, "type", f->ops->type, "targets", f->targets));
+		json_array_append_new(faults, json_pack("{s:s, s:s, s:O?, s:I, "
+		    "s:o}", "name", f->name, "type", f->ops->type, "targets",
+		    f->targets, "start_ms", (json_int_t)f->start_ms, "for_ms",
+		    f->for_ms ? json_integer((json_int_t)f->for_ms) : json_null()));
 	}
 	probes = json_array();
 	for (size_t i = 0; i < x->nprobes; i++)
 		json_array_append_new(probes, json_pack("{s:s, s:s}",
 		    "name", x->probes[i].name,
 		    "type", x->probes[i].type == PROBE_HTTP ? "http" :
-		    x->probes[i].type == PROBE_TCP ? "tcp" : "exec"));
+		    x->probes[i].type == PROBE_TCP ? "tcp" :
+		    x->probes[i].type == PROBE_LEDGER ? "ledger" : "exec"));
 	plan = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:I, s:o}",
 	    "experiment", x->name, "file", x->file, "hash", x->hash,
 	    "duration_ms", (json_int_t)x->duration_ms,

@@ -12,6 +12,7 @@
 #include "fault.h"
 #include "hooks.h"
 #include "probe.h"
+#include "probe_ledger.h"
 #include "run.h"
 #include "run_int.h"
 
@@ -57,6 +58,16 @@ revert_name(enum revert_status s)
 }
 
 json_t *
+run_events_from(struct run *r, size_t from)
+{
+	json_t *out = json_array();
+
+	for (size_t i = from; i < json_array_size(r->events); i++)
+		json_array_append(out, json_array_get(r->events, i));
+	return out;
+}
+
+json_t *
 run_report(struct run *r)
 {
 	json_t *rep, *faults, *probes, *hooks, *events;
@@ -68,16 +79,19 @@ run_report(struct run *r)
 	faults = json_array();
 	for (i = 0; i < r->x->nfaults; i++) {
 		struct fault *f = r->x->faults[i];
-		const char *rv = i >= r->ninjected ? "not-needed" :
+		const char *rv = !run_fault_journaled(r, i) ? "not-needed" :
 		    revert_name(f->revert);
 
 		json_array_append_new(faults, json_pack(
-		    "{s:s, s:s, s:O?, s:o, s:o, s:s, s:s?, s:O?}",
+		    "{s:s, s:s, s:O?, s:o, s:o, s:s, s:s?, s:O?, s:f, s:o}",
 		    "name", f->name, "type", f->ops->type,
 		    "targets", f->targets ? f->targets : NULL,
 		    "injected_at", iso_or_null(f->injected_at),
 		    "reverted_at", iso_or_null(f->reverted_at),
-		    "revert", rv, "error", f->error, "state", f->state));
+		    "revert", rv, "error", f->error, "state", f->state,
+		    "start_seconds", (double)f->start_ms / 1000.0,
+		    "for_seconds", f->for_ms ? json_real((double)f->for_ms /
+		    1000.0) : json_null()));
 	}
 	probes = json_array();
 	for (i = 0; i < r->nps; i++) {
@@ -156,6 +170,7 @@ run_report(struct run *r)
 		 * identity, "gameday NAME", or null in-process. */
 		json_object_set_new(rep, "submitted_by", r->o.submitted_by[0] ?
 		    json_string(r->o.submitted_by) : json_null());
+		ledger_report(r->ledger, r->x, rep);
 	}
 	return rep;
 }

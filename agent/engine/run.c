@@ -29,6 +29,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "probe.h"
+#include "probe_ledger.h"
 #include "rollout.h"
 #include "run.h"
 #include "run_int.h"
@@ -62,15 +63,8 @@ fl_status_verdict(enum fl_status st)
 }
 
 static void revert_all(struct run *r);
-static void finish(struct run *r);
 static void start_inject(struct run *r);
-static void inject_from(struct run *r, size_t i);
-
-static char *
-iso(uint64_t ms, char *buf, size_t len)
-{
-	return fl_rfc3339(ms, buf, len);
-}
+static void observe_done(struct loop *l, void *arg);
 
 static json_t *
 probe_health(struct run *r)
@@ -99,7 +93,7 @@ push_event(struct run *r, const char *type, const char *detail, json_t *extra)
 		remaining = r->x->duration_ms - (now - r->observe_mono);
 	ev = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:o}",
 	    "seq", (json_int_t)json_array_size(r->events),
-	    "at", iso(fl_wall_ms(), at, sizeof(at)),
+	    "at", fl_rfc3339(fl_wall_ms(), at, sizeof(at)),
 	    "type", type, "detail", detail,
 	    "phase", phase_names[r->phase],
 	    "elapsed_ms", (json_int_t)elapsed,
@@ -214,9 +208,8 @@ ctx_inject_done(struct fault_ctx *ctx, struct fault *f, int rc,
 		return;
 	}
 	injected(r, f);
-	for (i = 0; i < r->x->nfaults && r->x->faults[i] != f; i++)
-		;
-	inject_from(r, i + 1);
+	i = tl_pos(r, f);
+	run_inject_from(r, i + 1);
 }
 
 void
@@ -261,10 +254,13 @@ run_new(struct experiment *x, const struct run_opts *o)
 	r->ctx.inject_done = ctx_inject_done;
 	r->ctx.engine = r;
 	detect_init(&r->det, x);
-	r->nps = x->nprobes;
+	/* The health probes; a ledger (probe_ledger.h) is not one. */
+	r->nps = x->nprobes - probe_ledger_count(x);
 	r->ps = calloc(r->nps ? r->nps : 1, sizeof(*r->ps));
-	for (size_t i = 0; i < r->nps; i++) {
-		r->ps[i].cfg = &x->probes[i];
+	for (size_t i = 0, j = 0; i < r->nps; i++, j++) {
+		while (x->probes[j].type == PROBE_LEDGER)
+			j++;
+		r->ps[i].cfg = &x->probes[j];
 		r->ps[i].run = r;
 		r->ps[i].last_ok = -1;
 		r->ps[i].series = json_array();
@@ -298,6 +294,7 @@ run_free(struct run *r)
 		prober_free(r->prober);
 	if (r->timer != 0)
 		loop_timer_cancel(r->o.loop, r->timer);
+	tl_free(r);
 	hook_results_free(r->hooks, r->nhooks);
 	json_decref(r->events);
 	json_decref(r->rollout);
@@ -400,7 +397,7 @@ check_recovered(struct run *r)
 	add_event(r, "recovery", "recovered %.1fs after the reverts",
 	    (double)(fl_mono_ms() - r->reverted_mono) / 1000.0);
 	if (r->phase == PHASE_AFTER)
-		finish(r);
+		run_finish(r);
 }
 
 static void
@@ -467,8 +464,8 @@ on_sample(void *arg, const struct probe_cfg *cfg, const struct probe_sample *s)
 		if (ps->consec_fail >= tol) {
 			set_outcome(r, FL_REFUSED, "hypothesis does not hold before "
 			    "injection: probe %s: %s", cfg->name, s->detail);
-			finish(r);
-		} else if (all_probes(r, 0)) {
+			run_finish(r);
+		} else if (all_probes(r, 0) && tl_ledger_ready(r, NULL, 0)) {
 			start_inject(r);
 		}
 		break;
@@ -532,6 +529,7 @@ static void
 before_timeout(struct loop *l, void *arg)
 {
 	struct run *r = arg;
+	char why[300];
 
 	(void)l;
 	r->timer = 0;
@@ -543,7 +541,25 @@ before_timeout(struct loop *l, void *arg)
 			break;
 		}
 	}
-	finish(r);
+	if (r->status == FL_OK && !tl_ledger_ready(r, why, sizeof(why)))
+		set_outcome(r, FL_REFUSED, "%s", why);
+	run_finish(r);
+}
+
+static void
+ledger_event(void *arg, const char *type, const char *detail)
+{
+	add_event(arg, type, "%s", detail);
+}
+
+/* A ledger write was acknowledged: the ledger has its baseline. */
+static void
+ledger_acked(void *arg)
+{
+	struct run *r = arg;
+
+	if (r->phase == PHASE_BEFORE && all_probes(r, 0))
+		start_inject(r);
 }
 
 /* Planning is over (from the loop, or at once when memory ran out). */
@@ -560,7 +576,7 @@ run_planned(struct plan_req *p, int rc, const struct fl_err *e)
 	if (rc == -1) {
 		set_outcome(r, e->status, "%s", e->msg);
 		release_all(r->x);
-		finish(r);
+		run_finish(r);
 		return;
 	}
 	for (size_t i = 0; i < r->x->nfaults; i++) {
@@ -571,18 +587,28 @@ run_planned(struct plan_req *p, int rc, const struct fl_err *e)
 		    t != NULL ? t : "[]");
 		free(t);
 	}
+	if (probe_ledger_cfg(r->x) != NULL && (r->ledger = ledger_start(r->o.loop,
+	    probe_ledger_cfg(r->x), r->id, ledger_event, ledger_acked, r)) == NULL) {
+		set_outcome(r, FL_ERROR, "cannot start the ledger");
+		release_all(r->x);
+		run_finish(r);
+		return;
+	}
 	if (start_probes(r) == -1) {
 		set_outcome(r, FL_ERROR, "cannot start probes");
 		release_all(r->x);
-		finish(r);
+		run_finish(r);
 		return;
 	}
-	if (r->nps == 0 || r->x->hyp.before == BEFORE_SKIP) {
+	/* Before: the probes healthy, the ledger's baseline written. */
+	if ((r->nps == 0 && r->ledger == NULL) ||
+	    r->x->hyp.before == BEFORE_SKIP) {
 		start_inject(r);
 		return;
 	}
 	set_phase(r, PHASE_BEFORE);
 	/* Enough time for `tolerance` samples of the slowest probe. */
+	wait = tl_before_wait(r);
 	for (size_t i = 0; i < r->nps; i++) {
 		uint64_t w = r->ps[i].cfg->interval_ms *
 		    (r->x->hyp.tolerance ? r->x->hyp.tolerance : 3) +
@@ -605,9 +631,11 @@ run_start(struct run *r)
 	add_event(r, "info", "experiment %s (%s), %zu fault(s), duration %s",
 	    r->x->name, r->x->file, r->x->nfaults,
 	    fmt_duration(r->x->duration_ms, e.msg, sizeof(e.msg)));
-	if (check_gates(r->x, r->o.cfg, &e) == -1) {
+	if (tl_init(r) == -1)
+		fl_fail(&e, "out of memory");
+	if (r->order == NULL || check_gates(r->x, r->o.cfg, &e) == -1) {
 		set_outcome(r, e.status, "%s", e.msg);
-		finish(r);
+		run_finish(r);
 		return;
 	}
 	/* The rest of the plan waits on other agents, API servers and
@@ -615,7 +643,7 @@ run_start(struct run *r)
 	if ((p = plan_req_new(r->o.loop, r->x, r->o.cfg)) == NULL) {
 		fl_fail(&e, "out of memory");
 		set_outcome(r, FL_ERROR, "%s", e.msg);
-		finish(r);
+		run_finish(r);
 		return;
 	}
 	p->ctx = &r->ctx;
@@ -626,7 +654,7 @@ run_start(struct run *r)
 		r->planner = NULL;
 		plan_req_free(p);
 		set_outcome(r, FL_ERROR, "out of memory");
-		finish(r);
+		run_finish(r);
 	}
 }
 
@@ -663,18 +691,50 @@ injected(struct run *r, struct fault *f)
 	add_event(r, "inject", "%s (%s) injected", f->name, f->ops->type);
 	metrics_inject(f->ops->type, 1);
 	log_notice("run %s: %s (%s) injected", r->id, f->name, f->ops->type);
+	tl_arm_end(r, f);
 }
 
-/* Inject faults i.. in order; a pending inject resumes this from
- * ctx_inject_done. After the last one, observe. */
+/* The fault window opens: observe for the duration. */
 static void
-inject_from(struct run *r, size_t i)
+begin_observe(struct run *r)
+{
+	r->observe_mono = fl_mono_ms();
+	set_phase(r, PHASE_OBSERVE);
+	if (r->aborting) {
+		revert_all(r);
+		return;
+	}
+	/* A violation seen while injecting counts now. */
+	if (r->violated && r->x->hyp.during == DURING_ABORT) {
+		revert_all(r);
+		return;
+	}
+	for (size_t k = 0; k < r->ninjected; k++)
+		tl_arm_end(r, r->x->faults[r->order[k]]);
+	r->timer = loop_timer(r->o.loop, r->x->duration_ms, observe_done, r);
+}
+
+/* Inject the faults order[i..] (the timeline, run_timeline.c); a pending
+ * inject resumes this from ctx_inject_done, a later one from its timer.
+ * The faults with start = 0 go in first; then the window opens. */
+void
+run_inject_from(struct run *r, size_t i)
 {
 	struct fl_err e;
 	int rc;
 
+	if (r->phase >= PHASE_REVERT)
+		return;
 	for (; i < r->x->nfaults; i++) {
-		struct fault *f = r->x->faults[i];
+		struct fault *f = r->x->faults[r->order[i]];
+
+		if (f->start_ms > 0 && r->observe_mono == 0) {
+			begin_observe(r);
+			if (r->phase >= PHASE_REVERT)
+				return;
+		}
+		if (f->start_ms > 0 && tl_schedule(r, i))
+			return;
 
 		/* Intent first, fsynced: a crash from here on is recoverable. */
 		if (r->o.journal != NULL && journal_intent(r->o.journal, r->id,
@@ -697,18 +757,8 @@ inject_from(struct run *r, size_t i)
 		}
 		injected(r, f);
 	}
-	r->observe_mono = fl_mono_ms();
-	set_phase(r, PHASE_OBSERVE);
-	if (r->aborting) {
-		revert_all(r);
-		return;
-	}
-	/* A violation seen while injecting counts now. */
-	if (r->violated && r->x->hyp.during == DURING_ABORT) {
-		revert_all(r);
-		return;
-	}
-	r->timer = loop_timer(r->o.loop, r->x->duration_ms, observe_done, r);
+	if (r->observe_mono == 0)
+		begin_observe(r);
 }
 
 /* The after phase waited its whole time (the rto, else 60 s) and the
@@ -732,7 +782,7 @@ start_inject(struct run *r)
 		    r->started_wall, &e) == -1) {
 			set_outcome(r, FL_ERROR, "cannot journal the run: %s", e.msg);
 			release_all(r->x);
-			finish(r);
+			run_finish(r);
 			return;
 		}
 		r->journaled = 1;
@@ -748,7 +798,7 @@ start_inject(struct run *r)
 			return;
 		}
 	}
-	inject_from(r, 0);
+	run_inject_from(r, 0);
 }
 
 static void
@@ -784,7 +834,7 @@ after_timeout(struct loop *l, void *arg)
 			set_outcome(r, FL_FAILED, "did not recover within %s%s: %s",
 			    a, r->x->has_rto ? " (rto)" : "", why);
 	}
-	finish(r);
+	run_finish(r);
 }
 
 static void
@@ -811,12 +861,12 @@ hooks_done(void *arg, struct hook_result *res, size_t n)
 		    (uintmax_t)res[i].duration_ms);
 	}
 	if (hyp_probes(r) == 0 || r->x->hyp.after == AFTER_SKIP || r->aborting) {
-		finish(r);
+		run_finish(r);
 		return;
 	}
 	set_phase(r, PHASE_AFTER);
 	if (r->recovered) {
-		finish(r);
+		run_finish(r);
 		return;
 	}
 	wait = r->x->has_rto ? r->x->rto_ms : DEFAULT_RECOVERY_WAIT_MS;
@@ -825,48 +875,65 @@ hooks_done(void *arg, struct hook_result *res, size_t n)
 	    after_timeout, r);
 }
 
+void
+run_revert_one(struct run *r, struct fault *f)
+{
+	struct fl_err e;
+
+	uint64_t t0 = fl_mono_ms();
+
+	f->revert = REVERT_OK;
+	if (f->ops->revert(f, &r->ctx, &e) == -1) {
+		f->revert = REVERT_FAILED;
+		metrics_revert(f->ops->type, "failed",
+		    (double)(fl_mono_ms() - t0) / 1000.0);
+		log_notice("run %s: revert %s (%s) failed: %s", r->id,
+		    f->name, f->ops->type, e.msg);
+		if (f->error == NULL)
+			f->error = strdup(e.msg);
+		add_event(r, "error", "revert %s failed: %s", f->name, e.msg);
+		set_outcome(r, FL_ERROR, "revert of %s failed: %s; the journal "
+		    "keeps it: run `faultctl recover`", f->name, e.msg);
+		return;
+	}
+	f->reverted_at = fl_wall_ms();
+	metrics_revert(f->ops->type, f->revert == REVERT_NOT_NEEDED ?
+	    "not-needed" : "ok", (double)(fl_mono_ms() - t0) / 1000.0);
+	log_notice("run %s: %s (%s) %s", r->id, f->name, f->ops->type,
+	    f->revert == REVERT_NOT_NEEDED ? "needs no revert" : "reverted");
+	if (r->o.journal != NULL &&
+	    journal_reverted(r->o.journal, r->id, f->name, &e) == -1)
+		add_event(r, "error", "%s", e.msg);
+	add_event(r, "revert", "%s (%s) %s", f->name, f->ops->type,
+	    f->revert == REVERT_NOT_NEEDED ? "needs no revert" : "reverted");
+}
+
 static void
 revert_all(struct run *r)
 {
-	struct fl_err e;
+	struct fault *f;
 
 	if (r->phase >= PHASE_REVERT)
 		return;
 	if (r->timer != 0)
 		loop_timer_cancel(r->o.loop, r->timer);
 	r->timer = 0;
+	/* Nothing more goes in: a scheduled injection is cancelled (never
+	 * journaled, so never owed), a pending one stopped and reverted. */
+	if ((f = tl_cancel(r)) != NULL)
+		add_event(r, "info", "inject %s cancelled", f->name);
+	ledger_stop_writes(r->ledger);
+	for (size_t k = r->ninjected; k < r->x->nfaults; k++)
+		add_event(r, "info", "%s not injected%s",
+		    r->x->faults[r->order[k]]->name, r->observe_mono != 0 ?
+		    " (its start had not come)" : "");
 	set_phase(r, PHASE_REVERT);
-	/* Reverse order; faults whose intent was journaled, injected or not
-	 * (a partial inject must be undone too; revert is idempotent). */
-	for (size_t i = r->ninjected; i-- > 0;) {
-		struct fault *f = r->x->faults[i];
-		uint64_t t0 = fl_mono_ms();
-
-		f->revert = REVERT_OK;
-		if (f->ops->revert(f, &r->ctx, &e) == -1) {
-			f->revert = REVERT_FAILED;
-			metrics_revert(f->ops->type, "failed",
-			    (double)(fl_mono_ms() - t0) / 1000.0);
-			log_notice("run %s: revert %s (%s) failed: %s", r->id,
-			    f->name, f->ops->type, e.msg);
-			if (f->error == NULL)
-				f->error = strdup(e.msg);
-			add_event(r, "error", "revert %s failed: %s", f->name, e.msg);
-			set_outcome(r, FL_ERROR, "revert of %s failed: %s; the journal "
-			    "keeps it: run `faultctl recover`", f->name, e.msg);
-			continue;
-		}
-		f->reverted_at = fl_wall_ms();
-		metrics_revert(f->ops->type, f->revert == REVERT_NOT_NEEDED ?
-		    "not-needed" : "ok", (double)(fl_mono_ms() - t0) / 1000.0);
-		log_notice("run %s: %s (%s) %s", r->id, f->name, f->ops->type,
-		    f->revert == REVERT_NOT_NEEDED ? "needs no revert" : "reverted");
-		if (r->o.journal != NULL &&
-		    journal_reverted(r->o.journal, r->id, f->name, &e) == -1)
-			add_event(r, "error", "%s", e.msg);
-		add_event(r, "revert", "%s (%s) %s", f->name, f->ops->type,
-		    f->revert == REVERT_NOT_NEEDED ? "needs no revert" : "reverted");
-	}
+	/* Reverse order of injection; faults whose intent was journaled,
+	 * injected or not (a partial inject must be undone too; revert is
+	 * idempotent), except those whose `for` already reverted them. */
+	for (size_t k = r->ninjected; k-- > 0;)
+		if ((f = r->x->faults[r->order[k]])->reverted_at == 0)
+			run_revert_one(r, f);
 	release_all(r->x);
 	r->reverted_mono = fl_mono_ms();
 	r->reverted_wall = fl_wall_ms();
@@ -902,7 +969,7 @@ run_abort(struct run *r, const char *reason)
 			r->planner = NULL;
 		}
 		release_all(r->x);
-		finish(r);
+		run_finish(r);
 		break;
 	case PHASE_INJECT:
 		if (r->injecting != NULL) {
@@ -926,7 +993,7 @@ run_abort(struct run *r, const char *reason)
 		/* Already on the way out; hooks_done skips the after wait. */
 		break;
 	case PHASE_AFTER:
-		finish(r);
+		run_finish(r);
 		break;
 	case PHASE_DONE:
 		break;
@@ -935,24 +1002,22 @@ run_abort(struct run *r, const char *reason)
 
 /* --- the report ---------------------------------------------------------- */
 
-json_t *
-run_events_from(struct run *r, size_t from)
-{
-	json_t *out = json_array();
-
-	for (size_t i = from; i < json_array_size(r->events); i++)
-		json_array_append(out, json_array_get(r->events, i));
-	return out;
-}
-
-
-static void
-finish(struct run *r)
+void
+run_finish(struct run *r)
 {
 	struct fl_err e;
+	char why[400];
 
 	if (r->finished)
 		return;
+	/* The ledger reads back first (then finish comes again). */
+	switch (tl_ledger_finish(r, why, sizeof(why))) {
+	case 1:
+		return;
+	case 2:
+		set_outcome(r, FL_FAILED, "%s", why);
+		break;
+	}
 	if (r->timer != 0)
 		loop_timer_cancel(r->o.loop, r->timer);
 	r->timer = 0;
@@ -961,11 +1026,11 @@ finish(struct run *r)
 	 * aborted; a violation or an error already decided the verdict. */
 	if (r->ninjected > 0 && !r->aborting && (r->status == FL_OK ||
 	    r->status == FL_FAILED)) {
-		char why[300];
+		char dwhy[300];
 
-		if (detect_judge(&r->det, r->x, why, sizeof(why)) == -1) {
-			add_event(r, "detection", "%s", why);
-			set_outcome(r, FL_FAILED, "%s", why);
+		if (detect_judge(&r->det, r->x, dwhy, sizeof(dwhy)) == -1) {
+			add_event(r, "detection", "%s", dwhy);
+			set_outcome(r, FL_FAILED, "%s", dwhy);
 		}
 	}
 	/* Keep the journal small on a long-lived agent: once a run has ended,

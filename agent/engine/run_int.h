@@ -51,7 +51,7 @@ struct run {
 	struct fault_ctx ctx;
 	struct plan_req *planner;   /* planning in flight (PHASE_PLAN) */
 	struct fault *injecting;    /* its inject is pending (FAULT_PENDING) */
-	size_t ninjected;           /* faults whose intent is journaled */
+	size_t ninjected;           /* order[0..n): intent journaled */
 	int journaled;              /* wrote anything for this run: owe an end */
 	uint64_t timer;
 	int aborting;
@@ -62,6 +62,13 @@ struct run {
 
 	struct hook_result *hooks;
 	size_t nhooks;
+
+	/* The timeline and the ledger (run_timeline.c). */
+	size_t *order;              /* fault indexes in injection order */
+	struct tl_slot *slots;      /* per fault (file order): its end timer */
+	uint64_t inject_timer;      /* the next scheduled injection */
+	struct ledger *ledger;      /* the ledger probe's, or NULL */
+	int ledger_read;            /* its read-back was started */
 
 	json_t *events;             /* stream events (with seq, phase...) */
 	json_t *rollout;            /* rollout gate evidence (owned) or NULL */
@@ -115,5 +122,38 @@ void release_all(struct experiment *x);
 void init_ctx(struct fault_ctx *ctx, const struct agent_config *cfg,
     struct loop *l, const pid_t *protect, size_t nprotect,
     const struct experiment *x);
+
+/* run.c, for run_timeline.c: inject order[k..] (the timeline's next
+ * faults); revert the injected fault f now (its `for` ended; journaled, a
+ * failure kept for `faultctl recover`); finish the run. */
+void run_inject_from(struct run *r, size_t k);
+void run_revert_one(struct run *r, struct fault *f);
+void run_finish(struct run *r);
+
+/* run_timeline.c: the order (faults by start, then file order) and the
+ * end timers; 0 or -1 when memory runs out. */
+int tl_init(struct run *r);
+void tl_free(struct run *r);
+/* The reverts begin: cancel the scheduled injection, every end timer and
+ * an inject in flight (returned, or NULL; the reverts undo what it did). */
+struct fault *tl_cancel(struct run *r);
+/* order[k] is due later: its injection is scheduled (1), or it is due now
+ * (0). Only once the fault window is open (r->observe_mono). */
+int tl_schedule(struct run *r, size_t k);
+/* Arm f's end timer if it has `for` and the window is open. */
+void tl_arm_end(struct run *r, struct fault *f);
+/* Position of f in the order. */
+size_t tl_pos(const struct run *r, const struct fault *f);
+/* Was the intent of faults[i] (file order) journaled? */
+int run_fault_journaled(const struct run *r, size_t i);
+/* Called first in finish: 1 while the ledger reads back (finish is called
+ * again when it is done), else 0; reason is filled (and 2 returned) when
+ * the rpo objective is missed. */
+int tl_ledger_finish(struct run *r, char *reason, size_t len);
+/* The before phase: has the ledger (if any) had a write acknowledged? 1,
+ * or 0 with why filled (why may be NULL). */
+int tl_ledger_ready(const struct run *r, char *why, size_t len);
+/* How long the before phase waits for the ledger's first write (0: none). */
+uint64_t tl_before_wait(const struct run *r);
 
 #endif
