@@ -215,9 +215,7 @@ plan_json(const struct experiment *x, const struct agent_config *cfg,
 	for (size_t i = 0; i < x->nprobes; i++)
 		json_array_append_new(probes, json_pack("{s:s, s:s}",
 		    "name", x->probes[i].name,
-		    "type", x->probes[i].type == PROBE_HTTP ? "http" :
-		    x->probes[i].type == PROBE_TCP ? "tcp" :
-		    x->probes[i].type == PROBE_LEDGER ? "ledger" : "exec"));
+		    "type", probe_type_name(x->probes[i].type)));
 	plan = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:I, s:o}",
 	    "experiment", x->name, "file", x->file, "hash", x->hash,
 	    "duration_ms", (json_int_t)x->duration_ms,
