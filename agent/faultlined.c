@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <mysql.h>
 #include <systemd/sd-daemon.h>
 
 #include "agent.h"
@@ -341,6 +342,12 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 	log_init(1, a->verbose, "faultlined");
+	/* MariaDB Connector/C sets itself up inside the first mysql_init,
+	 * which conn-exhaust (protocol = mysql) would call on the loop: do it
+	 * once here, before there is a loop to hold up. */
+	if (mysql_library_init(0, NULL, NULL) != 0)
+		log_warnx("MariaDB Connector/C did not initialise; "
+		    "conn-exhaust protocol = mysql will fail");
 	if (a->config_path == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
 		a->config_path = DEFAULT_CONFIG;
 	a->cfg = a->config_path != NULL ? agentcfg_load(a->config_path, &d) :

@@ -242,6 +242,7 @@ agent_reload(struct agent *a)
 	keep("socket", &n->socket_path, &o->socket_path);
 	keep("state_dir", &n->state_dir, &o->state_dir);
 	keep("listen", &n->listen, &o->listen);
+	keep("metrics_listen", &n->metrics_listen, &o->metrics_listen);
 	if (n->listen != NULL && remote_load(n, &e) == -1) {
 		log_warnx("reload: %s", e.msg);
 		log_warnx("reload refused: keeping the current config");

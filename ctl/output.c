@@ -425,6 +425,30 @@ text_report(FILE *out, const json_t *r)
 			fprintf(out, " (objective %s)", FMS(rto * 1000));
 		fputc('\n', out);
 	}
+	o = json_object_get(r, "outage");   /* during = tolerate (issue 13) */
+	if (json_is_object(o)) {
+		fprintf(out, "  outage       ");
+		if (!out_num(o, "outage_seconds", &x))
+			fprintf(out, "NEVER RESTORED");
+		else if (x == 0)
+			fprintf(out, "none");
+		else
+			fprintf(out, "%s, %.0f failing samples", FMS(x * 1000),
+			    out_num(o, "failed_samples", &d) ? d : 0);
+		if (out_num(r, "rto_seconds", &rto))
+			fprintf(out, " (rto %s)", FMS(rto * 1000));
+		fputc('\n', out);
+	}
+	if (out_str(r, "expect_alert") != NULL) {   /* detection (issue 12) */
+		fprintf(out, "  detection    ");
+		if (out_num(r, "detection_seconds", &x))
+			fprintf(out, "%s", FMS(x * 1000));
+		else
+			fprintf(out, "NOT DETECTED");
+		if (out_num(r, "ttd_seconds", &rto))
+			fprintf(out, " (ttd %s)", FMS(rto * 1000));
+		fprintf(out, " by probe %s\n", TC(out_str(r, "expect_alert")));
+	}
 
 	a = out_arr(r, "faults");
 	fprintf(out, "\nFaults (%zu)\n", json_array_size(a));

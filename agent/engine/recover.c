@@ -559,6 +559,19 @@ interrupted_report(struct recovery *rc, json_t *r, struct hook_result *res,
 		    rc->cfg->environment));
 		json_object_set_new(rep, "node", text_or_null(rc->cfg->node_name));
 	}
+	/* The measured fields a finished run's report has (outage, data loss,
+	 * detection): not measured here, so null like recovery_seconds. */
+	{
+		static const char *const unmeasured[] = { "during",
+		    "judged_recovery_seconds", "outage", "expect_alert",
+		    "detected_at", "detection_seconds", "ttd_seconds",
+		    "rpo_seconds", "lost_writes", "acknowledged_writes",
+		    "failed_writes", "rpo_objective_seconds" };
+
+		for (size_t i = 0; i < sizeof(unmeasured) / sizeof(*unmeasured);
+		    i++)
+			json_object_set_new(rep, unmeasured[i], json_null());
+	}
 	return rep;
 }
 

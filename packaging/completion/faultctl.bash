@@ -12,7 +12,7 @@ _faultctl()
 		cword=$COMP_CWORD
 	fi
 
-	local commands="validate plan run status abort history report recover info gameday rollout scorecard"
+	local commands="validate plan run status abort history report recover info gameday rollout scorecard halt unhalt"
 	local global="--agent --local --config --cert --key --cacert --help"
 
 	case $prev in
@@ -70,6 +70,8 @@ _faultctl()
 	gameday) opts="--wait --json" ;;
 	rollout) opts="--stage --wait --json" ;;
 	scorecard) opts="--since --experiment --environment --format --output" ;;
+	halt) opts="--reason --agent --json" ;;
+	unhalt) opts="--agent --json" ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts $global" -- "$cur"))

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <mysql.h>
 
 #include "agentcfg.h"
 #include "common.h"
@@ -335,7 +336,9 @@ test_my_leave_silent(void **st)
 	    "read max_connections: timed out after 10s", port);
 	assert_string_equal(told.e.msg, want);
 	assert_true(t.n >= 80);
-	if (t.max_late_ms >= 250)
+	/* Blocking would make a tick about 10 s late; 2 s leaves room for
+	 * valgrind and a loaded machine. */
+	if (t.max_late_ms >= 2000)
 		fail_msg("a 100 ms timer was %llu ms late during the look-up",
 		    (unsigned long long)t.max_late_ms);
 	assert_true(peer_closed(lfd, 3000));
@@ -367,6 +370,8 @@ main(void)
 		cmocka_unit_test(test_pool_judge),
 		cmocka_unit_test(test_my_leave_silent),
 	};
+
+	mysql_library_init(0, NULL, NULL);   /* as faultlined does at start */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
