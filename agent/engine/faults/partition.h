@@ -82,6 +82,9 @@ struct pt_spec {
 
 enum pt_chain { PT_C_INPUT, PT_C_OUTPUT, PT_C_FORWARD };
 enum pt_verdict { PT_ACCEPT, PT_DROP, PT_REJECT_RST, PT_REJECT_ICMPX };
+/* The answers a reject sends: a TCP reset, an ICMP or ICMPv6
+ * destination unreachable. */
+enum pt_answer { PT_ANS_NONE, PT_ANS_RST, PT_ANS_ICMP, PT_ANS_ICMP6 };
 
 /* One rule: every field that is set must match. */
 struct pt_rule {
@@ -96,6 +99,7 @@ struct pt_rule {
 	int iif;                       /* iface on iifname (else oifname) */
 	const char *iface;             /* NULL any */
 	uint32_t loss_bp;              /* < 10000: numgen random */
+	int answer;                    /* enum pt_answer: a reject's answer */
 	int verdict;                   /* enum pt_verdict */
 };
 

@@ -7,6 +7,7 @@
  * error is on our socket when the call returns, so reading never waits
  * (MSG_DONTWAIT) and the loop is never blocked. */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -431,6 +432,23 @@ build_rule(struct nftnl_rule *nr, const struct pt_rule *r)
 	if (r->l4proto != 0) {
 		x_meta(nr, NFT_META_L4PROTO);
 		x_u8(nr, r->l4neg ? NFT_CMP_NEQ : NFT_CMP_EQ, (uint8_t)r->l4proto);
+	}
+	if (r->answer != PT_ANS_NONE) {
+		static const unsigned char rst = 0x04;
+		static const unsigned char zero = 0;
+
+		x_meta(nr, NFT_META_L4PROTO);
+		x_u8(nr, NFT_CMP_EQ, r->answer == PT_ANS_RST ? IPPROTO_TCP :
+		    r->answer == PT_ANS_ICMP ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+		if (r->answer == PT_ANS_RST) {
+			x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
+			x_mask(nr, &rst, 1);
+			x_cmp(nr, NFT_CMP_NEQ, &zero, 1);
+		} else {
+			x_payload(nr, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+			/* icmp type 3, icmpv6 type 1: destination unreachable */
+			x_u8(nr, NFT_CMP_EQ, r->answer == PT_ANS_ICMP ? 3 : 1);
+		}
 	}
 	if (r->port.lo != 0) {
 		uint16_t lo = htons(r->port.lo), hi = htons(r->port.hi);

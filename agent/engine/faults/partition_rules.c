@@ -5,7 +5,10 @@
  * Chains: output (this namespace sends), input (it receives), forward
  * (it routes). In each, rules run in this order:
  *   1. control traffic of the agent: accept (input and output only);
- *   2. lo when no destination is given, and the `except` prefixes: accept;
+ *   2. lo when no destination is given, the answers of our own rejects
+ *      (a reset or an unreachable looping back to a local socket through
+ *      lo, which the peer-source rules would eat), and the `except`
+ *      prefixes: accept;
  *   3. the partition: drop or reject, with numgen when loss < 100%.
  * egress drops packets of connections this namespace opens to the
  * destination (ct direction original, daddr, dport); ingress those of
@@ -304,6 +307,7 @@ ctl_rules(struct rl *l, const struct pt_ctl *c)
 	const struct pt_net *net = c->net.family ? &c->net : NULL;
 
 	memset(&r, 0, sizeof(r));
+	r.loss_bp = 10000;
 	r.l4proto = IPPROTO_TCP;
 	r.verdict = PT_ACCEPT;
 	r.net = net;
@@ -424,6 +428,7 @@ pt_rules(const struct pt_spec *s, struct pt_rule **out, size_t *n,
 	for (size_t i = 0; i < s->nctl; i++)
 		ctl_rules(&l, &s->ctl[i]);
 	memset(&r, 0, sizeof(r));
+	r.loss_bp = 10000;
 	r.verdict = PT_ACCEPT;
 	if (s->lo_except) {
 		r.iface = "lo";
@@ -434,6 +439,18 @@ pt_rules(const struct pt_spec *s, struct pt_rule **out, size_t *n,
 		r.iif = 0;
 		push(&l, &r);
 		r.iface = NULL;
+	}
+	if (s->reject) {
+		r.iface = "lo";
+		r.chain = PT_C_INPUT;
+		r.iif = 1;
+		for (int a = PT_ANS_RST; a <= PT_ANS_ICMP6; a++) {
+			r.answer = a;
+			push(&l, &r);
+		}
+		r.answer = PT_ANS_NONE;
+		r.iface = NULL;
+		r.iif = 0;
 	}
 	for (size_t i = 0; i < s->nexc; i++) {
 		r.net = &s->exc[i];
@@ -510,6 +527,12 @@ pt_rule_text(const struct pt_rule *r, char *buf, size_t len)
 	if (r->l4proto)
 		ADD(" meta l4proto %s%s", r->l4neg ? "!= " : "",
 		    proto_name(r->l4proto));
+	if (r->answer == PT_ANS_RST)
+		ADD(" tcp flags & rst == rst");
+	else if (r->answer == PT_ANS_ICMP)
+		ADD(" icmp type destination-unreachable");
+	else if (r->answer == PT_ANS_ICMP6)
+		ADD(" icmpv6 type destination-unreachable");
 	if (r->port.lo) {
 		ADD(" th %s %u", r->port_src ? "sport" : "dport", r->port.lo);
 		if (r->port.hi != r->port.lo)
