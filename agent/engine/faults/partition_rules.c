@@ -297,42 +297,29 @@ push(struct rl *l, const struct pt_rule *r)
 	l->v[l->n++] = *r;
 }
 
-/* Control traffic: accept in input and output. A listener is our local
- * port; an endpoint a remote service, which in a namespace that hosts it
- * is the local side instead, so both orientations are accepted. */
+/* Control traffic: accept in input and output, both orientations: a
+ * listener's port is ours, but its clients may be local too (loopback:
+ * the same packets leave as the client's and arrive as the server's); an
+ * endpoint is a remote service, which in a namespace that hosts it is
+ * the local side instead. */
 static void
 ctl_rules(struct rl *l, const struct pt_ctl *c)
 {
 	struct pt_rule r;
-	const struct pt_net *net = c->net.family ? &c->net : NULL;
 
 	memset(&r, 0, sizeof(r));
 	r.loss_bp = 10000;
 	r.l4proto = IPPROTO_TCP;
 	r.verdict = PT_ACCEPT;
-	r.net = net;
+	r.net = c->net.family ? &c->net : NULL;
 	r.port.lo = r.port.hi = c->port;
-	/* input: to the port (listener, or the endpoint's own host) */
-	r.chain = PT_C_INPUT;
-	r.net_src = 0;
-	r.port_src = 0;
-	push(l, &r);
-	/* output: from the port */
-	r.chain = PT_C_OUTPUT;
-	r.net_src = 1;
-	r.port_src = 1;
-	push(l, &r);
-	if (c->listener)
-		return;
-	/* endpoint seen from its client: to it, and its answers */
-	r.chain = PT_C_OUTPUT;
-	r.net_src = 0;
-	r.port_src = 0;
-	push(l, &r);
-	r.chain = PT_C_INPUT;
-	r.net_src = 1;
-	r.port_src = 1;
-	push(l, &r);
+	for (int i = 0; i < 4; i++) {
+		/* input to the port, output from it, output to it, input
+		 * from it */
+		r.chain = i == 0 || i == 3 ? PT_C_INPUT : PT_C_OUTPUT;
+		r.net_src = r.port_src = i == 1 || i == 3;
+		push(l, &r);
+	}
 }
 
 /* The drop rules for one peer prefix (NULL: any) in chain ch; src says
