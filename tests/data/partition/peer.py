@@ -9,6 +9,9 @@
   peer.py udp HOST PORT COUNT
       COUNT numbered datagrams, then one second for the echoes: prints how
       many different ones came back.
+  peer.py http URL COUNT
+      COUNT GET requests, one after the other: prints each body's first
+      line, or "error" for a request that failed.
 """
 import socket
 import sys
@@ -113,6 +116,15 @@ def main():
             drain()
             time.sleep(0.01)
         print(len(got))
+        return
+    if a[0] == "http":
+        import urllib.request
+        for _ in range(int(a[2])):
+            try:
+                with urllib.request.urlopen(a[1], timeout=3) as r:
+                    print(r.read().decode().split("\n")[0])
+            except OSError:
+                print("error")
         return
     sys.exit(__doc__)
 
