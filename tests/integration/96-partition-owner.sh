@@ -66,3 +66,17 @@ pt_expect ok $NSC 10.99.1.2 8001
 ok "SIGKILL: table gone within 1 s, no restart; traffic flows again"
 grep -q 'add rule inet faultline output' "$T/agent1-state/journal" || fail "journal lacks the rules"
 ok "the journal kept every rule"
+
+# The next start replays the journal: nothing is left to revert.
+ip netns exec $NSC "$FAULTLINED" -f -v -c "$T/agent1.ini" >>"$T/agent1.log" 2>&1 &
+AGENT_PID=$!
+wait_for 10 grep -q "remote API on https://127.0.0.1:$P" "$T/agent1.log" ||
+    { cat "$T/agent1.log"; fail "agent did not start again"; }
+wait_for 10 sh -c "'$FAULTCTL' --agent unix:$T/agent1.sock report $ID --json >'$T/rep.json' 2>/dev/null" ||
+    fail "no report of the interrupted run"
+[ "$(json_get "$T/rep.json" faults 0 revert)" = not-needed ] ||
+    { cat "$T/rep.json"; fail "replay revert $(json_get "$T/rep.json" faults 0 revert)"; }
+grep -q "recover: info: partition: no table inet faultline in the agent.s network namespace (the kernel removed it with its owner)" "$T/agent1.log" ||
+    { cat "$T/agent1.log"; fail "replay does not say why"; }
+pt_no_table $NSC
+ok "the replay after restart finds nothing to revert and says why"
