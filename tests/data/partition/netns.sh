@@ -56,6 +56,12 @@ pt_expect() {
 	_g=$(pt_tcp "$@")
 	[ "$_g" = "$_w" ] || fail "tcp from $1 to $2 port $3: $_g, want $_w"
 }
+# pt_check NS WANT,HOST,PORT...: all at once, 1.5 s timeout each
+pt_check() {
+	_ns=$1; shift
+	ip netns exec "$_ns" python3 "$PEER" check 1.5 "$@" >"$T/check.out" ||
+	    { cat "$T/check.out"; fail "tcp from $_ns"; }
+}
 # pt_no_table NS...: no table inet faultline there
 pt_no_table() {
 	for _n in "$@"; do

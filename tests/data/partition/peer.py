@@ -9,6 +9,9 @@
   peer.py udp HOST PORT COUNT
       COUNT numbered datagrams, then one second for the echoes: prints how
       many different ones came back.
+  peer.py check TIMEOUT WANT,HOST,PORT...
+      every connection at once (threads): prints each that did not end as
+      WANT (ok | timeout | refused | reset) and exits 1 if any.
   peer.py http URL COUNT
       COUNT GET requests, one after the other: prints each body's first
       line, or "error" for a request that failed.
@@ -17,6 +20,26 @@ import socket
 import sys
 import threading
 import time
+
+
+def tcp_once(host, port, tmo):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(tmo)
+    try:
+        s.connect((host, port))
+        d = s.recv(16)
+        return "ok" if d.startswith(b"ok") else "short"
+    except socket.timeout:
+        return "timeout"
+    except ConnectionRefusedError:
+        return "refused"
+    except ConnectionResetError:
+        return "reset"
+    except OSError as e:
+        return "error:%s" % e.strerror
+    finally:
+        s.close()
 
 
 def main():
@@ -68,24 +91,24 @@ def main():
         while True:
             time.sleep(3600)
     if a[0] == "tcp":
-        host, port = a[1], int(a[2])
-        tmo = float(a[3]) if len(a) > 3 else 2.0
-        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        s.settimeout(tmo)
-        try:
-            s.connect((host, port))
-            d = s.recv(16)
-            print("ok" if d.startswith(b"ok") else "short")
-        except socket.timeout:
-            print("timeout")
-        except ConnectionRefusedError:
-            print("refused")
-        except ConnectionResetError:
-            print("reset")
-        except OSError as e:
-            print("error:%s" % e.strerror)
+        print(tcp_once(a[1], int(a[2]), float(a[3]) if len(a) > 3 else 2.0))
         return
+    if a[0] == "check":
+        tmo, res, ths = float(a[1]), {}, []
+        for spec in a[2:]:
+            want, host, port = spec.split(",")
+
+            def one(spec=spec, host=host, port=port):
+                res[spec] = tcp_once(host, int(port), tmo)
+            t = threading.Thread(target=one)
+            t.start()
+            ths.append(t)
+        for t in ths:
+            t.join()
+        bad = [s_ for s_ in a[2:] if res[s_] != s_.split(",")[0]]
+        for s_ in bad:
+            print("%s: got %s" % (s_, res[s_]))
+        sys.exit(1 if bad else 0)
     if a[0] == "udp":
         host, port, n = a[1], int(a[2]), int(a[3])
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
