@@ -33,7 +33,7 @@ bad "8: port: range 90-80 runs backwards" "destination = 10.99.1.0/24" "port = 9
 bad "8: loss: invalid percentage '30'" "destination = 10.99.1.0/24" "loss = 30"
 bad '4: fault "cut": nothing to partition' "protocol = tcp"
 bad "8: port: icmp has no ports" "destination = 10.99.1.0/24" "port = 80" "protocol = icmp"
-bad "7: except: expected an IPv4 or IPv6 CIDR" "except = db.example" "direction = egress"
+bad "7: except: 'db.example': expected an IPv4 or IPv6 CIDR (no host names)" "except = db.example" "direction = egress"
 bad "7: destination: '10.99.1.0/33': prefix length must be 0-32" "destination = 10.99.1.0/33"
 bad "7: directoin: unknown key" "directoin = egress" "destination = 10.99.1.0/24"
 bad "7: direction: " "direction = sideways" "destination = 10.99.1.0/24"

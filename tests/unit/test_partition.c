@@ -264,7 +264,7 @@ test_checks(void **state)
 	expect_bad("destination = 10.0.0.0/8\nloss = 30\n", 7, "invalid percentage");
 	expect_bad("destination = 10.0.0.0/8\nloss = 0%\n", 7, "more than 0%");
 	expect_bad("destination = a b\n", 6, "neither an address");
-	expect_bad("direction = egress\nexcept = db.example\n", 7, "expected an IPv4 or IPv6 CIDR");
+	expect_bad("direction = egress\nexcept = db.example\n", 7, "expected an IPv4 or IPv6 CIDR (no host names)");
 	expect_bad("destination = 10.0.0.0/8\nport = 80\nprotocol = icmp\n", 7, "icmp has no ports");
 	expect_bad("destination = 10.0.0.0/8\nnetns = nope\n", 7, "expected pid:N");
 	expect_bad("destination = 10.0.0.0/8\ninterface = a/b\n", 7, "not an interface name");

@@ -99,20 +99,18 @@ pt_validate(struct fault *f, struct diag *d)
 	if (c->destination.n == 0 && !fault_has(f, "direction"))
 		fault_diag(d, f, NULL, "nothing to partition: give destination "
 		    "(CIDRs or host names), or direction to cut every peer");
-	for (size_t i = 0; i < c->destination.n; i++) {
-		int r = pt_parse_net(c->destination.v[i], &n, err, sizeof(err));
+	for (size_t i = 0; i < c->destination.n; i++)
+		if (pt_parse_net(c->destination.v[i], &n, err, sizeof(err)) < 0)
+			fault_diag(d, f, "destination", "%s", err);
+	for (size_t i = 0; i < c->except.n; i++) {
+		int r = pt_parse_net(c->except.v[i], &n, err, sizeof(err));
 
 		if (r < 0)
-			fault_diag(d, f, "destination", "%s", err);
-		else if (r == 0 && !pt_host_name(c->destination.v[i]))
-			fault_diag(d, f, "destination", "'%s' is neither an "
-			    "address, a CIDR nor a host name",
-			    c->destination.v[i]);
+			fault_diag(d, f, "except", "%s", err);
+		else if (r == 0)
+			fault_diag(d, f, "except", "'%s': expected an IPv4 or "
+			    "IPv6 CIDR (no host names)", c->except.v[i]);
 	}
-	for (size_t i = 0; i < c->except.n; i++)
-		if (pt_parse_net(c->except.v[i], &n, err, sizeof(err)) <= 0)
-			fault_diag(d, f, "except", "%s", err[0] && strchr(err, '\'') ?
-			    err : "expected an IPv4 or IPv6 CIDR");
 	for (size_t i = 0; i < c->port.n; i++)
 		if (pt_parse_ports(c->port.v[i], &p, err, sizeof(err)) < 0)
 			fault_diag(d, f, "port", "%s", err);

@@ -513,6 +513,32 @@ batch_edge(struct nbuf *nb, int begin)
 	nb->off += NLMSG_ALIGN(h->nlmsg_len);
 }
 
+/* A table message into the batch: NEWTABLE with the owner flag and tag
+ * (tag not NULL), or DELTABLE. */
+static void
+table_msg(struct nbuf *nb, uint16_t type, uint16_t flags, const char *tag)
+{
+	struct nftnl_table *t;
+	struct nlmsghdr *h;
+	char *p;
+
+	if ((p = nb_room(nb)) == NULL || (t = nftnl_table_alloc()) == NULL) {
+		nb->oom = 1;
+		return;
+	}
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, PT_TABLE);
+	if (tag != NULL) {
+		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, NFT_TABLE_F_OWNER);
+		nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, tag,
+		    (uint32_t)strlen(tag) + 1);
+	}
+	h = nftnl_nlmsg_build_hdr(p, type, NFPROTO_INET, flags | NLM_F_ACK,
+	    nb->seq++);
+	nftnl_table_nlmsg_build_payload(h, t);
+	nb_done(nb, h);
+	nftnl_table_free(t);
+}
+
 static int
 run_batch(struct mnl_socket *nl, struct nbuf *nb, const char *what,
     struct fl_err *e)
@@ -547,19 +573,7 @@ pt_nft_apply(struct mnl_socket *nl, const char *tag, const struct pt_rule *rules
 
 	nb.seq = (uint32_t)time(NULL);
 	batch_edge(&nb, 1);
-	if ((p = nb_room(&nb)) != NULL) {
-		struct nftnl_table *t = nftnl_table_alloc();
-
-		nftnl_table_set_str(t, NFTNL_TABLE_NAME, PT_TABLE);
-		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, NFT_TABLE_F_OWNER);
-		nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, tag,
-		    (uint32_t)strlen(tag) + 1);
-		h = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWTABLE, NFPROTO_INET,
-		    NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, nb.seq++);
-		nftnl_table_nlmsg_build_payload(h, t);
-		nb_done(&nb, h);
-		nftnl_table_free(t);
-	}
+	table_msg(&nb, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL, tag);
 	for (int c = PT_C_INPUT; c <= PT_C_FORWARD; c++) {
 		struct nftnl_chain *ch;
 
@@ -605,22 +619,11 @@ int
 pt_nft_delete(struct mnl_socket *nl, struct fl_err *e)
 {
 	struct nbuf nb = { 0 };
-	struct nftnl_table *t;
-	struct nlmsghdr *h;
-	char *p;
 	int rc;
 
 	nb.seq = (uint32_t)time(NULL);
 	batch_edge(&nb, 1);
-	if ((p = nb_room(&nb)) != NULL) {
-		t = nftnl_table_alloc();
-		nftnl_table_set_str(t, NFTNL_TABLE_NAME, PT_TABLE);
-		h = nftnl_nlmsg_build_hdr(p, NFT_MSG_DELTABLE, NFPROTO_INET,
-		    NLM_F_ACK, nb.seq++);
-		nftnl_table_nlmsg_build_payload(h, t);
-		nb_done(&nb, h);
-		nftnl_table_free(t);
-	}
+	table_msg(&nb, NFT_MSG_DELTABLE, 0, NULL);
 	batch_edge(&nb, 0);
 	rc = run_batch(nl, &nb, "deleting table inet " PT_TABLE, e);
 	free(nb.b);

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "faults/netem.h"
 #include "faults/partition.h"
 
 const char *const pt_chain_names[] = { "input", "output", "forward" };
@@ -30,65 +31,32 @@ const char *const pt_chain_names[] = { "input", "output", "forward" };
 int
 pt_parse_net(const char *s, struct pt_net *out, char *err, size_t el)
 {
-	char buf[INET6_ADDRSTRLEN + 8];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned max, prefix;
+	struct netem_cidr c;
+	char buf[INET6_ADDRSTRLEN + 8], net[INET6_ADDRSTRLEN + 8];
+	unsigned char raw[16];
+	size_t alen = strcspn(s, "/");
 
 	memset(out, 0, sizeof(*out));
-	if (alen == 0 || alen >= sizeof(buf)) {
-		snprintf(err, el, "'%s' is not an address or CIDR", s);
+	/* netem's parser (it clears host bits); a host name is not an error
+	 * here but something to resolve */
+	if (netem_parse_cidr(s, &c, err, el) < 0) {
+		if (s[alen] != '\0')
+			return -1;
+		if (pt_host_name(s))
+			return 0;
+		snprintf(err, el, "'%s' is neither an address, a CIDR nor a "
+		    "host name", s);
 		return -1;
 	}
-	memcpy(buf, s, alen);
-	buf[alen] = '\0';
-	if (inet_pton(AF_INET, buf, out->addr) == 1) {
-		out->family = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
-		out->family = AF_INET6;
-		max = 128;
-	} else {
-		if (slash != NULL) {
-			snprintf(err, el, "'%s' is not an IPv4 or IPv6 CIDR", s);
-			return -1;
-		}
-		return 0;
-	}
-	prefix = max;
-	if (slash != NULL) {
-		char *end;
-		unsigned long p;
-
-		errno = 0;
-		p = strtoul(slash + 1, &end, 10);
-		if (!isdigit((unsigned char)slash[1]) || errno != 0 ||
-		    *end != '\0' || p > max) {
-			snprintf(err, el, "'%s': prefix length must be 0-%u", s, max);
-			return -1;
-		}
-		prefix = (unsigned)p;
-	}
-	out->prefix = prefix;
-	for (unsigned i = 0; i < max / 8; i++) {
-		unsigned bits = i * 8, keep;
-		unsigned char mask;
-
-		keep = prefix > bits ? prefix - bits : 0;
-		mask = keep >= 8 ? 0xff : (unsigned char)(0xff << (8 - keep));
-		if ((out->addr[i] & (unsigned char)~mask) != 0) {
-			char net[INET6_ADDRSTRLEN + 8];
-
-			for (unsigned j = i; j < max / 8; j++) {
-				keep = prefix > j * 8 ? prefix - j * 8 : 0;
-				mask = keep >= 8 ? 0xff :
-				    (unsigned char)(0xff << (8 - keep));
-				out->addr[j] &= mask;
-			}
-			snprintf(err, el, "'%s' has host bits set (did you mean "
-			    "%s?)", s, pt_fmt_net(out, net, sizeof(net)));
-			return -1;
-		}
+	out->family = c.family;
+	out->prefix = c.prefix;
+	memcpy(out->addr, c.addr, sizeof(out->addr));
+	snprintf(buf, sizeof(buf), "%.*s", (int)alen, s);
+	if (inet_pton(c.family, buf, raw) == 1 &&
+	    memcmp(raw, c.addr, c.family == AF_INET ? 4 : 16) != 0) {
+		snprintf(err, el, "'%s' has host bits set (did you mean %s?)", s,
+		    pt_fmt_net(out, net, sizeof(net)));
+		return -1;
 	}
 	return 1;
 }
