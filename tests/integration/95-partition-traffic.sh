@@ -3,7 +3,8 @@
 # while another port and another destination keep working, IPv4 and IPv6;
 # reject = yes answers at once; loss = 30% drops 20-40% of 1000 UDP
 # datagrams; direction = ingress blocks only inbound connections; no
-# faultline table is left in any namespace afterwards.
+# faultline table is left in any namespace afterwards; interface = limits
+# the cut to one link.
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/data/partition/netns.sh"
 pt_netns
@@ -93,6 +94,13 @@ pt_check $NSC timeout,10.99.1.2,8001 ok,10.99.2.2,8001 ok,10.99.1.1,7001
 pt_check $NSS1 timeout,10.99.1.1,7001
 stop
 ok "both without destination: all but the except prefix and lo cut"
+
+# 6. interface: only what crosses c2 is cut (S1 is reached through c1).
+start iface "direction = egress" "destination = 10.99.1.0/24, 10.99.2.0/24" \
+    "interface = c2"
+pt_check $NSC ok,10.99.1.2,8001 timeout,10.99.2.2,8001
+stop
+ok "interface: only the traffic through c2 is cut"
 
 stop_agent
 pt_no_table $NSC $NSS1 $NSS2
