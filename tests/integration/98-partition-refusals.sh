@@ -54,6 +54,10 @@ rc=0; $FC plan "$T/x.ini" >"$T/p.out" 2>&1 || rc=$?
 grep -q "destination: no-such-host.invalid does not resolve" "$T/p.out" || { cat "$T/p.out"; fail "name message"; }
 pt_no_table $NSC
 ok "a destination that does not resolve is refused at plan"
+sed -i 's/^destination = .*/destination = localhost/' "$T/x.ini"
+$FC plan "$T/x.ini" >"$T/p.out" 2>&1 || { cat "$T/p.out"; fail "plan of a name"; }
+grep -q "resolved localhost -> 127.0.0.1" "$T/p.out" || { cat "$T/p.out"; fail "plan does not list what the name resolved to"; }
+ok "a destination name is resolved at plan time and listed"
 
 # Foreign tables: one made by nft (no owner), one owned by a live nft.
 sed -i 's/^destination = .*/destination = 10.99.1.0\/24/' "$T/x.ini"

@@ -564,8 +564,8 @@ describe(struct fault *f, const struct pt_spec *s, size_t nrules,
 
 		if (!n->dest)
 			continue;
-		off = 0;
 		snprintf(item, sizeof(item), "resolved %s", n->host);
+		off = strlen(item);
 		for (size_t j = 0; j < n->naddrs; j++)
 			list_join(item, sizeof(item), " -> ", j == 0,
 			    pt_fmt_net(&n->addrs[j], a, sizeof(a)), &off);
