@@ -152,7 +152,7 @@ pt_nft_portid(struct mnl_socket *nl)
 struct nbuf {
 	char *b;
 	size_t off, cap;
-	uint32_t seq, first, nmsg;
+	uint32_t seq, nack;            /* messages that ask for an ack */
 	int oom;
 };
 
@@ -181,7 +181,8 @@ static void
 nb_done(struct nbuf *nb, struct nlmsghdr *h)
 {
 	nb->off += NLMSG_ALIGN(h->nlmsg_len);
-	nb->nmsg++;
+	if (h->nlmsg_flags & NLM_F_ACK)
+		nb->nack++;
 }
 
 /* The outcome of a request: errors, acks and a NEWTABLE answer. */
@@ -554,9 +555,9 @@ run_batch(struct mnl_socket *nl, struct nbuf *nb, const char *what,
 		    fl_refuse(e, "nf_tables: %s: %s", what, msg) :
 		    fl_fail(e, "nf_tables: %s: %s", what, msg);
 	}
-	if (r.acks < nb->nmsg)
+	if (r.acks < nb->nack)
 		return fl_fail(e, "nf_tables: %s: %u of %u messages "
-		    "acknowledged", what, r.acks, nb->nmsg);
+		    "acknowledged", what, r.acks, nb->nack);
 	return 0;
 }
 
@@ -603,8 +604,13 @@ pt_nft_apply(struct mnl_socket *nl, const char *tag, const struct pt_rule *rules
 		    pt_chain_names[rules[i].chain]);
 		nftnl_rule_set_u32(nr, NFTNL_RULE_FAMILY, NFPROTO_INET);
 		build_rule(nr, &rules[i]);
+		/* Errors always come back; acks only for the last rule,
+		 * or tens of thousands would overflow the socket. The
+		 * kernel answers a batch only once it is committed or
+		 * aborted as a whole. */
 		h = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWRULE, NFPROTO_INET,
-		    NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, nb.seq++);
+		    NLM_F_CREATE | NLM_F_APPEND | (i + 1 == n ? NLM_F_ACK : 0),
+		    nb.seq++);
 		nftnl_rule_nlmsg_build_payload(h, nr);
 		nb_done(&nb, h);
 		nftnl_rule_free(nr);
