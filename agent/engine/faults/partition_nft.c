@@ -540,9 +540,11 @@ table_msg(struct nbuf *nb, uint16_t type, uint16_t flags, const char *tag)
 	nftnl_table_free(t);
 }
 
+/* Send the batch; -1 with e, and *kerr (may be NULL) the kernel's
+ * negative errno. */
 static int
 run_batch(struct mnl_socket *nl, struct nbuf *nb, const char *what,
-    struct fl_err *e)
+    struct fl_err *e, int *kerr)
 {
 	struct nres r = { 0 };
 	char msg[300];
@@ -550,6 +552,8 @@ run_batch(struct mnl_socket *nl, struct nbuf *nb, const char *what,
 	if (nb->oom)
 		return fl_fail(e, "out of memory");
 	if (talk(nl, nb, &r) < 0) {
+		if (kerr != NULL)
+			*kerr = r.error;
 		say(msg, sizeof(msg), &r);
 		return r.error == -EPERM || r.error == -EOPNOTSUPP ?
 		    fl_refuse(e, "nf_tables: %s: %s", what, msg) :
@@ -616,7 +620,7 @@ pt_nft_apply(struct mnl_socket *nl, const char *tag, const struct pt_rule *rules
 		nftnl_rule_free(nr);
 	}
 	batch_edge(&nb, 0);
-	rc = run_batch(nl, &nb, "creating table inet " PT_TABLE, e);
+	rc = run_batch(nl, &nb, "creating table inet " PT_TABLE, e, NULL);
 	free(nb.b);
 	return rc;
 }
@@ -625,17 +629,15 @@ int
 pt_nft_delete(struct mnl_socket *nl, struct fl_err *e)
 {
 	struct nbuf nb = { 0 };
-	int rc;
+	int rc, kerr = 0;
 
 	nb.seq = (uint32_t)time(NULL);
 	batch_edge(&nb, 1);
 	table_msg(&nb, NFT_MSG_DELTABLE, 0, NULL);
 	batch_edge(&nb, 0);
-	rc = run_batch(nl, &nb, "deleting table inet " PT_TABLE, e);
+	rc = run_batch(nl, &nb, "deleting table inet " PT_TABLE, e, &kerr);
 	free(nb.b);
-	if (rc < 0 && strstr(e->msg, strerror(ENOENT)) != NULL)
-		return 0;
-	return rc;
+	return rc < 0 && kerr == -ENOENT ? 0 : rc;
 }
 
 /* ---- the owner ---------------------------------------------------------- */
@@ -701,10 +703,12 @@ netlink_table(const char *nspath)
 	if (target >= 0 && self >= 0 && setns(target, CLONE_NEWNET) == 0) {
 		text = fl_read_file("/proc/thread-self/net/netlink", 8 << 20,
 		    NULL, err, sizeof(err));
+		/* As netem_nl_open_ns: the way back cannot fail with the
+		 * capability that got us in; if it did, say nothing rather
+		 * than name a process of the wrong namespace. */
 		if (setns(self, CLONE_NEWNET) < 0) {
-			/* cannot happen with the capability that got us in;
-			 * acting on in the wrong namespace would be worse */
-			abort();
+			free(text);
+			text = NULL;
 		}
 	}
 	if (target >= 0)
