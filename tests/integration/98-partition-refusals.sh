@@ -59,6 +59,16 @@ $FC plan "$T/x.ini" >"$T/p.out" 2>&1 || { cat "$T/p.out"; fail "plan of a name";
 grep -q "resolved localhost -> 127.0.0.1" "$T/p.out" || { cat "$T/p.out"; fail "plan does not list what the name resolved to"; }
 ok "a destination name is resolved at plan time and listed"
 
+# A pod-kill fault's API server (its kubeconfig) is control traffic too.
+start_kube_standin 0
+printf '\n[fault "cut"]\ntype = partition\nnetns = name:%s\ndestination = 127.0.0.0/8\n' \
+    "$NSC" >>"$T/pods.ini"
+$FC plan "$T/pods.ini" >"$T/k.out" 2>&1 || { cat "$T/k.out"; fail "plan with pod-kill"; }
+KP=$(cat "$T/port")
+grep -q "excepted (control traffic): Kubernetes API https://127.0.0.1:$KP -> tcp 127.0.0.1 port $KP" "$T/k.out" ||
+    { cat "$T/k.out"; fail "the Kubernetes API server is not excepted"; }
+ok "the API server of a pod-kill fault in the experiment is excepted"
+
 # Foreign tables: one made by nft (no owner), one owned by a live nft.
 sed -i 's/^destination = .*/destination = 10.99.1.0\/24/' "$T/x.ini"
 ip netns exec $NSC nft add table inet faultline

@@ -34,6 +34,7 @@
 #include "fault.h"
 #include "faults/netem.h"
 #include "faults/partition.h"
+#include "kube.h"
 #include "loop.h"
 #include "resolve.h"
 
@@ -186,6 +187,31 @@ add_endpoint(struct pt_rt *rt, const char *what, const char *s, int url)
 	return add_name(rt, host, port, 0, 0, w) ? 0 : -1;
 }
 
+/* The API server a pod-kill fault of the same experiment talks to, from
+ * its kubeconfig key (read through the key table, not pod-kill's own
+ * struct). A file that cannot be read is pod-kill's error to report. */
+static int
+kube_source(struct pt_rt *rt, const struct fault *o)
+{
+	const struct keydef *k = o->ops->keys;
+	struct kube_conn kc;
+	struct fl_err e;
+	const char *path;
+	int i, rc = 0;
+
+	if (strcmp(o->ops->type, "pod-kill") != 0 ||
+	    (i = keys_index(k, "kubeconfig")) < 0 ||
+	    !keys_has(k, &o->ks, "kubeconfig") ||
+	    (path = *(char *const *)(const void *)((const char *)o->cfg +
+	    k[i].offset)) == NULL)
+		return 0;
+	memset(&kc, 0, sizeof(kc));
+	if (kube_conn_kubeconfig(&kc, path, &e) == 0)
+		rc = add_endpoint(rt, "Kubernetes API", kc.server, 1);
+	kube_conn_free(&kc);
+	return rc;
+}
+
 /* The agent's own control traffic, excepted from every partition unless
  * allow_control_traffic = yes. One line per source: to protect another
  * listener of the agent, add an add_listener() line here. */
@@ -209,6 +235,9 @@ control_sources(struct pt_rt *rt, const struct fault_ctx *ctx)
 		if (add_endpoint(rt, "Kubernetes API", kube, 0) < 0)
 			return -1;
 	}
+	for (size_t i = 0; ctx->x != NULL && i < ctx->x->nfaults; i++)
+		if (kube_source(rt, ctx->x->faults[i]) < 0)
+			return -1;
 	for (size_t i = 0; ctx->x != NULL && i < ctx->x->nprobes; i++) {
 		const struct probe_cfg *p = &ctx->x->probes[i];
 
