@@ -58,6 +58,8 @@ grep -q 'add rule inet faultline output ct direction original ip daddr 10.99.1.0
     fail "journal lacks the rule text"
 stop
 pt_check $NSC ok,10.99.1.2,8001 ok,fd99:1::2,8001
+n=$(ctl report "$ID" --json | sed -n 's/.*partition: cut \([0-9]*\) packets.*/\1/p')
+[ -n "$n" ] && [ "$n" -gt 0 ] || fail "the report does not say how many packets were cut ($n)"
 ok "drop: port 8001/9001 of S1 cut (v4, v6, tcp, udp), 8002 and S2 fine; gone after"
 
 # 2. reject: refused at once instead of a timeout.

@@ -803,8 +803,16 @@ pt_revert(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	if (where_of(spec, &ns, where, sizeof(where), e) < 0)
 		return -1;
 	if (rt != NULL && rt->nl != NULL) {
-		/* Ours and live: delete through the owner socket, then close
-		 * it (which alone would remove the table too). */
+		/* Ours and live: say what it did, delete it through the
+		 * owner socket, then close it (which alone would remove the
+		 * table too). */
+		struct pt_counts pc;
+
+		if (pt_nft_counts(rt->nl, &pc, &e2) == 0)
+			fault_event(ctx, "info", "partition: cut %" PRIu64
+			    " packets (%" PRIu64 " bytes), let %" PRIu64
+			    " through as excepted", pc.cut_packets,
+			    pc.cut_bytes, pc.kept_packets);
 		if (pt_nft_delete(rt->nl, &e2) < 0)
 			fault_event(ctx, "info", "partition: %s; closing the "
 			    "owner socket removes the table", e2.msg);

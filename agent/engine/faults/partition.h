@@ -161,6 +161,13 @@ int pt_nft_get(struct mnl_socket *nl, struct pt_table_info *ti,
  * message. */
 int pt_nft_apply(struct mnl_socket *nl, const char *tag,
     const struct pt_rule *r, size_t n, struct fl_err *e);
+/* What the rules did so far, from their counters. */
+struct pt_counts {
+	uint64_t cut_packets, cut_bytes;   /* dropped or rejected */
+	uint64_t kept_packets;             /* accepted: control, lo, except */
+};
+int pt_nft_counts(struct mnl_socket *nl, struct pt_counts *c,
+    struct fl_err *e);
 /* Delete the table; 0 also when it is already gone. */
 int pt_nft_delete(struct mnl_socket *nl, struct fl_err *e);
 /* "pid 123 (nft)" for the netlink port id portid of a NETLINK_NETFILTER

@@ -191,6 +191,7 @@ struct nres {
 	char ext[200];
 	uint32_t acks;
 	struct pt_table_info *ti;
+	struct pt_counts *counts;      /* a rule dump: what the rules did */
 };
 
 static void
@@ -253,6 +254,44 @@ on_table(struct nres *r, const struct nlmsghdr *h)
 	nftnl_table_free(t);
 }
 
+/* One rule of a dump: add its counter to what it did (accept or cut). */
+static void
+on_rule(struct nres *r, const struct nlmsghdr *h)
+{
+	struct nftnl_rule *nr;
+	struct nftnl_expr_iter *it;
+	struct nftnl_expr *x;
+	uint64_t pk = 0, by = 0;
+	int cut = 0;
+
+	if (r->counts == NULL || (nr = nftnl_rule_alloc()) == NULL)
+		return;
+	if (nftnl_rule_nlmsg_parse(h, nr) == 0 &&
+	    (it = nftnl_expr_iter_create(nr)) != NULL) {
+		while ((x = nftnl_expr_iter_next(it)) != NULL) {
+			const char *name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
+
+			if (name == NULL)
+				continue;
+			if (strcmp(name, "counter") == 0) {
+				pk = nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_PACKETS);
+				by = nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_BYTES);
+			} else if (strcmp(name, "reject") == 0 ||
+			    (strcmp(name, "immediate") == 0 &&
+			    nftnl_expr_get_u32(x, NFTNL_EXPR_IMM_VERDICT) ==
+			    (uint32_t)NF_DROP))
+				cut = 1;
+		}
+		nftnl_expr_iter_destroy(it);
+	}
+	if (cut) {
+		r->counts->cut_packets += pk;
+		r->counts->cut_bytes += by;
+	} else
+		r->counts->kept_packets += pk;
+	nftnl_rule_free(nr);
+}
+
 /* Send nb whole, then read what the kernel answered (all of it is there
  * already: nfnetlink runs the request inside sendmsg). */
 static int
@@ -290,6 +329,8 @@ talk(struct mnl_socket *nl, struct nbuf *nb, struct nres *r)
 				on_error(r, h);
 			else if ((h->nlmsg_type & 0xff) == NFT_MSG_NEWTABLE)
 				on_table(r, h);
+			else if ((h->nlmsg_type & 0xff) == NFT_MSG_NEWRULE)
+				on_rule(r, h);
 		}
 	}
 	return r->error == 0 ? 0 : -1;
@@ -333,6 +374,37 @@ pt_nft_get(struct mnl_socket *nl, struct pt_table_info *ti, struct fl_err *e)
 	}
 	if (r.error == -ENOENT)
 		ti->exists = 0;
+	free(nb.b);
+	return rc;
+}
+
+int
+pt_nft_counts(struct mnl_socket *nl, struct pt_counts *c, struct fl_err *e)
+{
+	struct nbuf nb = { 0 };
+	struct nres r = { 0 };
+	struct nftnl_rule *nr = nftnl_rule_alloc();
+	struct nlmsghdr *h;
+	char *p, msg[300];
+	int rc = 0;
+
+	memset(c, 0, sizeof(*c));
+	r.counts = c;
+	if (nr == NULL || (p = nb_room(&nb)) == NULL) {
+		nftnl_rule_free(nr);
+		return fl_fail(e, "out of memory");
+	}
+	nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, PT_TABLE);
+	h = nftnl_nlmsg_build_hdr(p, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP,
+	    (uint32_t)time(NULL));
+	nftnl_rule_nlmsg_build_payload(h, nr);
+	nb_done(&nb, h);
+	nftnl_rule_free(nr);
+	/* a dump goes on as we read: recv produces the next part */
+	if (talk(nl, &nb, &r) < 0) {
+		say(msg, sizeof(msg), &r);
+		rc = fl_fail(e, "nf_tables: reading the rules' counters: %s", msg);
+	}
 	free(nb.b);
 	return rc;
 }
