@@ -52,6 +52,7 @@
 struct loop;
 struct agent_config;
 struct fault;
+struct experiment;
 
 /* inject's answer when the injection goes on in the loop. */
 #define FAULT_PENDING 1
@@ -79,6 +80,9 @@ struct fault_ctx {
 	void (*inject_done)(struct fault_ctx *ctx, struct fault *f, int rc,
 	    const struct fl_err *e);
 	void *engine;                    /* the engine's own, opaque to drivers */
+	/* The experiment being planned or run (its probes' targets are the
+	 * agent's control traffic); NULL in recover. */
+	const struct experiment *x;
 };
 
 static inline int
@@ -180,6 +184,7 @@ extern const struct fault_ops netem_ops;
 extern const struct fault_ops pod_kill_ops;
 extern const struct fault_ops disk_fill_ops;
 extern const struct fault_ops conn_exhaust_ops;
+extern const struct fault_ops partition_ops;
 const struct fault_ops *fault_driver(const char *type);
 
 /* Cross-field error at the line of key (or the section line). */

@@ -6,6 +6,7 @@
 #include "agentcfg.h"
 #include "fault.h"
 #include "info.h"
+#include "faults/partition.h"
 
 /* ops->caps as names: needed ones into need, those after
  * FAULT_CAPS_OPTIONAL into opt. -1 when memory runs out. */
@@ -58,6 +59,19 @@ kind_json(const struct fault_ops *ops)
 	    "capabilities", need, "optional_capabilities", opt);
 }
 
+/* {"nf_tables","owner_flag","reason"?}: what the partition kind needs
+ * of the kernel, probed once in a scratch namespace. */
+static json_t *
+nft_json(void)
+{
+	char why[512];
+	int nft = 0, owner = 0, ok;
+
+	ok = pt_nft_supported(why, sizeof(why), &nft, &owner);
+	return json_pack("{s:b, s:b, s:s?}", "nf_tables", nft, "owner_flag",
+	    owner, "reason", ok ? NULL : why);
+}
+
 json_t *
 engine_info(const struct agent_config *cfg)
 {
@@ -71,10 +85,10 @@ engine_info(const struct agent_config *cfg)
 			json_decref(faults);
 			return NULL;
 		}
-	return json_pack("{s:s, s:s, s:s, s:s, s:o}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o*}",
 	    "version", FL_VERSION,
 	    "node", cfg->node_name ? cfg->node_name : "",
 	    "environment", cfg->environment ? cfg->environment : "",
 	    "state_dir", cfg->state_dir ? cfg->state_dir : "",
-	    "faults", faults);
+	    "faults", faults, "nftables", nft_json());
 }

@@ -5,7 +5,8 @@
 
 struct agent_config;
 
-/* {"version","node","environment","state_dir","faults":[{"type","available",
+/* {"version","node","environment","state_dir","nftables":{"nf_tables",
+ * "owner_flag","reason"?},"faults":[{"type","available",
  * "reason","capabilities","optional_capabilities"}]} — a new reference, or
  * NULL when memory runs out (or a config string is not valid UTF-8).
  * A kind is unavailable when the kernel cannot run it (ops->supported) or

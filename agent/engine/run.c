@@ -223,6 +223,7 @@ init_ctx(struct fault_ctx *ctx, const struct agent_config *cfg,
 	ctx->protect_pids = protect;
 	ctx->nprotect = nprotect;
 	ctx->duration_ms = x != NULL ? x->duration_ms : 0;
+	ctx->x = x;
 	if (x != NULL && x->has_seed)
 		ctx->seed = x->seed;
 	else

@@ -10,6 +10,7 @@ const struct fault_ops *const fault_drivers[] = {
 	&pod_kill_ops,
 	&disk_fill_ops,
 	&conn_exhaust_ops,
+	&partition_ops,
 	NULL,
 };
 
