@@ -223,7 +223,8 @@ control_sources(struct pt_rt *rt, const struct fault_ctx *ctx)
 	const char *kp = getenv("KUBERNETES_SERVICE_PORT");
 	char kube[300], what[80];
 
-	if (add_listener(rt, "listen", cfg->listen) < 0)
+	if (add_listener(rt, "listen", cfg->listen) < 0 ||
+	    add_listener(rt, "metrics_listen", cfg->metrics_listen) < 0)
 		return -1;
 	for (size_t i = 0; i < cfg->promotion_source.n; i++)
 		if (add_endpoint(rt, "promotion_source",
