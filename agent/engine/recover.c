@@ -568,9 +568,9 @@ interrupted_report(struct recovery *rc, json_t *r, struct hook_result *res,
 		    "rpo_seconds", "lost_writes", "acknowledged_writes",
 		    "failed_writes", "rpo_objective_seconds" };
 
-		for (size_t i = 0; i < sizeof(unmeasured) / sizeof(*unmeasured);
-		    i++)
-			json_object_set_new(rep, unmeasured[i], json_null());
+		for (size_t j = 0; j < sizeof(unmeasured) / sizeof(*unmeasured);
+		    j++)
+			json_object_set_new(rep, unmeasured[j], json_null());
 	}
 	return rep;
 }

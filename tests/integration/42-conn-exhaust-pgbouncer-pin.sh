@@ -62,14 +62,25 @@ ok "B: released after the revert"
 # ---- C: idle_in_transaction_session_timeout ---------------------------------
 su_sql() { psql -X -q -At -h "$T/pg" -p "$PGPORT" -U postgres -d postgres -c "$1"; }
 su_sql "ALTER ROLE chaos SET idle_in_transaction_session_timeout = '1s'"
+t0=$(su_sql "SELECT now()")
 cx_run c 60s protocol=postgres "dsn=$DSN" connections=3 hold=transaction "admin_dsn=$ADMIN"
 wait_for 20 grep -q "ended a held transaction" "$T/c.err" || { cat "$T/c.err"; fail "C: no event about the timeout"; }
+# A re-opened session is a server backend that started after the first ones
+# had been idle in their transaction for the 1 s timeout.
+reopened_seen() {
+	[ "$(su_sql "SELECT count(*) FROM pg_stat_activity WHERE usename = 'chaos'
+	    AND state = 'idle in transaction'
+	    AND backend_start > '$t0'::timestamptz + interval '1 second'")" -ge 1 ]
+}
+wait_for 20 reopened_seen || fail "C: no held session was re-opened after the timeout"
 cx_abort c
 cx_targets c | grep -q "idle_in_transaction_session_timeout is 1s" ||
     { cx_targets c; fail "C: the plan does not note the timeout"; }
 n=$(cx_state c idle_in_transaction_timeouts)
 [ "$n" -ge 1 ] || { cat "$T/c.err"; fail "C: idle_in_transaction_timeouts $n, want >= 1"; }
-[ "$(cx_state c reopened)" -ge "$n" ] || fail "C: reopened $(cx_state c reopened)"
+# The abort may come between a timeout and its re-open (3 sessions held).
+r=$(cx_state c reopened)
+[ "$r" -ge 1 ] && [ "$r" -ge $((n - 3)) ] || fail "C: reopened $r after $n timeouts"
 grep -q "ended a held transaction (idle_in_transaction_session_timeout 1s)" "$T/c.err" ||
     { cat "$T/c.err"; fail "C: no event about the timeout"; }
 su_sql "ALTER ROLE chaos RESET idle_in_transaction_session_timeout"
