@@ -9,7 +9,9 @@ pt_serve $NSC 127.0.0.1 10.99.1.1 --tcp 7001
 pt_serve $NSS1 10.99.1.2 --tcp 8001
 mkcerts agent1 admin
 P=$(ip netns exec $NSC python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-write_named_config agent1 test "$(tls_lines agent1 "$P")"
+# The admin certificate may plan and run (issue 11: unmapped ones only read).
+write_named_config agent1 test "$(tls_lines agent1 "$P")" \
+    '[client "admin"]' 'allow = plan, run, abort'
 ip netns exec $NSC "$FAULTLINED" -f -v -c "$T/agent1.ini" >>"$T/agent1.log" 2>&1 &
 AGENT_PID=$!
 wait_for 10 grep -q "remote API on https://127.0.0.1:$P" "$T/agent1.log" ||
