@@ -89,8 +89,10 @@ cmd_plan(int argc, char **argv, struct ctl_globals *g)
 		plan = ctl_request(c, "POST", "/v1/plan", x->text, x->text_len,
 		    x->file, &status);
 		client_free(c);
-		if (status != 200)
+		if (status != 200) {
+			experiment_free(x);
 			ctl_die_reply(plan, status);
+		}
 	} else {
 		struct agent_config *cfg = ctl_load_config(g);
 		struct fl_err e;
@@ -99,8 +101,10 @@ cmd_plan(int argc, char **argv, struct ctl_globals *g)
 		ctl_say("%s; planning in-process", ctl_why_local(g));
 		plan = run_plan(x, cfg, protect, ctl_self_protect(protect, 64), &e);
 		agentcfg_free(cfg);
-		if (plan == NULL)
+		if (plan == NULL) {
+			experiment_free(x);   /* exit() does not free it */
 			ctl_die(e.status, "%s", e.msg);
+		}
 	}
 	experiment_free(x);
 	print_plan(g, plan);
