@@ -333,7 +333,7 @@ handle_list(struct agent *a, uint32_t id)
 		    "submitted_by", json_object_get(rep, "submitted_by")));
 		json_decref(rep);
 	}
-	if ((saved = store_run_summaries(a->cfg->state_dir, MAX_LISTED)) != NULL) {
+	if ((saved = store_run_summaries(a->cfg->state_dir, MAX_LISTED, 0)) != NULL) {
 		json_array_foreach(saved, i, it)
 			json_array_append(runs, it);
 		json_decref(saved);

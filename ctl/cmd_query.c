@@ -324,7 +324,7 @@ cmd_history(int argc, char **argv, struct ctl_globals *g)
 	} else {
 		struct agent_config *cfg = ctl_load_config(g);
 
-		runs = store_run_summaries(cfg->state_dir, 0);
+		runs = store_run_summaries(cfg->state_dir, 0, 0);
 		agentcfg_free(cfg);
 		if (runs == NULL || (reply = json_pack("{s:o}", "runs", runs)) == NULL)
 			ctl_die(FL_ERROR, "out of memory");

@@ -316,6 +316,47 @@ put_family(struct buf *b, const char *name, const struct family *f,
 	}
 }
 
+/* The scorecard's overall KPIs (docs/scorecard.md) as gauges; a figure the
+ * scorecard leaves null (no rto run, no detection yet) has no sample, as
+ * Prometheus expects of a value that does not exist. */
+static void
+put_scorecard(struct buf *b, const json_t *sc)
+{
+	static const struct {
+		const char *key, *name, *help;
+	} g[] = {
+		{ "runs", "faultline_scorecard_runs", "Drills (runs that "
+		    "injected) in the scorecard window." },
+		{ "test_success_rate", "faultline_scorecard_test_success_rate",
+		    "Share of drills that passed (0-1)." },
+		{ "rto_achievement_rate",
+		    "faultline_scorecard_rto_achievement_rate",
+		    "Share of drills with an rto that met it (0-1)." },
+		{ "rpo_achievement_rate",
+		    "faultline_scorecard_rpo_achievement_rate",
+		    "Share of drills with an rpo that met it (0-1)." },
+		{ "mttr_seconds", "faultline_scorecard_mttr_seconds",
+		    "Mean time to recovery of the drills with an rto." },
+		{ "mean_detection_seconds",
+		    "faultline_scorecard_mean_detection_seconds",
+		    "Mean time to detect of the drills with expect_alert." },
+	};
+	const json_t *all = json_object_get(sc, "overall");
+
+	if (!json_is_object(all))
+		return;
+	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
+		const json_t *v = json_object_get(all, g[i].key);
+		char help[200];
+
+		snprintf(help, sizeof(help), "%s Saved runs of the last 90 days, "
+		    "as faultctl scorecard computes it.", g[i].help);
+		head(b, g[i].name, "gauge", help);
+		if (json_is_number(v))
+			put(b, "%s %.17g\n", g[i].name, json_number_value(v));
+	}
+}
+
 char *
 metrics_render(const struct metrics_now *now, size_t *len)
 {
@@ -389,6 +430,7 @@ metrics_render(const struct metrics_now *now, size_t *len)
 		put(&b, "faultline_gameday_next_timestamp_seconds{gameday=\"%s\"} "
 		    "%lld\n", e, (long long)now->gamedays[i].next);
 	}
+	put_scorecard(&b, now->scorecard);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 /* Distinct probe names and experiment names kept. */
 #define METRICS_MAX_NAMES 64
 /* Largest exposition metrics_render produces (and PS_METRICS_TEXT takes). */
@@ -46,6 +48,9 @@ struct metrics_now {
 	long journal_pending;       /* faults the journal says are applied; -1 */
 	const struct metrics_gameday *gamedays;
 	size_t ngamedays;
+	/* The DR scorecard of the saved runs of the last 90 days
+	 * (scorecard_compute; borrowed, NULL when none could be made). */
+	const json_t *scorecard;
 };
 
 /* The exposition (text/plain; version=0.0.4), malloc'd, NUL-terminated,

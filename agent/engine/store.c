@@ -251,18 +251,27 @@ static struct {
 	json_t *byid;               /* id -> summary */
 } cache;
 
+/* What history, the rollout evidence and the scorecard gauges read of a
+ * report (a few hundred bytes instead of the whole report). */
+static const char *const summary_keys[] = { "id", "experiment", "verdict",
+    "started_at", "ended_at", "hash", "environment", "node", "submitted_by",
+    "during", "rto_seconds", "recovery_seconds", "judged_recovery_seconds",
+    "rpo_seconds", "rpo_objective_seconds", "lost_writes",
+    "acknowledged_writes", "detection_seconds", "ttd_seconds" };
+
 static json_t *
 summary_of(const json_t *rep)
 {
-	return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
-	    "id", json_object_get(rep, "id"),
-	    "experiment", json_object_get(rep, "experiment"),
-	    "verdict", json_object_get(rep, "verdict"),
-	    "started_at", json_object_get(rep, "started_at"),
-	    "ended_at", json_object_get(rep, "ended_at"),
-	    "hash", json_object_get(rep, "hash"),
-	    "environment", json_object_get(rep, "environment"),
-	    "submitted_by", json_object_get(rep, "submitted_by"));
+	json_t *sum = json_object(), *v;
+
+	for (size_t i = 0; sum != NULL &&
+	    i < sizeof(summary_keys) / sizeof(summary_keys[0]); i++)
+		if ((v = json_object_get(rep, summary_keys[i])) != NULL &&
+		    json_object_set(sum, summary_keys[i], v) == -1) {
+			json_decref(sum);
+			return NULL;
+		}
+	return sum;
 }
 
 static json_t *
@@ -316,7 +325,7 @@ store_run_summary(const char *state_dir, const char *id)
 }
 
 json_t *
-store_run_summaries(const char *state_dir, size_t max)
+store_run_summaries(const char *state_dir, size_t max, int full)
 {
 	json_t *ids = store_ids(state_dir, STORE_RUNS), *out, *it;
 	size_t i;
@@ -332,6 +341,10 @@ store_run_summaries(const char *state_dir, size_t max)
 			break;
 		if ((sum = store_run_summary(state_dir, json_string_value(it))) == NULL)
 			continue;
+		if (full) {
+			json_array_append_new(out, sum);
+			continue;
+		}
 		json_array_append_new(out, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, "
 		    "s:O?}",
 		    "id", json_object_get(sum, "id"),

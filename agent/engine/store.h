@@ -50,13 +50,15 @@ json_t *store_load(const char *state_dir, enum store_kind k, const char *id,
 /* The ids of kind k on disk, newest first (new array of strings; empty when
  * the folder does not exist yet). NULL only when memory runs out. */
 json_t *store_ids(const char *state_dir, enum store_kind k);
-/* The summary {"id","experiment","verdict","started_at","ended_at","hash",
- * "environment","submitted_by"} of the saved report id (new reference), or NULL. Each
- * report is read once per process; store_save keeps the summary current. */
+/* The summary of the saved report id (new reference), or NULL: its "id",
+ * "experiment", "verdict", "started_at", "ended_at", "hash", "environment",
+ * "node", "submitted_by" and the fields the scorecard reads (store.c
+ * summary_keys). Each report is read once per process; store_save keeps the
+ * summary current. */
 json_t *store_run_summary(const char *state_dir, const char *id);
 /* Summaries {"id","experiment","verdict","started_at","ended_at",
  * "submitted_by"} of the saved run reports, newest first, at most max of
- * them (0: all). */
-json_t *store_run_summaries(const char *state_dir, size_t max);
+ * them (0: all); with full, the whole summaries (store_run_summary). */
+json_t *store_run_summaries(const char *state_dir, size_t max, int full);
 
 #endif

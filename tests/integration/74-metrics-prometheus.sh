@@ -92,6 +92,19 @@ has "faultline_build_info{version=\"$(json_get "$T/info.json" version)\"} 1"
 ! grep -Eq '[0-9]{8}-[0-9]{6}-[0-9a-f]{4}' "$T/metrics.txt" || fail "a run id in the metrics"
 ok "exposition has every metric, well formed"
 
+# The scorecard's rates as gauges (issue 13): the same figures as
+# `faultctl scorecard --format json` over the same saved runs.
+ctl scorecard --format json >"$T/sc.json" || fail "scorecard"
+for k in runs test_success_rate; do
+	v=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["overall"][sys.argv[2]])' "$T/sc.json" "$k")
+	has "faultline_scorecard_$k $(python3 -c 'print("%.17g" % float(__import__("sys").argv[1]))' "$v")"
+done
+has 'faultline_scorecard_runs 1'
+has 'faultline_scorecard_test_success_rate 1'
+grep -q '^faultline_scorecard_rto_achievement_rate ' "$T/metrics.txt" &&
+    fail "an rto rate without an rto run"
+ok "scorecard gauges match faultctl scorecard"
+
 # Prometheus read it: the target is up and the run is counted.
 q() { curl -s --data-urlencode "query=$1" "$Q"; }
 wait_for 30 sh -c "curl -s --data-urlencode 'query=faultline_runs_total{verdict=\"passed\"}' '$Q' | grep -q '\"value\":\[[0-9.]*,\"1\"\]'" ||

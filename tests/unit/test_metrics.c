@@ -56,7 +56,7 @@ test_counters(void **state)
 {
 	struct metrics_gameday gd[] = { { "nightly", 1767225600 },
 	    { "we\"ird", 0 } };
-	struct metrics_now now = { 1, 1767225000, 2, gd, 2 };
+	struct metrics_now now = { 1, 1767225000, 2, gd, 2, NULL };
 	char *t;
 
 	(void)state;
@@ -123,7 +123,7 @@ test_counters(void **state)
 static void
 test_shape(void **state)
 {
-	struct metrics_now now = { 0, 0, -1, NULL, 0 };
+	struct metrics_now now = { 0, 0, -1, NULL, 0, NULL };
 	char *t, *save = NULL, fam[128] = "";
 	int helps = 0, samples = 0;
 
@@ -161,11 +161,37 @@ test_shape(void **state)
 	free(t);
 }
 
+/* The scorecard's overall figures become gauges; a null figure has no
+ * sample (only its HELP and TYPE). */
+static void
+test_scorecard_gauges(void **state)
+{
+	json_t *sc = json_pack("{s:{s:i, s:f, s:f, s:n, s:f, s:n}}", "overall",
+	    "runs", 4, "test_success_rate", 0.75, "rto_achievement_rate", 0.5,
+	    "rpo_achievement_rate", "mttr_seconds", 1.25,
+	    "mean_detection_seconds");
+	struct metrics_now now = { 0, 0, 0, NULL, 0, sc };
+	char *t;
+
+	(void)state;
+	metrics_reset();
+	t = render(&now);
+	assert_non_null(strstr(t, "\nfaultline_scorecard_runs 4\n"));
+	assert_non_null(strstr(t, "\nfaultline_scorecard_test_success_rate 0.75\n"));
+	assert_non_null(strstr(t, "\nfaultline_scorecard_rto_achievement_rate 0.5\n"));
+	assert_non_null(strstr(t, "\nfaultline_scorecard_mttr_seconds 1.25\n"));
+	assert_non_null(strstr(t, "# TYPE faultline_scorecard_rpo_achievement_rate gauge\n"));
+	assert_null(strstr(t, "\nfaultline_scorecard_rpo_achievement_rate "));
+	assert_null(strstr(t, "\nfaultline_scorecard_mean_detection_seconds "));
+	free(t);
+	json_decref(sc);
+}
+
 /* Probe and experiment names are capped: the oldest go first. */
 static void
 test_bounded(void **state)
 {
-	struct metrics_now now = { 0, 0, 0, NULL, 0 };
+	struct metrics_now now = { 0, 0, 0, NULL, 0, NULL };
 	char name[64], *t, *p;
 	int n = 0;
 
@@ -200,6 +226,7 @@ main(void)
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_shape),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_scorecard_gauges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -219,7 +219,7 @@ run_until_idle(struct loop *l, int max_ms)
 static int
 has_metric(const char *line)
 {
-	struct metrics_now now = { 0, 0, 0, NULL, 0 };
+	struct metrics_now now = { 0, 0, 0, NULL, 0, NULL };
 	size_t len;
 	char *t = metrics_render(&now, &len);
 	int found = t != NULL && strstr(t, line) != NULL;

@@ -1,4 +1,4 @@
-/* ctl/scorecard.c, ctl/scorecard_html.c and agent/engine/outage.c: the
+/* agent/engine/scorecard.c, ctl/scorecard_html.c and agent/engine/outage.c: the
  * DR scorecard's figures on hostile and partial reports, --since, the
  * shared number formats, and the outage bookkeeping of during = tolerate.
  * ctl/ files are not in the engine library, so they are compiled in. */
@@ -13,7 +13,7 @@
 
 #include "../../ctl/output.c"
 #include "../../ctl/output_xml.c"
-#include "../../ctl/scorecard.c"
+#include "../../agent/engine/scorecard.c"
 #include "../../ctl/scorecard_html.c"
 #include "outage.h"
 #include "probe.h"

@@ -80,7 +80,7 @@ test_save_load_list(void **state)
 	assert_int_equal(json_array_size(ids), 2);
 	assert_string_equal(json_string_value(json_array_get(ids, 0)), id2);
 	json_decref(ids);
-	sum = store_run_summaries(dir, 1);
+	sum = store_run_summaries(dir, 1, 0);
 	assert_int_equal(json_array_size(sum), 1);
 	assert_string_equal(json_string_value(json_object_get(
 	    json_array_get(sum, 0), "id")), id2);

@@ -1,6 +1,8 @@
 /* The DR scorecard (issue 13, docs/scorecard.md): the KPIs of a disaster
  * recovery programme computed from saved run reports. No I/O here: the
- * command (cmd_scorecard.c) gathers the reports and writes the result. */
+ * command (ctl/cmd_scorecard.c) gathers the reports and writes the result;
+ * the agent computes the same figures over its own saved runs for the
+ * faultline_scorecard_* gauges of /metrics (agent/monitor.c). */
 #ifndef FL_SCORECARD_H
 #define FL_SCORECARD_H
 
@@ -12,6 +14,9 @@
 #include "common.h"
 
 #define SCORECARD_VERSION 1
+/* The window of the agent's faultline_scorecard_* gauges: the default
+ * --since of faultctl scorecard. */
+#define SCORECARD_GAUGE_WINDOW_MS (90ULL * 24 * 3600 * 1000)
 
 struct sc_filter {
 	int64_t since_ms;           /* runs started at or after; 0: all */
