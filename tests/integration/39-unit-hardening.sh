@@ -21,6 +21,9 @@
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 UNIT=$TOP/packaging/systemd/faultlined.service
 SB="$TOP/tests/pkg/unit-sandbox --unit $UNIT --tool $BUILD/tests/lib/fl-unitexec --group root --keep $T --rw $T"
+# PrivateTmp hides /tmp: a checkout under it (a CI clone) stays visible, as
+# the unit's ExecStart binary under /usr is in production.
+case $TOP in /tmp/* | /var/tmp/*) SB="$SB --keep $TOP" ;; esac
 ukey() { sed -n "/^\[Service\]/,/^\[/s/^$1=//p" "$UNIT" | tail -n1; }
 
 # --- 1. exposure ------------------------------------------------------------

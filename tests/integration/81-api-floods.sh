@@ -2,8 +2,10 @@
 # idle connections on the Unix socket and 500 idle TCP connections (no TLS
 # handshake) on the TLS port from several loopback addresses, root's
 # `faultctl status` and `abort` and a certificate-holding remote client
-# still get answers within a second; idle connections are closed by the
-# agent after its idle timeout.
+# still get answers (about 0.3 s on an idle machine; the bound is 3 s so that
+# four tests at once on two cores do not fail it, while a listener that
+# blocks never answers at all); idle connections are closed by the agent
+# after its idle timeout.
 . "$TOP/tests/integration/lib.sh"
 FLOOD="$TOP/tests/lib/fl-conn-flood"
 mkcerts agent1 admin
@@ -31,8 +33,8 @@ wait_for 20 grep -q "opened=2000 " "$T/unix.stats" || { cat "$T/unix.stats"; fai
 wait_for 20 test -s "$T/tcp.stats" || fail "TCP flood did not start"
 cat "$T/unix.stats" "$T/tcp.stats"
 
-within 1000 "root status with 2000 idle Unix connections" c status
-within 1000 "remote info with 500 idle TCP connections" ctl_tls "$P" admin info
+within 3000 "root status with 2000 idle Unix connections" c status
+within 3000 "remote info with 500 idle TCP connections" ctl_tls "$P" admin info
 
 mkvictim fl-victim-flood; V=$VICTIM
 cat >"$T/x.ini" <<EOF2
@@ -47,7 +49,7 @@ signal = STOP
 EOF2
 within 5000 "run --detach" c run --detach "$T/x.ini"
 [ "$(proc_state "$V")" = T ] || fail "victim not stopped"
-within 1000 "root abort" c abort
+within 3000 "root abort" c abort
 wait_for 5 sh -c "[ \"\$(sed 's/.*) //' /proc/$V/stat | cut -d' ' -f1)\" != T ]" || fail "victim not resumed"
 ok "status, abort and remote info answered under both floods"
 
@@ -69,7 +71,7 @@ PIDS="$PIDS $!"
 wait_for 20 test -s "$T/nb/stats" || fail "no stats"
 wait_for 10 sh -c "awk '{split(\$3,c,\"=\"); exit !(c[2] >= 136)}' '$T/nb/stats'" ||
     { cat "$T/nb/stats"; fail "per-uid limit not applied"; }
-within 1000 "root status with uid 65534 at its limit" c status
+within 3000 "root status with uid 65534 at its limit" c status
 chmod 660 "$S"
 ok "per-uid limit: $(cat "$T/nb/stats")"
 stop_named_agent agent1

@@ -120,7 +120,7 @@ kinds_state() {
 	echo "victim $(proc_state "$V"), fill +$(( $(used_fill) - FILL_BASE )), tcp $(est_tcp), pg $(pg_held)"
 }
 wait_injected() {	# LABEL [LOGFILE]
-	wait_for 20 kinds_injected ||
+	wait_for 60 kinds_injected ||
 	    { [ -n "${2:-}" ] && cat "$2"; fail "$1: not every fault in place: $(kinds_state)"; }
 }
 
