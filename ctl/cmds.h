@@ -83,6 +83,24 @@ void ctl_progress(const char *prefix, const json_t *event);
 /* Has stderr gone away (EPIPE/EIO)? */
 int ctl_stderr_gone(void);
 
+/* --- --json is total (ctl_json.c) --------------------------------------- */
+
+struct diag;
+/* Set by main() when --json was given. */
+extern int ctl_json;
+/* A JSON document went to stdout (ctl_print_json, a JSON report). */
+void ctl_json_mark(void);
+int ctl_json_done(void);
+/* The last ctl_say line, kept for the error object of a command that
+ * failed without a document. */
+void ctl_json_remember(const char *line);
+const char *ctl_json_last(void);
+/* The diagnostics as [{"file","line","key","message"}...] (new ref). */
+json_t *ctl_json_diags(const struct diag *d);
+/* With --json and nothing printed yet: {"error": msg, "status": status,
+ * "diagnostics": diags} on stdout (diags may be NULL; it is consumed). */
+void ctl_json_error(int status, const char *msg, json_t *diags);
+
 /* --- signals (docs/ctl.md, "Signals") ------------------------------------ */
 
 enum ctl_sig {

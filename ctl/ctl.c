@@ -31,22 +31,27 @@
 void
 ctl_die(int code, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fputs("faultctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "faultctl: %s\n", msg);
+	ctl_json_error(code, msg, NULL);
 	exit(code);
 }
 
 void
 ctl_usage(const struct ctl_globals *g)
 {
-	fprintf(stderr, "usage: faultctl [--agent URL | --local] [--config FILE] "
-	    "[--cert F --key F --cacert F] %s\n", g->usage ? g->usage :
-	    "COMMAND ...");
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "usage: faultctl [--agent URL | --local] "
+	    "[--config FILE] [--cert F --key F --cacert F] %s", g->usage ?
+	    g->usage : "COMMAND ...");
+	fprintf(stderr, "%s\n", msg);
+	ctl_json_error(FL_INVALID, msg, NULL);
 	exit(FL_INVALID);
 }
 
@@ -126,6 +131,7 @@ ctl_say(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
+	ctl_json_remember(line);
 	err_line(line);
 }
 
@@ -272,6 +278,8 @@ ctl_load_config(const struct ctl_globals *g)
 	cfg = path != NULL ? agentcfg_load(path, &d) : agentcfg_default();
 	if (cfg == NULL) {
 		diag_print(&d, stderr);
+		ctl_json_error(FL_INVALID, "invalid agent config",
+		    ctl_json_diags(&d));
 		diag_free(&d);
 		exit(FL_INVALID);
 	}
@@ -286,6 +294,7 @@ ctl_load_experiment(const char *path)
 
 	if (x == NULL) {
 		diag_print(&d, stderr);
+		ctl_json_error(FL_INVALID, "invalid experiment", ctl_json_diags(&d));
 		diag_free(&d);
 		exit(FL_INVALID);
 	}
@@ -498,6 +507,8 @@ ctl_die_reply(json_t *reply, long http)
 				fprintf(stderr, "%s\n", json_string_value(d));
 	} else
 		fprintf(stderr, "faultctl: %s\n", e.msg);
+	ctl_json_error(e.status, e.msg, json_incref(json_is_array(diags) ?
+	    diags : NULL));
 	json_decref(reply);
 	exit(e.status);
 }
@@ -573,8 +584,11 @@ ctl_out_report(struct ctl_globals *g, json_t *report, struct fl_err *e)
 	FILE *fp;
 	int rc;
 
-	if (o->path == NULL)
+	if (o->path == NULL) {
+		if (o->fmt == OUT_JSON)
+			ctl_json_mark();
 		return output_report(stdout, report, o->fmt, e);
+	}
 	if (o->fd == -1)
 		return fl_fail(e, "%s: the report was already written", o->path);
 	if (fstat(o->fd, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -599,6 +613,7 @@ ctl_print_json(json_t *j)
 {
 	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');
+	ctl_json_mark();
 }
 
 int

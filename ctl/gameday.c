@@ -180,7 +180,13 @@ gd_run(struct fl_client *c, const char *name, int wait,
 	snprintf(id, sizeof(id), "%s", ctl_str(reply, "id"));
 	json_decref(reply);
 	if (!wait) {
-		printf("%s\n", id);
+		if (g->json) {
+			json_t *o = json_pack("{s:s, s:s}", "id", id, "gameday", name);
+
+			ctl_print_json(o);
+			json_decref(o);
+		} else
+			printf("%s\n", id);
 		fprintf(stderr, "faultctl: gameday %s started: %s (follow with "
 		    "`faultctl gameday show %s`)\n", name, id, id);
 		return FL_OK;

@@ -354,8 +354,7 @@ summary(struct ro *ro, int st)
 		    ro->x->name, "hash", ro->x->hash, "verdict", verdict_of(st),
 		    "runs", rows);
 
-		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
+		ctl_print_json(doc);
 		json_decref(doc);
 		return;
 	}
