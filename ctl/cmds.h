@@ -175,6 +175,9 @@ void ctl_die_reply(json_t *reply, long http) __attribute__((noreturn));
  * existing file keeps its content until the report replaces it; only a
  * regular file or a character device). Exits 2 with one line. */
 void ctl_out_prepare(struct ctl_globals *g);
+/* The format --output PATH implies when --format is not given: .html/.htm
+ * html, .json json, .xml junit, anything else text. */
+enum out_format output_format_of_path(const char *path);
 /* Write report to the prepared output. -1 with e filled when the output
  * cannot take it (the caller decides what that does to the exit status);
  * "report written to PATH" is said for --output. */

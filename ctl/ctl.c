@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,10 +107,15 @@ err_line(const char *line)
 
 /* The engine's log lines in faultctl: through the same non-blocking
  * writer, so that a stalled stderr never holds up the engine's loop. */
+static int in_recover;      /* ctl_recover_local is printing the reverts */
+
 static void
 log_to_stderr(int level, const char *msg)
 {
-	(void)level;
+	/* recover.c logs each revert at info level; faultctl prints the same
+	 * result itself (ctl_print_recovered): say each revert once. */
+	if (in_recover && level == 1 && strncmp(msg, "recover: run ", 13) == 0)
+		return;
 	err_line(msg);
 }
 
@@ -324,8 +330,12 @@ ctl_recover_local(struct journal *j, const struct agent_config *cfg, int quiet)
 {
 	struct fl_err e;
 	int failed;
-	json_t *res = run_recover(j, cfg, &failed, &e), *it;
+	json_t *res, *it;
 	size_t i;
+
+	in_recover = 1;
+	res = run_recover(j, cfg, &failed, &e);
+	in_recover = 0;
 
 	if (res == NULL)
 		ctl_die(FL_ERROR, "journal: %s", e.msg);
@@ -515,6 +525,23 @@ ctl_die_reply(json_t *reply, long http)
 
 /* --- output -------------------------------------------------------------- */
 
+enum out_format
+output_format_of_path(const char *path)
+{
+	static const struct { const char *ext; enum out_format fmt; } m[] = {
+		{ ".html", OUT_HTML }, { ".htm", OUT_HTML }, { ".json", OUT_JSON },
+		{ ".xml", OUT_JUNIT }, { ".txt", OUT_TEXT },
+	};
+	const char *dot = strrchr(path, '.');
+
+	if (dot == NULL || strchr(dot, '/') != NULL)
+		return OUT_TEXT;
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (strcasecmp(dot, m[i].ext) == 0)
+			return m[i].fmt;
+	return OUT_TEXT;
+}
+
 /* A file we created for --output and never wrote (faultctl ended before
  * the report: invalid input, refused, unreachable agent) is removed at
  * exit. Static: the exit handler runs after main()'s frame is gone. The
@@ -548,6 +575,9 @@ ctl_out_prepare(struct ctl_globals *g)
 		o->fmt = OUT_JSON;
 	if ((o->path = g->output) == NULL)
 		return;
+	/* No --format and no --json: the extension says (issue 15). */
+	if (g->format == NULL && !g->json)
+		o->fmt = output_format_of_path(o->path);
 	if (*o->path == '\0')
 		ctl_die(FL_INVALID, "--output: empty path");
 	/* Non-blocking, so that a FIFO without a reader cannot hang us; not

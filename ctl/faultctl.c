@@ -48,7 +48,7 @@ static const struct command commands[] = {
 	    C_AGENT, 0, 0, 1, NULL, NULL, NULL },
 	{ "history", cmd_history, "history [--json]", "past runs", C_LOCAL,
 	    O_JSON, 0, 0, NULL, NULL, NULL },
-	{ "report", cmd_report, "report RUN [--format text|json|junit|html] "
+	{ "report", cmd_report, "report RUN [--json] [--format text|json|junit|html] "
 	    "[--output PATH]", "the report of a past run",
 	    C_LOCAL | C_REPORT, O_JSON | O_FORMAT | O_OUTPUT, 1, 1, NULL, NULL,
 	    "text json junit html" },

@@ -83,7 +83,8 @@ junit_cases(FILE *out, const json_t *r, struct jcase *cs, size_t ncase)
 		if (out_hypothesis_failed(r))
 			jcase_set(c, CASE_FAILURE, "violation", "%s", reason);
 		else if (strcmp(v, "passed") != 0 && strcmp(v, "failed") != 0)
-			jcase_set(c, CASE_ERROR, v, "%s: %s", v, reason);
+			jcase_set(c, CASE_ERROR, v, "%s: %s", v,
+			    output_reason_after(v, reason));
 	}
 	{
 		struct jcase *c = &cs[nf + 1];
