@@ -101,6 +101,21 @@ json_t *ctl_json_diags(const struct diag *d);
  * "diagnostics": diags} on stdout (diags may be NULL; it is consumed). */
 void ctl_json_error(int status, const char *msg, json_t *diags);
 
+/* --- the live progress line (live.c) ------------------------------------ */
+
+/* stderr is a terminal (and TERM is not dumb): a status line is redrawn. */
+int ctl_live_enabled(void);
+/* An event arrived (after its ctl_progress line). */
+void ctl_live_event(const json_t *ev);
+/* Redraw the status line if a second has passed (or force). */
+void ctl_live_tick(int force);
+/* Erase the status line: the run ended. */
+void ctl_live_end(void);
+/* ctl.c: draw line as the status line ("\r", the line, erase to the end
+ * of the line; no newline), or erase it (NULL). The next ctl_say or
+ * ctl_progress line erases it first. */
+void ctl_live_draw(const char *line);
+
 /* --- signals (docs/ctl.md, "Signals") ------------------------------------ */
 
 enum ctl_sig {

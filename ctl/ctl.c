@@ -38,6 +38,7 @@ ctl_die(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	ctl_live_draw(NULL);
 	fprintf(stderr, "faultctl: %s\n", msg);
 	ctl_json_error(code, msg, NULL);
 	exit(code);
@@ -57,6 +58,7 @@ ctl_usage(const struct ctl_globals *g)
 }
 
 static int err_gone;                /* EPIPE/EIO seen on stderr */
+static int live_shown;              /* a live status line is on screen */
 static unsigned long err_dropped;   /* lines stderr could not take */
 
 int
@@ -87,8 +89,15 @@ err_line(const char *line)
 		err_dropped++;
 		return;
 	}
+	/* A live status line (live.c) is erased first; it is redrawn on
+	 * the next tick. */
+	if (live_shown) {
+		n = snprintf(buf, sizeof(buf), "\r\033[K");
+		live_shown = 0;
+	}
 	if (err_dropped > 0)
-		n = snprintf(buf, sizeof(buf), "faultctl: (%lu line%s not shown: "
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+		    "faultctl: (%lu line%s not shown: "
 		    "stderr was not taking output)\n", err_dropped,
 		    err_dropped == 1 ? "" : "s");
 	snprintf(buf + n, sizeof(buf) - (size_t)n, "%s\n", line);
@@ -103,6 +112,22 @@ err_line(const char *line)
 		return;
 	}
 	err_dropped = 0;
+}
+
+void
+ctl_live_draw(const char *line)
+{
+	struct pollfd p = { STDERR_FILENO, POLLOUT, 0 };
+	char buf[1200];
+
+	if (err_gone || poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
+		return;     /* never wait for a terminal: skip this redraw */
+	if (line == NULL && !live_shown)
+		return;
+	snprintf(buf, sizeof(buf), "\r\033[K%s", line != NULL ? line : "");
+	if (fl_write_all(STDERR_FILENO, buf, strlen(buf)) == -1)
+		return;
+	live_shown = line != NULL;
 }
 
 /* The engine's log lines in faultctl: through the same non-blocking
