@@ -136,6 +136,45 @@ put_globals(FILE *fp)
 		put_words(fp, ctl_global_opts[i], " ", &first);
 }
 
+/* One case arm per command: its options, whether it takes experiment
+ * files, its sub-commands. open/close quote the option list ("\"" in
+ * bash, "(" ")" in zsh); cmdarg is how the shell spells the command list
+ * for `help COMMAND`. */
+static void
+put_cmd_cases(FILE *fp, const struct command *cmds, size_t n,
+    const char *open, const char *close, const char *cmdarg)
+{
+	for (size_t i = 0; i < n; i++) {
+		fprintf(fp, "\t%s) opts=%s", cmds[i].name, open);
+		put_cmd_opts(fp, &cmds[i]);
+		fprintf(fp, "%s", close);
+		if (cmds[i].flags & C_FILES)
+			fprintf(fp, "; files=1");
+		if (cmds[i].subs != NULL)
+			fprintf(fp, "; subs=\"%s\"", cmds[i].subs);
+		if (cmds[i].flags & C_CMDARG)
+			fprintf(fp, "; subs=%s", cmdarg);
+		fprintf(fp, " ;;\n");
+	}
+}
+
+/* The loop that finds the command and its first argument: the first
+ * words that are neither options nor an option's value. */
+static void
+put_find_cmd(FILE *fp, const struct command *cmds, size_t n,
+    const char *loop)
+{
+	fprintf(fp, "%s\t\tcase ${words[i]} in\n\t\t", loop);
+	put_value_opts(fp, cmds, n);
+	fprintf(fp, "|-a|-c|-o|-s|-r)\n\t\t\t((i++)) ;;\n"
+	    "\t\t-*) ;;\n"
+	    "\t\t*)\n"
+	    "\t\t\tif [[ -z $cmd ]]; then cmd=${words[i]}\n"
+	    "\t\t\telif [[ -z $sub ]]; then sub=${words[i]}\n"
+	    "\t\t\tfi ;;\n"
+	    "\t\tesac\n\tdone\n");
+}
+
 static void
 bash(FILE *fp, const struct command *cmds, size_t n)
 {
@@ -157,19 +196,11 @@ bash(FILE *fp, const struct command *cmds, size_t n)
 	fprintf(fp, "\"\n\tlocal global=\"");
 	put_globals(fp);
 	fprintf(fp, "\"\n\n");
-	fprintf(fp, "\t# The command is the first word that is not an option or "
-	    "its value.\n"
+	put_find_cmd(fp, cmds, n, "\t# The command is the first word that is "
+	    "not an option or its value.\n"
 	    "\tlocal i cmd= sub=\n"
-	    "\tfor ((i = 1; i < cword; i++)); do\n"
-	    "\t\tcase ${words[i]} in\n\t\t");
-	put_value_opts(fp, cmds, n);
-	fprintf(fp, "|-a|-c|-o|-s|-r)\n\t\t\t((i++)) ;;\n"
-	    "\t\t-*) ;;\n"
-	    "\t\t*)\n"
-	    "\t\t\tif [[ -z $cmd ]]; then cmd=${words[i]}\n"
-	    "\t\t\telif [[ -z $sub ]]; then sub=${words[i]}\n"
-	    "\t\t\tfi ;;\n"
-	    "\t\tesac\n\tdone\n\n");
+	    "\tfor ((i = 1; i < cword; i++)); do\n");
+	fputc('\n', fp);
 	/* Values of options. */
 	fprintf(fp, "\tcase $prev in\n\t--format)\n\t\tcase $cmd in\n");
 	for (size_t i = 0; i < n; i++)
@@ -204,18 +235,7 @@ bash(FILE *fp, const struct command *cmds, size_t n)
 	    "\tfi\n\n");
 	fprintf(fp, "\t# Options a command takes (faultctl refuses any other "
 	    "with exit 2).\n\tlocal opts= files= subs=\n\tcase $cmd in\n");
-	for (size_t i = 0; i < n; i++) {
-		fprintf(fp, "\t%s) opts=\"", cmds[i].name);
-		put_cmd_opts(fp, &cmds[i]);
-		fprintf(fp, "\"");
-		if (cmds[i].flags & C_FILES)
-			fprintf(fp, "; files=1");
-		if (cmds[i].subs != NULL)
-			fprintf(fp, "; subs=\"%s\"", cmds[i].subs);
-		if (cmds[i].flags & C_CMDARG)
-			fprintf(fp, "; subs=$commands");
-		fprintf(fp, " ;;\n");
-	}
+	put_cmd_cases(fp, cmds, n, "\"", "\"", "$commands");
 	fprintf(fp, "\t*) return ;;\n\tesac\n"
 	    "\tif [[ $cur == -* ]]; then\n"
 	    "\t\tCOMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
@@ -254,17 +274,8 @@ zsh(FILE *fp, const struct command *cmds, size_t n)
 	}
 	fprintf(fp, "\t)\n\tglobal=(");
 	put_globals(fp);
-	fprintf(fp, ")\n"
-	    "\tfor ((i = 2; i < CURRENT; i++)); do\n"
-	    "\t\tcase ${words[i]} in\n\t\t");
-	put_value_opts(fp, cmds, n);
-	fprintf(fp, "|-a|-c|-o|-s|-r)\n\t\t\t((i++)) ;;\n"
-	    "\t\t-*) ;;\n"
-	    "\t\t*)\n"
-	    "\t\t\tif [[ -z $cmd ]]; then cmd=${words[i]}\n"
-	    "\t\t\telif [[ -z $sub ]]; then sub=${words[i]}\n"
-	    "\t\t\tfi ;;\n"
-	    "\t\tesac\n\tdone\n");
+	put_find_cmd(fp, cmds, n, ")\n"
+	    "\tfor ((i = 2; i < CURRENT; i++)); do\n");
 	fprintf(fp, "\tcase ${words[CURRENT-1]} in\n\t--format)\n\t\tcase $cmd in\n");
 	for (size_t i = 0; i < n; i++)
 		if (cmds[i].formats != NULL)
@@ -282,18 +293,7 @@ zsh(FILE *fp, const struct command *cmds, size_t n)
 	    "\t\telse _describe -t commands 'faultctl command' commands\n"
 	    "\t\tfi\n\t\treturn\n\tfi\n"
 	    "\tcase $cmd in\n");
-	for (size_t i = 0; i < n; i++) {
-		fprintf(fp, "\t%s) opts=(", cmds[i].name);
-		put_cmd_opts(fp, &cmds[i]);
-		fprintf(fp, ")");
-		if (cmds[i].flags & C_FILES)
-			fprintf(fp, "; files=1");
-		if (cmds[i].subs != NULL)
-			fprintf(fp, "; subs=\"%s\"", cmds[i].subs);
-		if (cmds[i].flags & C_CMDARG)
-			fprintf(fp, "; subs=\"${(j: :)${commands%%%%:*}}\"");
-		fprintf(fp, " ;;\n");
-	}
+	put_cmd_cases(fp, cmds, n, "(", ")", "\"${(j: :)${commands%%:*}}\"");
 	fprintf(fp, "\t*) return ;;\n\tesac\n"
 	    "\tif [[ $PREFIX == -* ]]; then compadd -- $opts\n"
 	    "\telif [[ -n $files ]]; then _files -g '*.ini'\n"
