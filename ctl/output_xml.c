@@ -300,7 +300,10 @@ html_svg(FILE *out, const json_t *r)
 	}
 	if (out_rel_ms(r, out_str(r, "recovered_at"), &ms) == 0 && ms > tmax)
 		tmax = (double)ms;
+	/* At least 5 ms: the five latency ticks are whole, distinct ms. */
 	ymax = nice_ceil(ymax * 1.05);
+	if (ymax < 5)
+		ymax = 5;
 #define SX(t) (L + (t) / tmax * pw)
 #define SY(v) (T + ph - (v) / ymax * ph)
 
