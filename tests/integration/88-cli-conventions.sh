@@ -140,6 +140,22 @@ for f in "$T"/r.*; do
 done
 ok "report --output infers html/json/junit/text from the extension; no doubled words"
 
+# --- recover says each revert once ----------------------------------------------
+stop_agent
+mkvictim fl-cli88r; V2=$VICTIM
+sed 's/fl-cli88/fl-cli88r/' "$T/x.ini" >"$T/r.ini"
+"$FAULTCTL" --local --config "$T/agent.ini" run "$T/r.ini" >/dev/null 2>&1 &
+RUNPID=$!
+PIDS="$PIDS $RUNPID"
+wait_for 15 sh -c "[ \"\$(sed 's/.*) //' /proc/$V2/stat | cut -d' ' -f1)\" = T ]" || fail "victim not stopped"
+kill -KILL $RUNPID; wait $RUNPID 2>/dev/null || true
+run_rc ctl_local recover
+[ $RC -eq 0 ] || fail "recover: rc $RC: $(cat "$T/err")"
+[ "$(grep -c "fault stop (process-kill)" "$T/err")" = 1 ] ||
+	{ cat "$T/err"; fail "recover: the revert is not said exactly once"; }
+wait_for 5 sh -c "[ \"\$(sed 's/.*) //' /proc/$V2/stat | cut -d' ' -f1)\" != T ]" || fail "not continued"
+ok "recover: each revert said once"
+
 # --- completions ----------------------------------------------------------------
 for sh in bash zsh; do
 	f=faultctl.bash; [ $sh = zsh ] && f=_faultctl
