@@ -20,6 +20,7 @@ MANDIR  ?= $(PREFIX)/share/man
 DOCDIR  ?= $(PREFIX)/share/doc/faultline
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 
 PKGS    := libnl-3.0 libnl-route-3.0 libcap libcurl inih jansson libmicrohttpd libpq gnutls libseccomp \
            libnftnl libmnl libsystemd yaml-0.1 libmariadb
@@ -161,6 +162,7 @@ endif
 	install -D -m 0644 packaging/man/faultctl.1 $(DESTDIR)$(MANDIR)/man1/faultctl.1
 	install -D -m 0644 packaging/man/faultlined.8 $(DESTDIR)$(MANDIR)/man8/faultlined.8
 	install -D -m 0644 packaging/completion/faultctl.bash $(DESTDIR)$(BASHCOMPDIR)/faultctl
+	install -D -m 0644 packaging/completion/_faultctl $(DESTDIR)$(ZSHCOMPDIR)/_faultctl
 
 # Removes exactly what install put there; agent.ini only if it is still the
 # sample (an edited one stays, and uninstall says so).
@@ -169,6 +171,7 @@ uninstall:
 	    $(if $(UNITDIR),$(DESTDIR)$(UNITDIR)/faultlined.service) \
 	    $(DESTDIR)$(MANDIR)/man1/faultctl.1 $(DESTDIR)$(MANDIR)/man8/faultlined.8 \
 	    $(DESTDIR)$(BASHCOMPDIR)/faultctl
+	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_faultctl
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(wildcard experiments/*.ini))) \
 	    $(addprefix $(DESTDIR)$(DOCDIR)/,README.md $(notdir $(wildcard docs/*.md)))
 	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || :

@@ -62,11 +62,17 @@ static struct agent agent = { .unix_fd = -1, .tls_fd = -1, .self_exe = -1,
 static dev_t sock_dev;
 static ino_t sock_ino;
 
+/* --help (stdout, exit 0) or a usage error (stderr, exit 2). */
 static void
-usage(void)
+usage(FILE *fp, int code)
 {
-	fprintf(stderr, "usage: faultlined [-fv] [-c CONFIG]\n");
-	exit(2);
+	fprintf(fp, "usage: faultlined [-fv] [-c CONFIG]\n"
+	    "  -c CONFIG   the agent config (default /etc/faultline/agent.ini)\n"
+	    "  -f          log to stderr instead of syslog (faultlined never "
+	    "forks)\n"
+	    "  -v          verbose: debug lines too\n"
+	    "  -h, --help  this text;  --version  the version\n");
+	exit(code);
 }
 
 /* Refuse to replace what is not our stale socket: a regular file someone
@@ -331,16 +337,23 @@ main(int argc, char *argv[])
 	/* The API process: this binary again, started by the engine. */
 	if (argc == 2 && strcmp(argv[1], "--api-process") == 0)
 		return apichild_main(0);
-	while ((ch = getopt(argc, argv, "c:fv")) != -1) {
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("faultlined %s\n", FL_VERSION);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--help") == 0)
+		usage(stdout, 0);
+	while ((ch = getopt(argc, argv, "c:fvh")) != -1) {
 		switch (ch) {
 		case 'c': a->config_path = optarg; break;
 		case 'f': a->foreground = 1; break;
 		case 'v': a->verbose = 1; break;
-		default: usage();
+		case 'h': usage(stdout, 0); break;
+		default: usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, 2);
 	log_init(1, a->verbose, "faultlined");
 	/* MariaDB Connector/C sets itself up inside the first mysql_init,
 	 * which conn-exhaust (protocol = mysql) would call on the loop: do it

@@ -488,12 +488,22 @@ stream_cb(char *p, size_t sz, size_t nm, void *arg)
 	return n;
 }
 
+static void (*stream_tick)(void);
+
+void
+client_set_tick(void (*tick)(void))
+{
+	stream_tick = tick;
+}
+
 static int
 progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
 	struct stream *s = arg;
 
 	(void)dt; (void)dn; (void)ut; (void)un;
+	if (stream_tick != NULL)
+		stream_tick();
 	return s->stop != NULL && *s->stop ? 1 : 0;
 }
 

@@ -61,6 +61,9 @@ int client_unreachable(const struct fl_err *e);
  * that sets it ends the wait promptly; stop may be NULL), CLIENT_UNREACHABLE,
  * or -1 with e filled (transport error, malformed line, or an HTTP error
  * status whose {"error","status"} answer is copied into e). */
+/* Called from client_stream about once a second while it waits (libcurl's
+ * progress callback), e.g. to redraw a live status line; NULL: none. */
+void client_set_tick(void (*tick)(void));
 int client_stream(struct fl_client *c, const char *path,
     int (*on_line)(void *arg, json_t *event), void *arg,
     volatile sig_atomic_t *stop, struct fl_err *e);

@@ -24,21 +24,46 @@
 int
 cmd_validate(int argc, char **argv, struct ctl_globals *g)
 {
+	json_t *files = json_array(), *all = json_array(), *doc;
 	int bad = 0;
 
-	(void)g;
+	/* --json: {"valid": bool, "files": [{"file", "valid", "experiment",
+	 * "faults", "probes"}...], "diagnostics": [{"file", "line", "key",
+	 * "message"}...]} (docs/ctl.md). */
 	for (int i = 0; i < argc; i++) {
 		struct diag d = { 0 };
 		struct experiment *x = experiment_load(argv[i], &d);
 
 		if (x == NULL) {
 			diag_print(&d, stderr);
+			json_t *dl = ctl_json_diags(&d);
+
+			json_array_extend(all, dl);
+			json_decref(dl);
+			json_array_append_new(files, json_pack("{s:s, s:b}", "file",
+			    argv[i], "valid", 0));
 			bad = 1;
-		} else
+		} else if (g->json)
+			json_array_append_new(files, json_pack("{s:s, s:b, s:s, "
+			    "s:I, s:I}", "file", argv[i], "valid", 1, "experiment",
+			    x->name, "faults", (json_int_t)x->nfaults, "probes",
+			    (json_int_t)x->nprobes));
+		else
 			printf("%s: ok (%s, %zu fault(s), %zu probe(s))\n", argv[i],
 			    x->name, x->nfaults, x->nprobes);
 		experiment_free(x);
 		diag_free(&d);
+	}
+	if (g->json) {
+		doc = json_pack("{s:b, s:o, s:o}", "valid", !bad, "files", files,
+		    "diagnostics", all);
+		if (bad)
+			json_object_set_new(doc, "status", json_integer(FL_INVALID));
+		ctl_print_json(doc);
+		json_decref(doc);
+	} else {
+		json_decref(files);
+		json_decref(all);
 	}
 	return bad ? FL_INVALID : FL_OK;
 }
@@ -260,7 +285,14 @@ cmd_status(int argc, char **argv, struct ctl_globals *g)
 			print_halt(info);
 		if ((running = json_string_value(json_object_get(info,
 		    "running"))) == NULL) {
-			printf("no run in progress\n");
+			if (g->json) {
+				json_t *o = json_pack("{s:n, s:O?}", "running",
+				    "halt", json_object_get(info, "halt"));
+
+				ctl_print_json(o);
+				json_decref(o);
+			} else
+				printf("no run in progress\n");
 			json_decref(info);
 			client_free(c);
 			return FL_OK;
@@ -288,13 +320,24 @@ cmd_abort(int argc, char **argv, struct ctl_globals *g)
 	struct fl_client *c = ctl_connect(g, 0);
 	json_t *reply;
 	char p[256];
+	long status = 0;
 
 	if (argc == 1)
 		snprintf(p, sizeof(p), "/v1/runs/%s/abort", argv[0]);
 	else
 		snprintf(p, sizeof(p), "/v1/abort");
-	reply = ctl_call(c, "POST", p, 202);
+	reply = ctl_request(c, "POST", p, NULL, 0, NULL, &status);
 	client_free(c);
+	/* Nothing to abort is the state of the agent, not a bad argument:
+	 * exit 3 (refused), like every "not now" (issue 15). */
+	if (status == 404 && argc == 0) {
+		json_decref(reply);
+		ctl_die(FL_REFUSED, "abort: no run in progress, nothing to abort");
+	}
+	if (status != 202)
+		ctl_die_reply(reply, status);
+	if (reply == NULL)
+		ctl_die(FL_ERROR, "agent sent an empty answer to %s", p);
 	printf("aborting run %s; the agent reverts everything\n",
 	    ctl_str(reply, "id"));
 	json_decref(reply);

@@ -55,6 +55,19 @@ local_event(struct run *r, json_t *ev, void *arg)
 	(void)r;
 	(void)arg;
 	ctl_progress(NULL, ev);
+	ctl_live_event(ev);
+}
+
+/* Every second while the in-process run goes on: the live line moves
+ * even when no event happens (live.c). */
+static void
+local_tick(struct loop *l, void *arg)
+{
+	struct local *lc = arg;
+
+	ctl_live_tick(0);
+	if (!run_finished(lc->r))
+		(void)loop_timer(l, 1000, local_tick, lc);
 }
 
 static void
@@ -209,6 +222,8 @@ run_local(struct ctl_globals *g, struct experiment *x)
 		goto out;
 	}
 	run_start(lc.r);
+	if (ctl_live_enabled() && !run_finished(lc.r))
+		(void)loop_timer(lc.l, 1000, local_tick, &lc);
 	if (!run_finished(lc.r) && loop_run(lc.l) == -1) {
 		/* The loop cannot fail in practice (epoll_wait on our own
 		 * descriptor); if it does, revert what can be reverted now. */
@@ -218,6 +233,7 @@ run_local(struct ctl_globals *g, struct experiment *x)
 			ctl_die(FL_ERROR, "event loop: %s; run `faultctl --local "
 			    "recover`", strerror(errno));
 	}
+	ctl_live_end();
 	rep = run_report(lc.r);
 	st = run_status(lc.r);
 	if (ctl_out_report(g, rep, &e) == -1)
@@ -252,8 +268,10 @@ follow_line(void *arg, json_t *ev)
 	const char *phase = json_string_value(json_object_get(ev, "phase"));
 
 	f->next = (size_t)json_integer_value(json_object_get(ev, "seq")) + 1;
-	if (!f->detach)
+	if (!f->detach) {
 		ctl_progress(NULL, ev);
+		ctl_live_event(ev);
+	}
 	if (type != NULL && strcmp(type, "end") == 0) {
 		f->ended = 1;
 		json_decref(f->report);
@@ -262,6 +280,12 @@ follow_line(void *arg, json_t *ev)
 	if (phase != NULL && strcmp(phase, "observe") == 0)
 		f->injected = 1;
 	return f->ended || (f->detach && f->injected);
+}
+
+static void
+live_tick(void)
+{
+	ctl_live_tick(0);
 }
 
 /* The agent owns the run and reverts it at the end of its duration on its
@@ -290,6 +314,8 @@ run_agent(struct ctl_globals *g, struct fl_client *c, struct experiment *x)
 	if (!g->detach)
 		ctl_say("run %s started on the agent", rid);
 	f.detach = g->detach;
+	if (!g->detach)
+		client_set_tick(live_tick);
 	while (!f.ended && !(f.detach && f.injected)) {
 		snprintf(p, sizeof(p), "/v1/runs/%s/events?from=%zu", rid, f.next);
 		if (client_stream(c, p, follow_line, &f, &ctl_interrupted, &e) ==
@@ -309,6 +335,8 @@ run_agent(struct ctl_globals *g, struct fl_client *c, struct experiment *x)
 		json_decref(ctl_request(c, "POST", p, NULL, 0, NULL, &status));
 		aborted = 1;
 	}
+	client_set_tick(NULL);
+	ctl_live_end();
 	if ((rep = f.report) == NULL) {
 		snprintf(p, sizeof(p), "/v1/runs/%s", rid);
 		rep = ctl_call(c, "GET", p, 200);

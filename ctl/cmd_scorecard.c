@@ -38,7 +38,7 @@ sc_help(void)
 {
 	printf("usage: faultctl scorecard [--since 90d|TIME|all] "
 	    "[--experiment NAME]\n    [--environment ENV] [--agent URL]... "
-	    "[--local] [--format text|json|html]\n    [--output PATH]\n"
+	    "[--local] [--format text|json|html]\n    [--output PATH] [--json]\n"
 	    "DR KPIs of the saved run reports (docs/scorecard.md)\n");
 	exit(FL_OK);
 }

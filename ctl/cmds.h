@@ -83,6 +83,39 @@ void ctl_progress(const char *prefix, const json_t *event);
 /* Has stderr gone away (EPIPE/EIO)? */
 int ctl_stderr_gone(void);
 
+/* --- --json is total (ctl_json.c) --------------------------------------- */
+
+struct diag;
+/* Set by main() when --json was given. */
+extern int ctl_json;
+/* A JSON document went to stdout (ctl_print_json, a JSON report). */
+void ctl_json_mark(void);
+int ctl_json_done(void);
+/* The last ctl_say line, kept for the error object of a command that
+ * failed without a document. */
+void ctl_json_remember(const char *line);
+const char *ctl_json_last(void);
+/* The diagnostics as [{"file","line","key","message"}...] (new ref). */
+json_t *ctl_json_diags(const struct diag *d);
+/* With --json and nothing printed yet: {"error": msg, "status": status,
+ * "diagnostics": diags} on stdout (diags may be NULL; it is consumed). */
+void ctl_json_error(int status, const char *msg, json_t *diags);
+
+/* --- the live progress line (live.c) ------------------------------------ */
+
+/* stderr is a terminal (and TERM is not dumb): a status line is redrawn. */
+int ctl_live_enabled(void);
+/* An event arrived (after its ctl_progress line). */
+void ctl_live_event(const json_t *ev);
+/* Redraw the status line if a second has passed (or force). */
+void ctl_live_tick(int force);
+/* Erase the status line: the run ended. */
+void ctl_live_end(void);
+/* ctl.c: draw line as the status line ("\r", the line, erase to the end
+ * of the line; no newline), or erase it (NULL). The next ctl_say or
+ * ctl_progress line erases it first. */
+void ctl_live_draw(const char *line);
+
 /* --- signals (docs/ctl.md, "Signals") ------------------------------------ */
 
 enum ctl_sig {
@@ -157,6 +190,9 @@ void ctl_die_reply(json_t *reply, long http) __attribute__((noreturn));
  * existing file keeps its content until the report replaces it; only a
  * regular file or a character device). Exits 2 with one line. */
 void ctl_out_prepare(struct ctl_globals *g);
+/* The format --output PATH implies when --format is not given: .html/.htm
+ * html, .json json, .xml junit, anything else text. */
+enum out_format output_format_of_path(const char *path);
 /* Write report to the prepared output. -1 with e filled when the output
  * cannot take it (the caller decides what that does to the exit status);
  * "report written to PATH" is said for --output. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,26 +32,33 @@
 void
 ctl_die(int code, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fputs("faultctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	ctl_live_draw(NULL);
+	fprintf(stderr, "faultctl: %s\n", msg);
+	ctl_json_error(code, msg, NULL);
 	exit(code);
 }
 
 void
 ctl_usage(const struct ctl_globals *g)
 {
-	fprintf(stderr, "usage: faultctl [--agent URL | --local] [--config FILE] "
-	    "[--cert F --key F --cacert F] %s\n", g->usage ? g->usage :
-	    "COMMAND ...");
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "usage: faultctl [--agent URL | --local] "
+	    "[--config FILE] [--cert F --key F --cacert F] %s", g->usage ?
+	    g->usage : "COMMAND ...");
+	fprintf(stderr, "%s\n", msg);
+	ctl_json_error(FL_INVALID, msg, NULL);
 	exit(FL_INVALID);
 }
 
 static int err_gone;                /* EPIPE/EIO seen on stderr */
+static int live_shown;              /* a live status line is on screen */
 static unsigned long err_dropped;   /* lines stderr could not take */
 
 int
@@ -81,8 +89,15 @@ err_line(const char *line)
 		err_dropped++;
 		return;
 	}
+	/* A live status line (live.c) is erased first; it is redrawn on
+	 * the next tick. */
+	if (live_shown) {
+		n = snprintf(buf, sizeof(buf), "\r\033[K");
+		live_shown = 0;
+	}
 	if (err_dropped > 0)
-		n = snprintf(buf, sizeof(buf), "faultctl: (%lu line%s not shown: "
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+		    "faultctl: (%lu line%s not shown: "
 		    "stderr was not taking output)\n", err_dropped,
 		    err_dropped == 1 ? "" : "s");
 	snprintf(buf + n, sizeof(buf) - (size_t)n, "%s\n", line);
@@ -99,12 +114,33 @@ err_line(const char *line)
 	err_dropped = 0;
 }
 
+void
+ctl_live_draw(const char *line)
+{
+	struct pollfd p = { STDERR_FILENO, POLLOUT, 0 };
+	char buf[1200];
+
+	if (err_gone || poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
+		return;     /* never wait for a terminal: skip this redraw */
+	if (line == NULL && !live_shown)
+		return;
+	snprintf(buf, sizeof(buf), "\r\033[K%s", line != NULL ? line : "");
+	if (fl_write_all(STDERR_FILENO, buf, strlen(buf)) == -1)
+		return;
+	live_shown = line != NULL;
+}
+
 /* The engine's log lines in faultctl: through the same non-blocking
  * writer, so that a stalled stderr never holds up the engine's loop. */
+static int in_recover;      /* ctl_recover_local is printing the reverts */
+
 static void
 log_to_stderr(int level, const char *msg)
 {
-	(void)level;
+	/* recover.c logs each revert at info level; faultctl prints the same
+	 * result itself (ctl_print_recovered): say each revert once. */
+	if (in_recover && level == 1 && strncmp(msg, "recover: run ", 13) == 0)
+		return;
 	err_line(msg);
 }
 
@@ -126,6 +162,7 @@ ctl_say(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
+	ctl_json_remember(line);
 	err_line(line);
 }
 
@@ -272,6 +309,8 @@ ctl_load_config(const struct ctl_globals *g)
 	cfg = path != NULL ? agentcfg_load(path, &d) : agentcfg_default();
 	if (cfg == NULL) {
 		diag_print(&d, stderr);
+		ctl_json_error(FL_INVALID, "invalid agent config",
+		    ctl_json_diags(&d));
 		diag_free(&d);
 		exit(FL_INVALID);
 	}
@@ -286,6 +325,7 @@ ctl_load_experiment(const char *path)
 
 	if (x == NULL) {
 		diag_print(&d, stderr);
+		ctl_json_error(FL_INVALID, "invalid experiment", ctl_json_diags(&d));
 		diag_free(&d);
 		exit(FL_INVALID);
 	}
@@ -315,8 +355,12 @@ ctl_recover_local(struct journal *j, const struct agent_config *cfg, int quiet)
 {
 	struct fl_err e;
 	int failed;
-	json_t *res = run_recover(j, cfg, &failed, &e), *it;
+	json_t *res, *it;
 	size_t i;
+
+	in_recover = 1;
+	res = run_recover(j, cfg, &failed, &e);
+	in_recover = 0;
 
 	if (res == NULL)
 		ctl_die(FL_ERROR, "journal: %s", e.msg);
@@ -498,11 +542,30 @@ ctl_die_reply(json_t *reply, long http)
 				fprintf(stderr, "%s\n", json_string_value(d));
 	} else
 		fprintf(stderr, "faultctl: %s\n", e.msg);
+	ctl_json_error(e.status, e.msg, json_incref(json_is_array(diags) ?
+	    diags : NULL));
 	json_decref(reply);
 	exit(e.status);
 }
 
 /* --- output -------------------------------------------------------------- */
+
+enum out_format
+output_format_of_path(const char *path)
+{
+	static const struct { const char *ext; enum out_format fmt; } m[] = {
+		{ ".html", OUT_HTML }, { ".htm", OUT_HTML }, { ".json", OUT_JSON },
+		{ ".xml", OUT_JUNIT }, { ".txt", OUT_TEXT },
+	};
+	const char *dot = strrchr(path, '.');
+
+	if (dot == NULL || strchr(dot, '/') != NULL)
+		return OUT_TEXT;
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (strcasecmp(dot, m[i].ext) == 0)
+			return m[i].fmt;
+	return OUT_TEXT;
+}
 
 /* A file we created for --output and never wrote (faultctl ended before
  * the report: invalid input, refused, unreachable agent) is removed at
@@ -537,6 +600,9 @@ ctl_out_prepare(struct ctl_globals *g)
 		o->fmt = OUT_JSON;
 	if ((o->path = g->output) == NULL)
 		return;
+	/* No --format and no --json: the extension says (issue 15). */
+	if (g->format == NULL && !g->json)
+		o->fmt = output_format_of_path(o->path);
 	if (*o->path == '\0')
 		ctl_die(FL_INVALID, "--output: empty path");
 	/* Non-blocking, so that a FIFO without a reader cannot hang us; not
@@ -573,8 +639,11 @@ ctl_out_report(struct ctl_globals *g, json_t *report, struct fl_err *e)
 	FILE *fp;
 	int rc;
 
-	if (o->path == NULL)
+	if (o->path == NULL) {
+		if (o->fmt == OUT_JSON)
+			ctl_json_mark();
 		return output_report(stdout, report, o->fmt, e);
+	}
 	if (o->fd == -1)
 		return fl_fail(e, "%s: the report was already written", o->path);
 	if (fstat(o->fd, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -599,6 +668,7 @@ ctl_print_json(json_t *j)
 {
 	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');
+	ctl_json_mark();
 }
 
 int

@@ -16,85 +16,71 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "cmdtable.h"
 #include "log.h"
 
-/* Options a command takes besides the global ones (--agent, --local,
- * --config, --cert, --key, --cacert). */
-enum {
-	O_JSON = 1 << 0,
-	O_FORMAT = 1 << 1,
-	O_OUTPUT = 1 << 2,
-	O_DETACH = 1 << 3,
-	O_WAIT = 1 << 4,
-	O_STAGE = 1 << 5,
-	O_REASON = 1 << 6,
-};
-static const char *const opt_names[] = { "--json", "--format", "--output",
-	"--detach", "--wait", "--stage", "--reason" };
+const char *const ctl_opt_names[CTL_NOPTS] = { "--json", "--format",
+	"--output", "--detach", "--wait", "--stage", "--reason" };
+const char *const ctl_global_opts[] = { "--agent=", "--local", "--config=",
+	"--cert=", "--key=", "--cacert=", "--help", "--version", NULL };
 
-enum {
-	C_AGENT = 1 << 0,       /* works only with an agent: --local refused */
-	C_LOCAL = 1 << 1,       /* works in-process without an agent */
-	C_REPORT = 1 << 2,      /* prints a report: --format/--output */
-	C_VERDICT = 1 << 3,     /* exit status is a run's verdict */
-	C_OWNOPTS = 1 << 4,     /* parses its own options (argv unparsed) */
-	C_FLEET = 1 << 5,       /* --agent may be given several times */
-};
-
-struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv, struct ctl_globals *g);
-	const char *usage;
-	const char *help;
-	unsigned flags;
-	unsigned opts;
-	int min, max;           /* positional arguments; max -1: any number */
-};
+static int cmd_help(int argc, char **argv, struct ctl_globals *g);
+static int finish_stdout(const struct command *cmd, int st);
 
 static const struct command commands[] = {
-	{ "validate", cmd_validate, "validate FILE...",
-	    "check experiments offline", 0, 0, 1, -1 },
+	{ "validate", cmd_validate, "validate FILE... [--json]",
+	    "check experiments offline", C_NOAGENT | C_FILES, O_JSON, 1, -1,
+	    NULL, NULL, NULL },
 	{ "plan", cmd_plan, "plan FILE [--json]",
-	    "show what would be done; injects nothing", C_LOCAL, O_JSON, 1, 1 },
+	    "show what would be done; injects nothing", C_LOCAL | C_FILES,
+	    O_JSON, 1, 1, NULL, NULL, NULL },
 	{ "run", cmd_run, "run FILE [--detach] [--json] "
 	    "[--format text|json|junit|html] [--output PATH]",
 	    "run an experiment; live progress on stderr, the report on stdout",
-	    C_LOCAL | C_REPORT | C_VERDICT,
-	    O_JSON | O_FORMAT | O_OUTPUT | O_DETACH, 1, 1 },
+	    C_LOCAL | C_REPORT | C_VERDICT | C_FILES,
+	    O_JSON | O_FORMAT | O_OUTPUT | O_DETACH, 1, 1, NULL, NULL,
+	    "text json junit html" },
 	{ "status", cmd_status, "status [RUN] [--json]",
-	    "the current (or given) run", C_AGENT, O_JSON, 0, 1 },
+	    "the current (or given) run", C_AGENT, O_JSON, 0, 1, NULL, NULL,
+	    NULL },
 	{ "abort", cmd_abort, "abort [RUN]",
 	    "abort the current (or given) run; everything is reverted",
-	    C_AGENT, 0, 0, 1 },
+	    C_AGENT, 0, 0, 1, NULL, NULL, NULL },
 	{ "history", cmd_history, "history [--json]", "past runs", C_LOCAL,
-	    O_JSON, 0, 0 },
-	{ "report", cmd_report, "report RUN [--format text|json|junit|html] "
+	    O_JSON, 0, 0, NULL, NULL, NULL },
+	{ "report", cmd_report, "report RUN [--json] [--format text|json|junit|html] "
 	    "[--output PATH]", "the report of a past run",
-	    C_LOCAL | C_REPORT, O_JSON | O_FORMAT | O_OUTPUT, 1, 1 },
+	    C_LOCAL | C_REPORT, O_JSON | O_FORMAT | O_OUTPUT, 1, 1, NULL, NULL,
+	    "text json junit html" },
 	{ "recover", cmd_recover, "recover",
 	    "revert whatever the journal says is still applied", C_LOCAL, 0,
-	    0, 0 },
+	    0, 0, NULL, NULL, NULL },
 	{ "info", cmd_info, "info [--json]",
 	    "agent version, environment, supported fault kinds", C_LOCAL,
-	    O_JSON, 0, 0 },
+	    O_JSON, 0, 0, NULL, NULL, NULL },
 	{ "gameday", cmd_gameday, "gameday list | run NAME [--wait] | history | "
 	    "show ID [--json]", "the agent's gamedays", C_AGENT,
-	    O_JSON | O_WAIT, 1, 2 },
+	    O_JSON | O_WAIT, 1, 2, NULL, "list run history show", NULL },
 	{ "rollout", cmd_rollout, "rollout FILE --stage NAME=AGENT[,AGENT...]... "
 	    "[--wait] [--json]", "run an experiment stage by stage",
-	    C_AGENT | C_VERDICT, O_STAGE | O_WAIT | O_JSON, 1, 1 },
+	    C_AGENT | C_VERDICT | C_FILES, O_STAGE | O_WAIT | O_JSON, 1, 1,
+	    NULL, NULL, NULL },
 	{ "scorecard", cmd_scorecard, "scorecard [--since 90d] [--experiment "
 	    "NAME] [--environment ENV] [--format text|json|html] "
 	    "[--output PATH]",
 	    "DR KPIs from the saved reports (docs/scorecard.md)", C_OWNOPTS,
-	    0, 0, -1 },
+	    0, 0, -1, "--since= --experiment= --environment= --format= "
+	    "--output= --json", NULL, "text json html" },
 	{ "halt", cmd_halt, "halt [--reason TEXT] [--agent A --agent B ...] "
 	    "[--json]", "abort the run in progress and refuse every new run "
 	    "and gameday until unhalt", C_AGENT | C_FLEET, O_REASON | O_JSON,
-	    0, 0 },
+	    0, 0, NULL, NULL, NULL },
 	{ "unhalt", cmd_unhalt, "unhalt [--agent A --agent B ...] [--json]",
 	    "accept runs and gamedays again after a halt", C_AGENT | C_FLEET,
-	    O_JSON, 0, 0 },
+	    O_JSON, 0, 0, NULL, NULL, NULL },
+	{ "help", cmd_help, "help [COMMAND]",
+	    "this list, or the usage of one command", C_NOAGENT | C_CMDARG, 0,
+	    0, 1, NULL, NULL, NULL },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -102,7 +88,8 @@ static void
 usage(FILE *fp, int code)
 {
 	fprintf(fp, "usage: faultctl [--agent URL | --local] [--config FILE] "
-	    "[--cert F --key F --cacert F] COMMAND\n");
+	    "[--cert F --key F --cacert F] COMMAND\n"
+	    "       faultctl --help | --version | help COMMAND | COMMAND --help\n");
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (strlen(commands[i].usage) <= 24)
 			fprintf(fp, "  %-24s %s\n", commands[i].usage, commands[i].help);
@@ -112,7 +99,59 @@ usage(FILE *fp, int code)
 	}
 	fprintf(fp, "exit: 0 passed, 1 failed, 2 invalid, 3 refused, 4 error, "
 	    "5 aborted\n");
+	if (fp == stderr)
+		ctl_json_error(code, "usage: faultctl [options] COMMAND "
+		    "(faultctl help lists the commands)", NULL);
 	exit(code);
+}
+
+static const struct command *
+find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* `faultctl COMMAND --help`, `faultctl help COMMAND`: the command's usage
+ * and what it does, on stdout, exit 0. */
+static void
+command_help(const struct command *cmd)
+{
+	if (cmd->flags & C_OWNOPTS) {
+		char *av[] = { (char *)(uintptr_t)cmd->name, "--help", NULL };
+		struct ctl_globals g;
+
+		memset(&g, 0, sizeof(g));
+		exit(cmd->fn(2, av, &g));
+	}
+	printf("usage: faultctl [--agent URL | --local] [--config FILE] "
+	    "[--cert F --key F --cacert F]\n         %s\n%s\n", cmd->usage,
+	    cmd->help);
+	if (cmd->flags & C_AGENT)
+		printf("needs a running faultlined (--local is refused)\n");
+	else if (cmd->flags & C_LOCAL)
+		printf("works in-process (--local, or no agent on the default "
+		    "socket)\n");
+	printf("exit: 0 passed, 1 failed, 2 invalid, 3 refused, 4 error, "
+	    "5 aborted\n");
+	exit(FL_OK);
+}
+
+static int
+cmd_help(int argc, char **argv, struct ctl_globals *g)
+{
+	const struct command *cmd;
+
+	(void)g;
+	if (argc == 0)
+		usage(stdout, FL_OK);
+	if ((cmd = find_command(argv[0])) == NULL)
+		ctl_die(FL_INVALID, "help: unknown command %s (faultctl help lists "
+		    "them)", argv[0]);
+	command_help(cmd);
+	return FL_OK;
 }
 
 static const struct option longopts[] = {
@@ -130,6 +169,8 @@ static const struct option longopts[] = {
 	{ "stage", required_argument, NULL, 's' },
 	{ "reason", required_argument, NULL, 'r' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "completion", required_argument, NULL, 'P' },   /* hidden */
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -167,7 +208,20 @@ parse_opts(int argc, char **argv, const char *shortopts, struct ctl_globals *g)
 			g->stages[g->nstages++] = optarg;
 			seen |= O_STAGE;
 			break;
-		case 'h': usage(stdout, FL_OK); break;
+		case 'h':
+			if (g->command != NULL)
+				command_help(find_command(g->command));
+			usage(stdout, FL_OK);
+			break;
+		case 'V':
+			printf("faultctl %s\n", FL_VERSION);
+			exit(FL_OK);
+		case 'P':
+			/* make completion: the shell completions of the table. */
+			if (g->command != NULL || ctl_completion(stdout, optarg,
+			    commands, NCOMMANDS) == -1)
+				ctl_die(FL_INVALID, "--completion: bash or zsh");
+			exit(finish_stdout(NULL, FL_OK));
 		default:
 			if (g->usage != NULL)
 				ctl_usage(g);
@@ -183,10 +237,10 @@ static void
 check_command(const struct command *cmd, const struct ctl_globals *g,
     unsigned seen, int nargs)
 {
-	for (size_t i = 0; i < sizeof(opt_names) / sizeof(opt_names[0]); i++)
+	for (size_t i = 0; i < CTL_NOPTS; i++)
 		if ((seen & (1u << i)) && !(cmd->opts & (1u << i)))
 			ctl_die(FL_INVALID, "%s: %s does not apply (usage: faultctl %s)",
-			    cmd->name, opt_names[i], cmd->usage);
+			    cmd->name, ctl_opt_names[i], cmd->usage);
 	if (nargs < cmd->min || (cmd->max >= 0 && nargs > cmd->max))
 		ctl_usage(g);
 	if (g->nagents > 1 && !(cmd->flags & C_FLEET))
@@ -217,7 +271,7 @@ finish_stdout(const struct command *cmd, int st)
 		return st;
 	if (failed && err == EPIPE)
 		return st;
-	if (cmd->flags & C_VERDICT) {
+	if (cmd != NULL && (cmd->flags & C_VERDICT)) {
 		ctl_say("cannot write to stdout: %s; the exit status is the run's",
 		    failed ? strerror(err) : "write error");
 		return st;
@@ -225,6 +279,21 @@ finish_stdout(const struct command *cmd, int st)
 	fprintf(stderr, "faultctl: cannot write to stdout: %s\n",
 	    failed ? strerror(err) : "write error");
 	return st == FL_OK ? FL_ERROR : st;
+}
+
+/* --json is total: a command that failed without printing a document
+ * still leaves one on stdout (ctl_json.c). */
+static int
+finish(const struct command *cmd, int st)
+{
+	char msg[1100];
+
+	if (st != FL_OK && ctl_json && !ctl_json_done()) {
+		snprintf(msg, sizeof(msg), "%s", *ctl_json_last() ?
+		    ctl_json_last() : "failed (see stderr)");
+		ctl_json_error(st, msg, NULL);
+	}
+	return finish_stdout(cmd, st);
 }
 
 int
@@ -241,25 +310,26 @@ main(int argc, char *argv[])
 	 * end a run: the write fails and the run goes on (ctl.c). */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
+	/* --json anywhere: even a usage error is a JSON document on stdout
+	 * (ctl_json.c). "--" ends the options. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			ctl_json = 1;
 	/* Global options stop at the command ("+"); the command's own options
 	 * may come anywhere after it: getopt rescans from the command, which
 	 * stands in for argv[0]. */
 	seen = parse_opts(argc, argv, "+a:c:o:jdws:r:h", &g);
 	if (optind >= argc)
 		usage(stderr, FL_INVALID);
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (strcmp(argv[optind], commands[i].name) == 0)
-			cmd = &commands[i];
-	if (cmd == NULL) {
-		fprintf(stderr, "faultctl: unknown command %s\n", argv[optind]);
-		usage(stderr, FL_INVALID);
-	}
+	if ((cmd = find_command(argv[optind])) == NULL)
+		ctl_die(FL_INVALID, "unknown command %s (faultctl help lists the "
+		    "commands)", argv[optind]);
 	g.command = cmd->name;
 	g.usage = cmd->usage;
 	argc -= optind;
 	argv += optind;
 	if (cmd->flags & C_OWNOPTS)
-		return finish_stdout(cmd, cmd->fn(argc, argv, &g));
+		return finish(cmd, cmd->fn(argc, argv, &g));
 	optind = 0;   /* 0: glibc restarts its scan from scratch */
 	seen |= parse_opts(argc, argv, "a:c:o:jdws:r:h", &g);
 	argc -= optind;
@@ -267,5 +337,5 @@ main(int argc, char *argv[])
 	check_command(cmd, &g, seen, argc);
 	if (cmd->flags & C_REPORT)
 		ctl_out_prepare(&g);
-	return finish_stdout(cmd, cmd->fn(argc, argv, &g));
+	return finish(cmd, cmd->fn(argc, argv, &g));
 }

@@ -75,7 +75,8 @@ print_record(json_t *rec)
 
 	printf("gameday %s run %s (%s): %s%s%s\n", ctl_str(rec, "gameday"),
 	    ctl_str(rec, "id"), ctl_str(rec, "trigger"), ctl_str(rec, "verdict"),
-	    has ? ": " : "", has ? why : "");
+	    has ? ": " : "", has ? output_reason_after(ctl_str(rec, "verdict"),
+	    why) : "");
 	printf("  started %s, ended %s, on_failure %s\n", ctl_str(rec, "started_at"),
 	    ctl_str(rec, "ended_at"), ctl_str(rec, "on_failure"));
 	json_array_foreach(json_object_get(rec, "runs"), i, e)
@@ -83,7 +84,8 @@ print_record(json_t *rec)
 		    json_is_string(json_object_get(e, "experiment")) ?
 		    ctl_str(e, "experiment") : ctl_str(e, "file"), ctl_str(e, "verdict"),
 		    json_string_length(json_object_get(e, "reason")) > 0 ?
-		    ctl_str(e, "reason") : "");
+		    output_reason_after(ctl_str(e, "verdict"), ctl_str(e, "reason")) :
+		    "");
 }
 
 static int
@@ -180,7 +182,13 @@ gd_run(struct fl_client *c, const char *name, int wait,
 	snprintf(id, sizeof(id), "%s", ctl_str(reply, "id"));
 	json_decref(reply);
 	if (!wait) {
-		printf("%s\n", id);
+		if (g->json) {
+			json_t *o = json_pack("{s:s, s:s}", "id", id, "gameday", name);
+
+			ctl_print_json(o);
+			json_decref(o);
+		} else
+			printf("%s\n", id);
 		fprintf(stderr, "faultctl: gameday %s started: %s (follow with "
 		    "`faultctl gameday show %s`)\n", name, id, id);
 		return FL_OK;

@@ -644,3 +644,16 @@ output_progress_format(char *buf, size_t len, const json_t *ev)
 #undef ADD
 	return n;
 }
+
+const char *
+output_reason_after(const char *verdict, const char *reason)
+{
+	size_t n = verdict != NULL ? strlen(verdict) : 0;
+
+	if (reason == NULL)
+		return "";
+	if (n > 0 && strncmp(reason, verdict, n) == 0 && reason[n] == ':' &&
+	    reason[n + 1] == ' ')
+		return reason + n + 2;
+	return reason;
+}

@@ -44,4 +44,9 @@ size_t output_progress_format(char *buf, size_t len, const json_t *event);
 /* "mm:ss", or "h:mm:ss" from an hour on; negative values clamp to 0. */
 char *output_clock(long long ms, char *buf, size_t len);
 
+/* A reason printed after its verdict ("aborted: " + reason): without
+ * the verdict the reason already starts with, so that no line says
+ * "aborted: aborted: ..." (issue 15). NULL -> "". */
+const char *output_reason_after(const char *verdict, const char *reason);
+
 #endif

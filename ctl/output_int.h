@@ -49,6 +49,16 @@ size_t out_failed_reverts(const json_t *report);
 /* A fault's targets, comma separated. */
 void out_targets(const json_t *f, char *buf, size_t len);
 
+/* The time axis of the HTML timeline (output_xml.c): ticks at 0, step,
+ * 2*step ... <= tmax_ms, step the smallest of the round steps (100, 200,
+ * 500 ms, 1, 2, 5, 10, 15, 20, 30 s, 1, 2, 5, 10, 15, 20, 30 min, 1, 2, 3,
+ * 6, 12, 24 h...) that gives at most 7 ticks. Returns how many (at most
+ * max), *step set. */
+size_t out_time_ticks(double tmax_ms, long long *ticks, size_t max,
+    long long *step);
+/* A tick's label: "0", "200ms"... no: "0.2s", "45s", "1m30s", "2h". */
+char *out_tick_label(long long ms, char *buf, size_t len);
+
 /* The formats of output_xml.c; out_junit is -1 when memory runs out. */
 int out_junit(FILE *out, const json_t *r);
 void out_html(FILE *out, const json_t *r);

@@ -83,7 +83,8 @@ junit_cases(FILE *out, const json_t *r, struct jcase *cs, size_t ncase)
 		if (out_hypothesis_failed(r))
 			jcase_set(c, CASE_FAILURE, "violation", "%s", reason);
 		else if (strcmp(v, "passed") != 0 && strcmp(v, "failed") != 0)
-			jcase_set(c, CASE_ERROR, v, "%s: %s", v, reason);
+			jcase_set(c, CASE_ERROR, v, "%s: %s", v,
+			    output_reason_after(v, reason));
 	}
 	{
 		struct jcase *c = &cs[nf + 1];
@@ -224,6 +225,56 @@ nice_ceil(double v)
 	return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
 }
 
+size_t
+out_time_ticks(double tmax_ms, long long *ticks, size_t max, long long *step)
+{
+	static const long long steps[] = { 100, 200, 500, 1000, 2000, 5000,
+	    10000, 15000, 20000, 30000, 60000, 120000, 300000, 600000, 900000,
+	    1200000, 1800000, 3600000, 7200000, 10800000, 21600000, 43200000,
+	    86400000 };
+	size_t i, n = 0;
+	long long s = steps[sizeof(steps) / sizeof(steps[0]) - 1];
+
+	if (!(tmax_ms > 0))
+		tmax_ms = 1;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (tmax_ms / (double)steps[i] <= 6) {
+			s = steps[i];
+			break;
+		}
+	/* Past the table (a run over 6 days): whole multiples of a day. */
+	while (tmax_ms / (double)s > 6)
+		s *= 2;
+	for (long long t = 0; t <= tmax_ms && n < max; t += s)
+		ticks[n++] = t;
+	*step = s;
+	return n;
+}
+
+char *
+out_tick_label(long long ms, char *buf, size_t len)
+{
+	long long h = ms / 3600000, m = ms / 60000 % 60, sec = ms / 1000 % 60;
+	size_t n = 0;
+
+	if (ms == 0) {
+		snprintf(buf, len, "0");
+		return buf;
+	}
+	if (ms % 1000 != 0) {
+		snprintf(buf, len, "%lld.%llds", ms / 1000, ms % 1000 / 100);
+		return buf;
+	}
+	buf[0] = '\0';
+	if (h > 0)
+		n += (size_t)snprintf(buf + n, len - n, "%lldh", h);
+	if (m > 0 && n < len)
+		n += (size_t)snprintf(buf + n, len - n, "%lldm", m);
+	if (sec > 0 && n < len)
+		snprintf(buf + n, len - n, "%llds", sec);
+	return buf;
+}
+
 static void
 html_svg(FILE *out, const json_t *r)
 {
@@ -249,7 +300,10 @@ html_svg(FILE *out, const json_t *r)
 	}
 	if (out_rel_ms(r, out_str(r, "recovered_at"), &ms) == 0 && ms > tmax)
 		tmax = (double)ms;
+	/* At least 5 ms: the five latency ticks are whole, distinct ms. */
 	ymax = nice_ceil(ymax * 1.05);
+	if (ymax < 5)
+		ymax = 5;
 #define SX(t) (L + (t) / tmax * pw)
 #define SY(v) (T + ph - (v) / ymax * ph)
 
@@ -277,14 +331,26 @@ html_svg(FILE *out, const json_t *r)
 		    "text-anchor=\"end\">%s</text>\n", L, L + pw, SY(v), SY(v),
 		    L - 6, SY(v) + 4, FMS(v));
 	}
-	for (k = 0; k <= 6; k++) {
-		double t = tmax * k / 6;
-		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" class=\"ax\" "
-		    "text-anchor=\"middle\">+%s</text>\n", SX(t), T + ph + 16,
-		    CLOCK(out_ms_ll(t)));
+	/* Round, distinct time ticks (out_time_ticks); a label near the
+	 * right edge is anchored at its end so that it is never clipped. */
+	{
+		long long tk[16], step;
+		size_t nt = out_time_ticks(tmax, tk, 16, &step);
+		char lb[32];
+
+		for (size_t q = 0; q < nt; q++) {
+			double tx = SX((double)tk[q]);
+
+			fprintf(out, "<line class=\"tick\" x1=\"%.1f\" x2=\"%.1f\" "
+			    "y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ccc\"/><text x=\"%.1f\" "
+			    "y=\"%.1f\" class=\"ax\" text-anchor=\"%s\">%s</text>\n",
+			    tx, tx, T + ph, T + ph + 4, tx, T + ph + 16,
+			    tx > L + pw - 30 ? "end" : "middle",
+			    out_tick_label(tk[q], lb, sizeof(lb)));
+		}
 	}
 	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" class=\"ax\" text-anchor=\"middle\">"
-	    "time since start (mm:ss)</text>\n", L + pw / 2, H - 6);
+	    "time since start</text>\n", L + pw / 2, H - 6);
 	/* The rto deadline after the last revert, and the recovery. */
 	if (win && out_num(r, "rto_seconds", &x) && wt + x * 1000 <= tmax)
 		fprintf(out, "<line class=\"rto\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" "

@@ -60,6 +60,24 @@ say(const char *fmt, ...)
 	ctl_say("rollout: %s", line);
 }
 
+/* A bad --stage or experiment: one line on stderr (blocking is fine,
+ * nothing runs yet), kept for the --json error object (ctl_json.c). */
+static void
+bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+bad(const char *fmt, ...)
+{
+	char line[1000];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "faultctl: %s\n", line);
+	ctl_json_remember(line);
+}
+
 static const char *
 verdict_of(int st)
 {
@@ -83,7 +101,7 @@ add_stage(struct ro *ro, const char *spec, const char **given, size_t *ngiven)
 	size_t i;
 
 	if (eq == NULL || eq == spec || eq[1] == '\0') {
-		fprintf(stderr, "faultctl: --stage %s: expected NAME=AGENT[,AGENT...]\n",
+		bad("--stage %s: expected NAME=AGENT[,AGENT...]",
 		    spec);
 		return -1;
 	}
@@ -92,19 +110,19 @@ add_stage(struct ro *ro, const char *spec, const char **given, size_t *ngiven)
 		    strncmp(ro->x->rollout.stages.v[i], spec, (size_t)(eq - spec)) == 0)
 			stage = ro->x->rollout.stages.v[i];
 	if (stage == NULL) {
-		fprintf(stderr, "faultctl: --stage %.*s: not a stage of %s (stages "
-		    "in %s)\n", (int)(eq - spec), spec, ro->x->name, ro->x->file);
+		bad("--stage %.*s: not a stage of %s (stages in %s)",
+		    (int)(eq - spec), spec, ro->x->name, ro->x->file);
 		return -1;
 	}
 	for (i = 0; i < *ngiven; i++)
 		if (given[i] == stage) {
-			fprintf(stderr, "faultctl: --stage %s given twice\n", stage);
+			bad("--stage %s given twice", stage);
 			return -1;
 		}
 	given[(*ngiven)++] = stage;
 	strlist_add_split(&agents, eq + 1);
 	if (agents.n == 0) {
-		fprintf(stderr, "faultctl: --stage %s: no agent\n", stage);
+		bad("--stage %s: no agent", stage);
 		strlist_free(&agents);
 		return -1;
 	}
@@ -112,13 +130,13 @@ add_stage(struct ro *ro, const char *spec, const char **given, size_t *ngiven)
 		const char *a = agents.v[i];
 
 		if (strncmp(a, "https://", 8) != 0 && strncmp(a, "unix:/", 6) != 0) {
-			fprintf(stderr, "faultctl: --stage %s: invalid agent '%s' "
-			    "(expected https://HOST:PORT or unix:/PATH)\n", stage, a);
+			bad("--stage %s: invalid agent '%s' "
+			    "(expected https://HOST:PORT or unix:/PATH)", stage, a);
 			strlist_free(&agents);
 			return -1;
 		}
 		if (ro->nt == MAX_AGENTS) {
-			fprintf(stderr, "faultctl: more than %d agents\n", MAX_AGENTS);
+			bad("more than %d agents", MAX_AGENTS);
 			strlist_free(&agents);
 			return -1;
 		}
@@ -354,8 +372,7 @@ summary(struct ro *ro, int st)
 		    ro->x->name, "hash", ro->x->hash, "verdict", verdict_of(st),
 		    "runs", rows);
 
-		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
+		ctl_print_json(doc);
 		json_decref(doc);
 		return;
 	}
@@ -399,12 +416,12 @@ cmd_rollout(int argc, char **argv, struct ctl_globals *g)
 		    "agent of a stage is its canary)");
 	if ((ro.x = experiment_load(file, &d)) == NULL) {
 		diag_print(&d, stderr);
+		ctl_json_error(FL_INVALID, "invalid experiment", ctl_json_diags(&d));
 		diag_free(&d);
 		return FL_INVALID;
 	}
 	if (!ro.x->rollout.present) {
-		fprintf(stderr, "faultctl: %s: no [rollout] section (stages = ...)\n",
-		    file);
+		bad("%s: no [rollout] section (stages = ...)", file);
 		experiment_free(ro.x);
 		return FL_INVALID;
 	}

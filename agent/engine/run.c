@@ -1061,9 +1061,16 @@ run_finish(struct run *r)
 		if (r->o.cfg->state_dir != NULL &&
 		    store_save(r->o.cfg->state_dir, STORE_RUNS, r->id, rep, &e) == -1)
 			log_warnx("saving the report of run %s: %s", r->id, e.msg);
-		snprintf(detail, sizeof(detail), "%s%s%.500s",
-		    fl_status_verdict(r->status), r->reason[0] ? ": " : "",
-		    r->reason);
+		const char *v = fl_status_verdict(r->status);
+		size_t vl = strlen(v);
+
+		/* A reason that starts with its verdict ("aborted: ...") is
+		 * not prefixed again (issue 15: no "aborted: aborted:"). */
+		if (strncmp(r->reason, v, vl) == 0 && r->reason[vl] == ':')
+			snprintf(detail, sizeof(detail), "%.500s", r->reason);
+		else
+			snprintf(detail, sizeof(detail), "%s%s%.500s", v,
+			    r->reason[0] ? ": " : "", r->reason);
 		push_event(r, "end", detail, json_pack("{s:o}", "report", rep));
 	}
 	if (r->o.on_done != NULL)

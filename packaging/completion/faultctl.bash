@@ -1,5 +1,5 @@
-# bash completion for faultctl(1). The commands and their options are those
-# of the command table in ctl/faultctl.c (faultctl --help lists them).
+# bash completion for faultctl(1). Generated from the command table in
+# ctl/faultctl.c by `faultctl --completion bash` (make completion): do not edit.
 _faultctl()
 {
 	local cur prev words cword
@@ -12,21 +12,35 @@ _faultctl()
 		cword=$COMP_CWORD
 	fi
 
-	local commands="validate plan run status abort history report recover info gameday rollout scorecard halt unhalt"
-	local global="--agent --local --config --cert --key --cacert --help"
+	local commands="validate plan run status abort history report recover info gameday rollout scorecard halt unhalt help"
+	local global="--agent --local --config --cert --key --cacert --help --version"
+
+	# The command is the first word that is not an option or its value.
+	local i cmd= sub=
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		--agent|--config|--cert|--key|--cacert|--format|--output|--stage|--reason|--since|--experiment|--environment|-a|-c|-o|-s|-r)
+			((i++)) ;;
+		-*) ;;
+		*)
+			if [[ -z $cmd ]]; then cmd=${words[i]}
+			elif [[ -z $sub ]]; then sub=${words[i]}
+			fi ;;
+		esac
+	done
 
 	case $prev in
 	--format)
-		if [[ " ${COMP_WORDS[*]} " == *" scorecard "* ]]; then
-			COMPREPLY=($(compgen -W "text json html" -- "$cur"))
-		else
-			COMPREPLY=($(compgen -W "text json junit html" -- "$cur"))
-		fi
+		case $cmd in
+		run) COMPREPLY=($(compgen -W "text json junit html" -- "$cur")) ;;
+		report) COMPREPLY=($(compgen -W "text json junit html" -- "$cur")) ;;
+		scorecard) COMPREPLY=($(compgen -W "text json html" -- "$cur")) ;;
+		esac
 		return ;;
 	--since)
 		COMPREPLY=($(compgen -W "7d 30d 90d 365d all" -- "$cur"))
 		return ;;
-	--output|--config|-c|--cert|--key|--cacert|-o)
+	--output|--config|--cert|--key|--cacert|-c|-o)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	--agent|-a)
@@ -36,21 +50,9 @@ _faultctl()
 		COMPREPLY=($(compgen -W "staging= production=" -- "$cur"))
 		compopt -o nospace 2>/dev/null
 		return ;;
+	--reason|-r|--experiment|--environment)
+		return ;;
 	esac
-
-	# The command is the first word that is not an option or its value.
-	local i cmd= sub=
-	for ((i = 1; i < cword; i++)); do
-		case ${words[i]} in
-		--agent|--config|--cert|--key|--cacert|--format|--output|--stage|--since|--experiment|--environment|-a|-c|-o|-s)
-			((i++)) ;;
-		-*) ;;
-		*)
-			if [[ -z $cmd ]]; then cmd=${words[i]}
-			elif [[ -z $sub ]]; then sub=${words[i]}
-			fi ;;
-		esac
-	done
 
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
@@ -62,28 +64,31 @@ _faultctl()
 	fi
 
 	# Options a command takes (faultctl refuses any other with exit 2).
-	local opts=
+	local opts= files= subs=
 	case $cmd in
-	plan|status|history|info) opts="--json" ;;
-	run) opts="--detach --json --format --output" ;;
-	report) opts="--json --format --output" ;;
-	gameday) opts="--wait --json" ;;
-	rollout) opts="--stage --wait --json" ;;
-	scorecard) opts="--since --experiment --environment --format --output" ;;
-	halt) opts="--reason --agent --json" ;;
-	unhalt) opts="--agent --json" ;;
+	validate) opts="--json --help"; files=1 ;;
+	plan) opts="--json --agent --local --config --cert --key --cacert --help"; files=1 ;;
+	run) opts="--json --format --output --detach --agent --local --config --cert --key --cacert --help"; files=1 ;;
+	status) opts="--json --agent --config --cert --key --cacert --help" ;;
+	abort) opts="--agent --config --cert --key --cacert --help" ;;
+	history) opts="--json --agent --local --config --cert --key --cacert --help" ;;
+	report) opts="--json --format --output --agent --local --config --cert --key --cacert --help" ;;
+	recover) opts="--agent --local --config --cert --key --cacert --help" ;;
+	info) opts="--json --agent --local --config --cert --key --cacert --help" ;;
+	gameday) opts="--json --wait --agent --config --cert --key --cacert --help"; subs="list run history show" ;;
+	rollout) opts="--json --wait --stage --agent --config --cert --key --cacert --help"; files=1 ;;
+	scorecard) opts="--since --experiment --environment --format --output --json --agent --local --config --cert --key --cacert --help" ;;
+	halt) opts="--json --reason --agent --config --cert --key --cacert --help" ;;
+	unhalt) opts="--json --agent --config --cert --key --cacert --help" ;;
+	help) opts="--help"; subs=$commands ;;
+	*) return ;;
 	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "$opts $global" -- "$cur"))
-		return
+		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+	elif [[ -n $files ]]; then
+		COMPREPLY=($(compgen -f -X '!*.ini' -- "$cur") $(compgen -d -- "$cur"))
+	elif [[ -n $subs && -z $sub ]]; then
+		COMPREPLY=($(compgen -W "$subs" -- "$cur"))
 	fi
-	case $cmd in
-	validate|plan|run|rollout)
-		COMPREPLY=($(compgen -f -X '!*.ini' -- "$cur") $(compgen -d -- "$cur")) ;;
-	gameday)
-		if [[ -z $sub ]]; then
-			COMPREPLY=($(compgen -W "list run history show" -- "$cur"))
-		fi ;;
-	esac
 }
 complete -o filenames -F _faultctl faultctl

@@ -21,6 +21,7 @@
 
 #include "../../ctl/client.c"
 #include "../../ctl/ctl.c"
+#include "../../ctl/ctl_json.c"
 #include "../../ctl/output.c"
 #include "../../ctl/output_xml.c"
 

@@ -657,6 +657,64 @@ test_unrecovered(void **state)
 	json_decref(r);
 }
 
+/* The HTML time axis (issue 15): for every run length from 1 s to 24 h,
+ * ticks start at 0, are distinct, inside the axis, a round step apart (one
+ * of the 1-2-5 / 15-30 / 1-2-3-6-12-24 h steps), at least 3 and at most 7,
+ * and their labels are distinct and round ("0.2s", "45s", "1m30s", "2h"). */
+static void
+test_time_ticks(void **state)
+{
+	static const long long round[] = { 100, 200, 500, 1000, 2000, 5000,
+	    10000, 15000, 20000, 30000, 60000, 120000, 300000, 600000, 900000,
+	    1200000, 1800000, 3600000, 7200000, 10800000, 21600000, 43200000,
+	    86400000 };
+	long long tk[16], step;
+	char a[32], b[32];
+	size_t n, i, k;
+	int ok;
+
+	(void)state;
+	for (double t = 1000; t <= 86400000; t *= 1.013) {
+		n = out_time_ticks(t, tk, 16, &step);
+		assert_true(n >= 3);
+		assert_true(n <= 7);
+		assert_int_equal(tk[0], 0);
+		for (ok = 0, k = 0; k < sizeof(round) / sizeof(round[0]); k++)
+			ok |= step == round[k];
+		assert_true(ok);
+		for (i = 0; i < n; i++) {
+			assert_true(tk[i] <= t);
+			assert_int_equal(tk[i] % step, 0);
+			if (i > 0)
+				assert_true(tk[i] > tk[i - 1]);
+			for (k = 0; k < i; k++)
+				assert_string_not_equal(out_tick_label(tk[i], a,
+				    sizeof(a)), out_tick_label(tk[k], b, sizeof(b)));
+		}
+	}
+	/* The exact lengths and labels an operator sees. */
+	n = out_time_ticks(1000, tk, 16, &step);
+	assert_int_equal(step, 200);
+	assert_int_equal(n, 6);
+	assert_string_equal(out_tick_label(tk[1], a, sizeof(a)), "0.2s");
+	n = out_time_ticks(90000, tk, 16, &step);
+	assert_int_equal(step, 15000);
+	assert_string_equal(out_tick_label(tk[6], a, sizeof(a)), "1m30s");
+	n = out_time_ticks(86400000, tk, 16, &step);
+	assert_int_equal(step, 21600000);
+	assert_int_equal(n, 5);
+	assert_string_equal(out_tick_label(tk[4], a, sizeof(a)), "24h");
+	assert_string_equal(out_tick_label(5400000, a, sizeof(a)), "1h30m");
+	assert_string_equal(out_tick_label(0, a, sizeof(a)), "0");
+	/* Nonsense lengths still give an axis. */
+	n = out_time_ticks(0, tk, 16, &step);
+	assert_true(n >= 1 && tk[0] == 0);
+	n = out_time_ticks(-5, tk, 16, &step);
+	assert_true(n >= 1);
+	n = out_time_ticks(1e15, tk, 16, &step);
+	assert_true(n >= 1 && n <= 7);
+}
+
 int
 main(void)
 {
@@ -672,6 +730,7 @@ main(void)
 		cmocka_unit_test(test_progress),
 		cmocka_unit_test(test_huge_numbers),
 		cmocka_unit_test(test_unrecovered),
+		cmocka_unit_test(test_time_ticks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
