@@ -101,14 +101,18 @@ sanitize:
 
 build-tests: $(UNIT_BIN) $(TOOL_BIN)
 
+# The VM tier (qemu under TCG: about one core for 3 minutes) runs beside the
+# integration tier, whose tests mostly wait on the processes they start.
+# pkgcheck (the .deb: lintian, install/start/purge in a debootstrap root)
+# comes last: its first run downloads a minimal Debian.
 check: deps
 	$(MAKE) -j2 all build-tests
 	$(MAKE) unit
-	$(MAKE) integration
-	$(MAKE) vm
+	$(MAKE) -j2 integration vm
 	$(MAKE) fuzz
 	$(MAKE) sanitize
 	$(MAKE) valgrind
+	$(MAKE) pkgcheck
 	@echo "check: all tiers passed"
 
 demo:
