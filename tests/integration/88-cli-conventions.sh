@@ -175,6 +175,10 @@ for w in info halt unhalt scorecard; do
 	comp faultctl '' | grep -qx $w || fail "completion lacks $w"
 done
 comp faultctl -- | grep -qx -- --local || fail "completion lacks --local"
+# In $T: "report --output --help" writes a file named --help, rightly (an
+# option's value may start with a dash), and it must not land in the tree.
+mkdir -p "$T/opts"
+pushd "$T/opts" >/dev/null
 for c in $CMDS; do
 	[ $c = help ] && continue
 	"$FAULTCTL" help $c | sed -n 2p | grep -o -- '--[a-z]\+' |
@@ -191,6 +195,7 @@ for c in $CMDS; do
 		[ $RC -eq 0 ] && grep -q "^usage:" "$T/out" || fail "$c $o: refused ($(cat "$T/err"))"
 	done
 done
+popd >/dev/null
 comp faultctl status -- | grep -qx -- --local && fail "status offers --local (it needs an agent)"
 (cd "$T/cwd" && [ "$(comp faultctl run '')" = "a.ini" ]) || fail "run FILE does not offer *.ini only"
 (cd "$T/cwd" && [ "$(comp faultctl validate '')" = "a.ini" ]) || fail "validate FILE"
