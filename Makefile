@@ -185,6 +185,10 @@ uninstall:
 	else rm -f "$$f"; fi
 	rmdir $(DESTDIR)$(SYSCONFDIR)/faultline/experiments.d $(DESTDIR)$(SYSCONFDIR)/faultline 2>/dev/null || :
 
+# `make -s print-VAR` prints a variable (tests/fuzz/run reads PKGS).
+print-%:
+	@echo $($*)
+
 clean:
 	rm -rf build build-san build-fuzz build-deb
 
