@@ -237,6 +237,10 @@ out_time_ticks(double tmax_ms, long long *ticks, size_t max, long long *step)
 
 	if (!(tmax_ms > 0))
 		tmax_ms = 1;
+	/* A report's times come from a file: past 10^15 ms (31,000 years)
+	 * the doubling below would overflow, and no run is that long. */
+	if (tmax_ms > 1e15)
+		tmax_ms = 1e15;
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		if (tmax_ms / (double)steps[i] <= 6) {
 			s = steps[i];
