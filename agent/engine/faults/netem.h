@@ -149,6 +149,13 @@ struct nl_sock *netem_nl_open_here(struct fl_err *e);
  * be NULL) gets the namespace's inode, which identifies it in the journal. */
 struct nl_sock *netem_nl_open_ns(const struct netem_ns *ns,
     unsigned long long *ino_out, struct fl_err *e);
+/* A socket made by open_fn inside the network namespace at path (here when
+ * NULL), with the thread back in its own namespace afterwards (close_fn
+ * undoes the socket when it could not come back); *ino (may be NULL) gets
+ * the namespace's inode. NULL with e filled. */
+void *netem_open_in_ns(const char *path, unsigned long long *ino,
+    void *(*open_fn)(struct fl_err *), void (*close_fn)(void *),
+    struct fl_err *e);
 /* Device and inode of fd (when >= 0) or of path. 0 or -1. */
 int netem_ns_ino(int fd, const char *path, dev_t *dev, ino_t *ino);
 /* Interface index by name in sk's namespace; a missing one is FL_REFUSED

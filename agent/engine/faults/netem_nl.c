@@ -287,70 +287,92 @@ netem_ns_ino(int fd, const char *path, dev_t *dev, ino_t *ino)
 	return 0;
 }
 
-/* Open a route netlink socket inside ns (or here when ns->kind is 0): enter
- * the namespace in this thread, create the socket (a socket stays in the
- * namespace it was created in), come back and verify we are back. *ino
- * gets the namespace's inode, which identifies it in the journal. */
-struct nl_sock *
-netem_nl_open_ns(const struct netem_ns *ns, unsigned long long *ino_out,
+/* Make a socket with open_fn inside the network namespace at path (here
+ * when path is NULL): enter the namespace in this thread, create the socket
+ * (a socket stays in the namespace it was created in), come back and verify
+ * we are back; if we are not, close_fn undoes the socket, since everything
+ * after would act in the wrong namespace. *ino gets the namespace's inode,
+ * which identifies it in the journal. One copy for netem and partition. */
+void *
+netem_open_in_ns(const char *path, unsigned long long *ino,
+    void *(*open_fn)(struct fl_err *), void (*close_fn)(void *),
     struct fl_err *e)
 {
 	int self = -1, target = -1;
-	struct nl_sock *sk = NULL;
+	void *sk = NULL;
 	dev_t d0, d1;
 	ino_t i0, i1;
 
-	if (ns->kind == 0) {
-		if (ino_out != NULL && netem_ns_ino(-1, "/proc/self/ns/net", &d0, &i0) == 0)
-			*ino_out = (unsigned long long)i0;
-		return netem_nl_open_here(e);
+	if (path == NULL) {
+		if (ino != NULL && netem_ns_ino(-1, "/proc/self/ns/net", &d0, &i0) == 0)
+			*ino = (unsigned long long)i0;
+		return open_fn(e);
 	}
 	/* O_NONBLOCK: netns = path:... naming a FIFO must not hang the loop
 	 * (setns then refuses it). */
-	target = open(ns->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	target = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (target < 0) {
-		fl_refuse(e, "netns %s: %s", ns->path, strerror(errno));
+		fl_refuse(e, "netns %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (netem_ns_ino(target, NULL, &d1, &i1) < 0) {
-		fl_fail(e, "netns %s: %s", ns->path, strerror(errno));
+		fl_fail(e, "netns %s: %s", path, strerror(errno));
 		close(target);
 		return NULL;
 	}
-	if (ino_out != NULL)
-		*ino_out = (unsigned long long)i1;
+	if (ino != NULL)
+		*ino = (unsigned long long)i1;
 	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0 || netem_ns_ino(self, NULL, &d0, &i0) < 0) {
 		fl_fail(e, "own netns: %s", strerror(errno));
 		goto out;
 	}
 	if (d0 == d1 && i0 == i1) {
-		sk = netem_nl_open_here(e);
+		sk = open_fn(e);
 		goto out;
 	}
 	if (setns(target, CLONE_NEWNET) < 0) {
 		if (errno == EINVAL)
-			fl_refuse(e, "netns %s: not a network namespace", ns->path);
+			fl_refuse(e, "netns %s: not a network namespace", path);
 		else
-			fl_fail(e, "netns %s: setns: %s", ns->path, strerror(errno));
+			fl_fail(e, "netns %s: setns: %s", path, strerror(errno));
 		goto out;
 	}
-	sk = netem_nl_open_here(e);
+	sk = open_fn(e);
 	if (setns(self, CLONE_NEWNET) < 0 ||
 	    netem_ns_ino(-1, "/proc/thread-self/ns/net", &d1, &i1) < 0 ||
 	    d1 != d0 || i1 != i0) {
-		/* Everything after this would act in the wrong namespace. */
 		if (sk != NULL)
-			nl_socket_free(sk);
+			close_fn(sk);
 		sk = NULL;
 		fl_fail(e, "netns %s: could not return to the agent's own "
-		    "network namespace", ns->path);
+		    "network namespace", path);
 	}
 out:
 	if (self >= 0)
 		close(self);
 	close(target);
 	return sk;
+}
+
+static void *
+open_route(struct fl_err *e)
+{
+	return netem_nl_open_here(e);
+}
+
+static void
+close_route(void *sk)
+{
+	nl_socket_free(sk);
+}
+
+struct nl_sock *
+netem_nl_open_ns(const struct netem_ns *ns, unsigned long long *ino_out,
+    struct fl_err *e)
+{
+	return netem_open_in_ns(ns->kind ? ns->path : NULL, ino_out, open_route,
+	    close_route, e);
 }
 
 /* Interface index by name in sk's namespace; on failure the message lists

@@ -74,63 +74,22 @@ open_here(struct fl_err *e)
 	return nl;
 }
 
+static void *
+open_here_any(struct fl_err *e)
+{
+	return open_here(e);
+}
+
+static void
+close_any(void *nl)
+{
+	mnl_socket_close(nl);
+}
+
 struct mnl_socket *
 pt_nft_open(const char *nspath, unsigned long long *ino, struct fl_err *e)
 {
-	int self = -1, target = -1;
-	struct mnl_socket *nl = NULL;
-	dev_t d0, d1;
-	ino_t i0, i1;
-
-	if (nspath == NULL) {
-		if (ino != NULL && netem_ns_ino(-1, "/proc/self/ns/net", &d0, &i0) == 0)
-			*ino = (unsigned long long)i0;
-		return open_here(e);
-	}
-	/* O_NONBLOCK: a path naming a FIFO must not hang the loop. */
-	if ((target = open(nspath, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
-		fl_refuse(e, "netns %s: %s", nspath, strerror(errno));
-		return NULL;
-	}
-	if (netem_ns_ino(target, NULL, &d1, &i1) < 0) {
-		fl_fail(e, "netns %s: %s", nspath, strerror(errno));
-		close(target);
-		return NULL;
-	}
-	if (ino != NULL)
-		*ino = (unsigned long long)i1;
-	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0 || netem_ns_ino(self, NULL, &d0, &i0) < 0) {
-		fl_fail(e, "own netns: %s", strerror(errno));
-		goto out;
-	}
-	if (d0 == d1 && i0 == i1) {
-		nl = open_here(e);
-		goto out;
-	}
-	if (setns(target, CLONE_NEWNET) < 0) {
-		if (errno == EINVAL)
-			fl_refuse(e, "netns %s: not a network namespace", nspath);
-		else
-			fl_fail(e, "netns %s: setns: %s", nspath, strerror(errno));
-		goto out;
-	}
-	/* A socket stays in the namespace it was made in. */
-	nl = open_here(e);
-	if (setns(self, CLONE_NEWNET) < 0 ||
-	    netem_ns_ino(-1, "/proc/thread-self/ns/net", &d1, &i1) < 0 ||
-	    d1 != d0 || i1 != i0) {
-		if (nl != NULL)
-			mnl_socket_close(nl);
-		nl = NULL;
-		fl_fail(e, "netns %s: could not return to the agent's own "
-		    "network namespace", nspath);
-	}
-out:
-	if (self >= 0)
-		close(self);
-	close(target);
-	return nl;
+	return netem_open_in_ns(nspath, ino, open_here_any, close_any, e);
 }
 
 void
