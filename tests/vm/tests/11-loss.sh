@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 setup_pair
 write_config
-experiment loss 15s "loss = 50%"
+experiment loss 120s "loss = 50%"
 $FCL run "$W/loss.ini" >"$W/out" 2>&1 &
 run=$!
 wait_qdisc "netem fa17: root" || { cat "$W/out"; fail "no netem qdisc"; }
@@ -12,9 +12,6 @@ lost=$(lossp 10.77.0.2 200 0.01)
 echo "loss 50%: ${lost}% of 200 lost"
 fcmp "$lost" 35 '>=' && fcmp "$lost" 65 '<=' || fail "lost ${lost}%"
 ok "loss ${lost}%"
-kill -TERM "$run"
-rc=0; wait "$run" || rc=$?
-echo "faultctl after SIGTERM: exit $rc"; cat "$W/out"
-[ "$rc" -eq 5 ] || fail "aborted run exit $rc, want 5"
+stop_run "$run" "$W/out"
 qdisc_of | grep -q fa17 && fail "netem left behind after abort"
 ok "aborted with exit 5, nothing left"

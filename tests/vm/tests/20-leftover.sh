@@ -20,7 +20,7 @@ same() {
 	[ "$now" = "$before" ] || fail "$1: qdisc is '$now', was '$before'"
 	same_conf va "$before_conf" "$1"
 }
-experiment left 20s "delay = 50ms"
+experiment left 60s "delay = 50ms"
 
 # 1. normal end
 experiment short 2s "delay = 50ms"

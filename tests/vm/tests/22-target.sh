@@ -11,7 +11,7 @@ write_config
 ip netns exec "$NA" sleep 60 &
 SPID=$!
 own_before=$(tc qdisc show | sed 's/ refcnt [0-9]*//')
-experiment bypid 4s "delay = 20ms"
+experiment bypid 8s "delay = 20ms"
 sed -i "s/^netns = .*/netns = pid:$SPID/" "$W/bypid.ini"
 $FCL run "$W/bypid.ini" >"$W/o1" 2>&1 &
 run=$!
