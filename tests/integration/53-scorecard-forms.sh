@@ -103,52 +103,13 @@ timeout 120 "$CH" --headless --no-sandbox --disable-gpu --disable-quic \
     --screenshot="$T/shot.png" "file://$T/sc.html" >"$T/chrome.log" 2>&1 ||
     { tail -5 "$T/chrome.log"; fail "chromium failed"; }
 [ -s "$T/shot.png" ] || fail "no screenshot"
-python3 - "$T/shot.png" <<'PY' || fail "the screenshot looks blank"
-import struct, sys, zlib
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-pos, idat = 8, b""
-while pos < len(data):
-    n, typ = struct.unpack(">I4s", data[pos:pos + 8])
-    body = data[pos + 8:pos + 8 + n]
-    if typ == b"IHDR":
-        w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
-    elif typ == b"IDAT":
-        idat += body
-    pos += 12 + n
-assert depth == 8 and ctype in (2, 6), "PNG type %d/%d" % (depth, ctype)
-bpp = 3 if ctype == 2 else 4
-raw = zlib.decompress(idat)
-stride = w * bpp
-prev = bytearray(stride)
-colours = set()
-blue = red = dark = 0
-i = 0
-for y in range(h):
-    f = raw[i]; i += 1
-    line = bytearray(raw[i:i + stride]); i += stride
-    for x in range(stride):
-        a = line[x - bpp] if x >= bpp else 0
-        b = prev[x]
-        c = prev[x - bpp] if x >= bpp else 0
-        if f == 1: line[x] = (line[x] + a) & 255
-        elif f == 2: line[x] = (line[x] + b) & 255
-        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
-        elif f == 4:
-            p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    for x in range(0, stride, bpp):
-        px = (line[x], line[x + 1], line[x + 2])
-        colours.add(px)
-        r, g, bl = px
-        if abs(r - 0x2e) < 24 and abs(g - 0x6f) < 24 and abs(bl - 0xd8) < 24: blue += 1
-        if abs(r - 0xd9) < 24 and abs(g - 0x2d) < 24 and abs(bl - 0x20) < 24: red += 1
-        if r + g + bl < 200: dark += 1
-    prev = line
-print("%dx%d, %d colours, %d blue, %d red, %d dark pixels" % (w, h, len(colours), blue, red, dark))
-assert len(colours) >= 16, "only %d colours" % len(colours)
-assert blue >= 50, "no recovery line"
-assert red >= 50, "no rto line"
-assert dark >= 500, "no text"
-PY
+st=$(python3 "$TOP/tests/lib/png-stats.py" "$T/shot.png" blue=2e6fd8 red=d92d20) ||
+    fail "the screenshot is not a PNG"
+echo "$st"
+# Not blank: many colours, the recovery line (blue), the rto line (red) and text.
+num() { echo "$st" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
+[ "$(num colours)" -ge 16 ] || fail "the screenshot looks blank: $st"
+[ "$(num blue)" -ge 50 ] || fail "no recovery line: $st"
+[ "$(num red)" -ge 50 ] || fail "no rto line: $st"
+[ "$(num text)" -ge 500 ] || fail "no text: $st"
 ok "Chromium renders the HTML scorecard: not blank, recovery and rto lines drawn"
