@@ -48,7 +48,7 @@ ENGINE_LIB := $(BUILD)/libfaultline-engine.a
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_BIN   := $(TOOL_SRC:tests/lib/%.c=$(BUILD)/tests/lib/%)
 
-.PHONY: all check unit integration vm fuzz sanitize valgrind build-tests demo install uninstall deb pkgcheck bench deps clean
+.PHONY: all check unit integration integration-san vm fuzz sanitize valgrind build-tests demo install uninstall deb pkgcheck bench deps clean
 all: $(BUILD)/faultlined $(BUILD)/faultctl
 
 $(BUILD)/%.o: %.c
@@ -101,16 +101,25 @@ sanitize:
 
 build-tests: $(UNIT_BIN) $(TOOL_BIN)
 
-# The VM tier (qemu under TCG: about one core for 3 minutes) runs beside the
-# integration tier, whose tests mostly wait on the processes they start.
-# pkgcheck (the .deb: lintian, install/start/purge in a debootstrap root)
-# comes last: its first run downloads a minimal Debian.
+# `check` runs the integration tier once, against the ASan+UBSan build (the
+# behaviour is the same; the sanitizers add memory and UB checks on every
+# path the daemons take), beside the VM tier, which boots the plain -O2
+# binaries; the package tier tests the hardened package build. `make
+# integration` runs the tier against the plain build. The VM tier (qemu
+# under TCG: about one core for 3 minutes) fits beside the integration
+# tier, whose tests mostly wait on the processes they start. pkgcheck (the
+# .deb: lintian, install/start/purge in a debootstrap root) comes last: its
+# first run downloads a minimal Debian.
+integration-san:
+	$(MAKE) $(SANFLAGS) integration
+
 check: deps
 	$(MAKE) -j2 all build-tests
+	$(MAKE) -j2 $(SANFLAGS) all build-tests
 	$(MAKE) unit
-	$(MAKE) -j2 integration vm
+	$(MAKE) $(SANFLAGS) unit
+	$(MAKE) -j2 integration-san vm
 	$(MAKE) fuzz
-	$(MAKE) sanitize
 	$(MAKE) valgrind
 	$(MAKE) pkgcheck
 	@echo "check: all tiers passed"
