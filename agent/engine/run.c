@@ -164,6 +164,13 @@ set_outcome(struct run *r, enum fl_status st, const char *fmt, ...)
 	}
 }
 
+/* For run_revert.c: an error that decides the verdict. */
+void
+run_error(struct run *r, const char *msg)
+{
+	set_outcome(r, FL_ERROR, "%s", msg);
+}
+
 static void
 ctx_event(struct fault_ctx *ctx, const char *type, const char *detail)
 {
@@ -876,39 +883,6 @@ hooks_done(void *arg, struct hook_result *res, size_t n)
 	    after_timeout, r);
 }
 
-void
-run_revert_one(struct run *r, struct fault *f)
-{
-	struct fl_err e;
-
-	uint64_t t0 = fl_mono_ms();
-
-	f->revert = REVERT_OK;
-	if (f->ops->revert(f, &r->ctx, &e) == -1) {
-		f->revert = REVERT_FAILED;
-		metrics_revert(f->ops->type, "failed",
-		    (double)(fl_mono_ms() - t0) / 1000.0);
-		log_notice("run %s: revert %s (%s) failed: %s", r->id,
-		    f->name, f->ops->type, e.msg);
-		if (f->error == NULL)
-			f->error = strdup(e.msg);
-		add_event(r, "error", "revert %s failed: %s", f->name, e.msg);
-		set_outcome(r, FL_ERROR, "revert of %s failed: %s; the journal "
-		    "keeps it: run `faultctl recover`", f->name, e.msg);
-		return;
-	}
-	f->reverted_at = fl_wall_ms();
-	metrics_revert(f->ops->type, f->revert == REVERT_NOT_NEEDED ?
-	    "not-needed" : "ok", (double)(fl_mono_ms() - t0) / 1000.0);
-	log_notice("run %s: %s (%s) %s", r->id, f->name, f->ops->type,
-	    f->revert == REVERT_NOT_NEEDED ? "needs no revert" : "reverted");
-	if (r->o.journal != NULL &&
-	    journal_reverted(r->o.journal, r->id, f->name, &e) == -1)
-		add_event(r, "error", "%s", e.msg);
-	add_event(r, "revert", "%s (%s) %s", f->name, f->ops->type,
-	    f->revert == REVERT_NOT_NEEDED ? "needs no revert" : "reverted");
-}
-
 static void
 revert_all(struct run *r)
 {
@@ -924,17 +898,13 @@ revert_all(struct run *r)
 	if ((f = tl_cancel(r)) != NULL)
 		add_event(r, "info", "inject %s cancelled", f->name);
 	ledger_stop_writes(r->ledger);
+	set_phase(r, PHASE_REVERT);
+	/* At once, cheapest first, one journal sync (run_revert.c). */
+	run_revert_faults(r);
 	for (size_t k = r->ninjected; k < r->x->nfaults; k++)
 		add_event(r, "info", "%s not injected%s",
 		    r->x->faults[r->order[k]]->name, r->observe_mono != 0 ?
 		    " (its start had not come)" : "");
-	set_phase(r, PHASE_REVERT);
-	/* Reverse order of injection; faults whose intent was journaled,
-	 * injected or not (a partial inject must be undone too; revert is
-	 * idempotent), except those whose `for` already reverted them. */
-	for (size_t k = r->ninjected; k-- > 0;)
-		if ((f = r->x->faults[r->order[k]])->reverted_at == 0)
-			run_revert_one(r, f);
 	release_all(r->x);
 	r->reverted_mono = fl_mono_ms();
 	r->reverted_wall = fl_wall_ms();
