@@ -170,6 +170,7 @@ agent_round() {
 	sed -n 's/total_ms=\([0-9.]*\) resumed_ms=\([0-9.]*\).*/\1 \2/p' "$W/out" >>"$W/agent.times"
 	poll sh -c "'$AGENT_BUILD/faultctl' --agent unix:$W/agent.sock report $ID --format json >$W/r.json 2>/dev/null" ||
 	    { echo "no report"; exit 1; }
+	[ -z "${ABORT_BENCH_KEEP:-}" ] || { cp "$W/r.json" "$ABORT_BENCH_KEEP/r-$ID.json"; cat "$W/out" >>"$ABORT_BENCH_KEEP/out"; }
 	python3 - "$W/r.json" >>"$W/agent.report" <<'PY'
 import json, sys, datetime
 r = json.load(open(sys.argv[1]))
@@ -192,6 +193,7 @@ floor_round() {
 	else
 		"$AF" floor -p "$PORT" -c $NCONN -d "$M" -s $BYTES -n $NPROC >"$W/out" || exit 1
 	fi
+	[ -z "${ABORT_BENCH_KEEP:-}" ] || sed 's/^/floor /' "$W/out" >>"$ABORT_BENCH_KEEP/out"
 	sed -n 's/total_ms=\([0-9.]*\) resumed_ms=\([0-9.]*\).*/\1 \2/p' "$W/out" >>"$W/floor.times"
 	poll held 0
 }
@@ -215,7 +217,7 @@ run_set() {
 	echo "$1: the report's own view, abort event -> last reverted_at: median ${rep} ms"
 }
 
-run_set "STOP x$NPROC + 1 GiB tmpfs + $NCONN TCP"
+[ -n "${ABORT_BENCH_PGONLY:-}" ] || run_set "STOP x$NPROC + 1 GiB tmpfs + $NCONN TCP"
 
 if [ "${BENCH_PG:-1}" = 1 ] && [ -x "$PGBIN/postgres" ]; then
 	PGPORT=$("$PGT" freeport)

@@ -263,6 +263,7 @@ floor_main(struct watch *w, long conns, uint64_t bytes, long procs,
 	struct sockaddr_in sa;
 	PGconn **pg = NULL;
 	int *socks, fd, st, pfd[2];
+	double ts, tp, tc;
 	pid_t watcher;
 
 	if (procs < 0 || (size_t)procs > MAXPIDS || conns < 0 || sessions < 0)
@@ -330,11 +331,18 @@ floor_main(struct watch *w, long conns, uint64_t bytes, long procs,
 		die("watcher");
 	for (size_t i = 0; i < npids; i++)
 		kill(pids[i], SIGCONT);
+	ts = now_ms();
 	for (long i = 0; i < sessions; i++)
 		PQfinish(pg[i]);
+	tp = now_ms();
 	for (long i = 0; i < conns; i++)
 		close(socks[i]);
+	tc = now_ms();
 	close(fd);
+	if (getenv("ABORT_FLOOR_DEBUG") != NULL)
+		fprintf(stderr, "abort-floor: SIGCONT x%zu %.2f ms, PQfinish x%ld "
+		    "%.2f ms, close x%ld %.2f ms, file %.2f ms\n", npids,
+		    ts - w->t0, sessions, tp - ts, conns, tc - tp, now_ms() - tc);
 	close(pfd[1]);
 	if (waitpid(watcher, &st, 0) != watcher || !WIFEXITED(st) ||
 	    WEXITSTATUS(st) != 0)
