@@ -4,10 +4,6 @@
 # first (the old order, the reverse of injection, undid it last). Order is
 # checked in the report's events, never time. Afterwards nothing is held
 # and the journal has no fault pending.
-. "$TOP/tests/integration/journal-lib.sh"
-in_own_mount_ns "$@"
-. "$TOP/tests/integration/lib.sh"
-. "$TOP/tests/integration/journal-lib.sh"
 RO_VICTIM=fl-vic-ro-$(basename "$0" | cut -c1-2)
 . "$TOP/tests/integration/revert-order-lib.sh"
 

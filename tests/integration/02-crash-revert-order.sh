@@ -2,10 +2,6 @@
 # fill are in place, then a restart: the sockets and the space went with
 # the dead agent; the replay reverts in the same cheapest-first order (the
 # STOP first), commits its outcomes, and leaves nothing pending or stopped.
-. "$TOP/tests/integration/journal-lib.sh"
-in_own_mount_ns "$@"
-. "$TOP/tests/integration/lib.sh"
-. "$TOP/tests/integration/journal-lib.sh"
 RO_VICTIM=fl-vic-ro-$(basename "$0" | cut -c1-2)
 . "$TOP/tests/integration/revert-order-lib.sh"
 

@@ -5,8 +5,12 @@
 #   fill  (disk-fill 48M on a tmpfs of ours)  class 3, injected last
 # so that the reverse of the injection order (the old order) and the
 # cheapest-first order (the new one) disagree: stop must come back first.
-# Call in_own_mount_ns before sourcing lib.sh; set RO_VICTIM (a process
-# name no other test uses).
+# Set RO_VICTIM (a process name no other test uses), then source this
+# first: it re-runs the test in its own mount namespace and sources lib.sh.
+. "$TOP/tests/integration/journal-lib.sh"
+in_own_mount_ns "$@"
+. "$TOP/tests/integration/lib.sh"
+. "$TOP/tests/integration/journal-lib.sh"
 M=$T/m
 mount_tmpfs "$M" 96m
 "$TOP/tests/lib/tcp-hold-listener" "$T/port" "$T/stats" &
