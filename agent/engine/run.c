@@ -62,7 +62,6 @@ fl_status_verdict(enum fl_status st)
 	return "error";
 }
 
-static void revert_all(struct run *r);
 static void start_inject(struct run *r);
 static void observe_done(struct loop *l, void *arg);
 
@@ -164,11 +163,11 @@ set_outcome(struct run *r, enum fl_status st, const char *fmt, ...)
 	}
 }
 
-/* For run_revert.c: an error that decides the verdict. */
+/* For run_revert.c: set_outcome with a ready message. */
 void
-run_error(struct run *r, const char *msg)
+run_outcome(struct run *r, enum fl_status st, const char *msg)
 {
-	set_outcome(r, FL_ERROR, "%s", msg);
+	set_outcome(r, st, "%s", msg);
 }
 
 static void
@@ -490,7 +489,7 @@ on_sample(void *arg, const struct probe_cfg *cfg, const struct probe_sample *s)
 			    "fault: probe %s failed %ju consecutive samples (%s)",
 			    cfg->name, (uintmax_t)tol, s->detail);
 			if (r->x->hyp.during == DURING_ABORT && r->phase == PHASE_OBSERVE)
-				revert_all(r);
+				run_revert_all(r);
 		}
 		break;
 	case PHASE_REVERT:
@@ -674,7 +673,7 @@ observe_done(struct loop *l, void *arg)
 	(void)l;
 	r->timer = 0;
 	add_event(r, "info", "duration elapsed");
-	revert_all(r);
+	run_revert_all(r);
 }
 
 /* A fault's inject failed: the run ends with everything reverted. */
@@ -689,7 +688,7 @@ inject_failed(struct run *r, struct fault *f, const struct fl_err *e)
 	    f->ops->type, e->msg);
 	set_outcome(r, e->status == FL_REFUSED ? FL_REFUSED : FL_ERROR,
 	    "inject %s failed: %s", f->name, e->msg);
-	revert_all(r);
+	run_revert_all(r);
 }
 
 static void
@@ -709,12 +708,12 @@ begin_observe(struct run *r)
 	r->observe_mono = fl_mono_ms();
 	set_phase(r, PHASE_OBSERVE);
 	if (r->aborting) {
-		revert_all(r);
+		run_revert_all(r);
 		return;
 	}
 	/* A violation seen while injecting counts now. */
 	if (r->violated && r->x->hyp.during == DURING_ABORT) {
-		revert_all(r);
+		run_revert_all(r);
 		return;
 	}
 	for (size_t k = 0; k < r->ninjected; k++)
@@ -749,7 +748,7 @@ run_inject_from(struct run *r, size_t i)
 		    f->name, f->ops->type, f->state, &e) == -1) {
 			set_outcome(r, FL_ERROR, "cannot journal %s: %s", f->name,
 			    e.msg);
-			revert_all(r);
+			run_revert_all(r);
 			return;
 		}
 		r->ninjected = i + 1;
@@ -802,7 +801,7 @@ start_inject(struct run *r)
 		if (journal_hooks_as(r->o.journal, r->id, &r->x->cleanup.hooks,
 		    r->x->cleanup.timeout_ms, &r->o.runas, &e) == -1) {
 			set_outcome(r, FL_ERROR, "cannot journal the hooks: %s", e.msg);
-			revert_all(r);
+			run_revert_all(r);
 			return;
 		}
 	}
@@ -883,8 +882,8 @@ hooks_done(void *arg, struct hook_result *res, size_t n)
 	    after_timeout, r);
 }
 
-static void
-revert_all(struct run *r)
+void
+run_revert_all(struct run *r)
 {
 	struct fault *f;
 
@@ -919,55 +918,6 @@ revert_all(struct run *r)
 		add_event(r, "error", "cannot run cleanup hooks");
 		set_outcome(r, FL_ERROR, "cannot run cleanup hooks");
 		hooks_done(r, NULL, 0);
-	}
-}
-
-void
-run_abort(struct run *r, const char *reason)
-{
-	if (r->finished || r->aborting)
-		return;
-	r->aborting = 1;
-	add_event(r, "abort", "%s", reason);
-	set_outcome(r, FL_ABORTED, "aborted: %s", reason);
-	switch (r->phase) {
-	case PHASE_PLAN:
-	case PHASE_BEFORE:
-		/* Nothing injected yet: nothing to revert, no hooks. A plan
-		 * still asking (gate, API servers, databases) stops now. */
-		if (r->planner != NULL) {
-			plan_req_cancel(r->planner);
-			r->planner = NULL;
-		}
-		release_all(r->x);
-		run_finish(r);
-		break;
-	case PHASE_INJECT:
-		if (r->injecting != NULL) {
-			/* An inject waiting on the network: stop it, and
-			 * revert what it did so far. */
-			struct fault *f = r->injecting;
-
-			r->injecting = NULL;
-			if (f->ops->cancel != NULL)
-				f->ops->cancel(f);
-			add_event(r, "info", "inject %s cancelled", f->name);
-			revert_all(r);
-		}
-		/* Otherwise inject_from checks r->aborting when it is done. */
-		break;
-	case PHASE_OBSERVE:
-		revert_all(r);
-		break;
-	case PHASE_REVERT:
-	case PHASE_CLEANUP:
-		/* Already on the way out; hooks_done skips the after wait. */
-		break;
-	case PHASE_AFTER:
-		run_finish(r);
-		break;
-	case PHASE_DONE:
-		break;
 	}
 }
 

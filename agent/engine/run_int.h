@@ -128,8 +128,11 @@ void init_ctx(struct fault_ctx *ctx, const struct agent_config *cfg,
  * failure kept for `faultctl recover`); finish the run. */
 void run_inject_from(struct run *r, size_t k);
 void run_finish(struct run *r);
-/* run.c, for run_revert.c: the verdict becomes an error, msg the reason. */
-void run_error(struct run *r, const char *msg);
+/* run.c, for run_revert.c: the outcome (set_outcome's rules: the first
+ * wins, an error always); the revert phase: stop the timeline, revert
+ * (run_revert_faults), release, then the cleanup hooks. */
+void run_outcome(struct run *r, enum fl_status st, const char *msg);
+void run_revert_all(struct run *r);
 
 /* run_revert.c: revert the injected fault f now (its `for` ended, or as
  * part of run_revert_faults; journaled, a failure kept for `faultctl

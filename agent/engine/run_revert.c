@@ -28,6 +28,7 @@
 #include "journal.h"
 #include "log.h"
 #include "metrics.h"
+#include "run.h"
 #include "run_int.h"
 
 void
@@ -68,7 +69,7 @@ run_revert_one(struct run *r, struct fault *f)
 		    e.msg);
 		snprintf(msg, sizeof(msg), "revert of %s failed: %.400s; the "
 		    "journal keeps it: run `faultctl recover`", f->name, e.msg);
-		run_error(r, msg);
+		run_outcome(r, FL_ERROR, msg);
 		return;
 	}
 	f->reverted_at = fl_wall_ms();
@@ -122,4 +123,59 @@ run_revert_faults(struct run *r)
 		fault_event(&r->ctx, "error", "%s", e.msg);
 	free(idx);
 	free(ranks);
+}
+
+/* The operator's abort: what is in place is reverted at once (phase by
+ * phase: nothing to revert before inject; a pending inject is cancelled
+ * first, and what it did reverted). */
+void
+run_abort(struct run *r, const char *reason)
+{
+	char msg[500];
+
+	if (r->finished || r->aborting)
+		return;
+	r->aborting = 1;
+	fault_event(&r->ctx, "abort", "%s", reason);
+	snprintf(msg, sizeof(msg), "aborted: %.480s", reason);
+	run_outcome(r, FL_ABORTED, msg);
+	switch (r->phase) {
+	case PHASE_PLAN:
+	case PHASE_BEFORE:
+		/* Nothing injected yet: nothing to revert, no hooks. A plan
+		 * still asking (gate, API servers, databases) stops now. */
+		if (r->planner != NULL) {
+			plan_req_cancel(r->planner);
+			r->planner = NULL;
+		}
+		release_all(r->x);
+		run_finish(r);
+		break;
+	case PHASE_INJECT:
+		if (r->injecting != NULL) {
+			/* An inject waiting on the network: stop it, and
+			 * revert what it did so far. */
+			struct fault *f = r->injecting;
+
+			r->injecting = NULL;
+			if (f->ops->cancel != NULL)
+				f->ops->cancel(f);
+			fault_event(&r->ctx, "info", "inject %s cancelled", f->name);
+			run_revert_all(r);
+		}
+		/* Otherwise inject_from checks r->aborting when it is done. */
+		break;
+	case PHASE_OBSERVE:
+		run_revert_all(r);
+		break;
+	case PHASE_REVERT:
+	case PHASE_CLEANUP:
+		/* Already on the way out; hooks_done skips the after wait. */
+		break;
+	case PHASE_AFTER:
+		run_finish(r);
+		break;
+	case PHASE_DONE:
+		break;
+	}
 }
