@@ -145,7 +145,31 @@ struct fault_ops {
 	 * reverting from the journal after a restart (f->cfg and f->rt NULL). */
 	int (*revert)(struct fault *f, struct fault_ctx *ctx, struct fl_err *e);
 	void (*release)(struct fault *f);
+	/* How long this kind's revert takes, as a class (FAULT_REVERT_*):
+	 * an abort reverts every fault at once, cheapest class first, so
+	 * that stopped processes run again before thousands of sockets are
+	 * closed or GiBs released (issue 16). Within a class, the reverse of
+	 * the injection order. */
+	int revert_rank;
 };
+
+/* revert_rank classes, cheapest first. Each driver's revert is
+ * independent of other kinds' (they touch different kernel objects), so
+ * no cross-kind order is needed; two faults of one kind (two netem on one
+ * interface, each restoring the qdisc the other saw) share a class and so
+ * keep the reverse injection order they depend on. */
+enum {
+	FAULT_REVERT_SIGNAL = 0,         /* SIGCONT, or nothing (kills) */
+	FAULT_REVERT_NET = 1,            /* a qdisc, an nftables table */
+	FAULT_REVERT_SOCKETS = 2,        /* held connections, sessions */
+	FAULT_REVERT_SPACE = 3,          /* disk space */
+};
+
+/* The order to revert n faults in: idx[0..n) gets positions in injection
+ * order (0 the first injected), sorted by ranks[pos] (each fault's
+ * revert_rank), newest first within a rank. Used by a run's revert phase
+ * and by the journal replay (run_revert.c). */
+void fault_revert_order(const int *ranks, size_t n, size_t *idx);
 
 enum revert_status { REVERT_PENDING, REVERT_OK, REVERT_FAILED, REVERT_NOT_NEEDED };
 

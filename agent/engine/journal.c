@@ -186,6 +186,7 @@ write_line(struct journal *j, const char *line, struct fl_err *e)
 	memcpy(buf + n, line, len);
 	n += len;
 	buf[n++] = '\n';
+	j->nsync++;
 	if (fl_write_all(j->fd, buf, n) == -1 || fdatasync(j->fd) == -1) {
 		err = errno;
 		/* Never leave a partial line for the next record to glue onto. */
@@ -233,6 +234,19 @@ append(struct journal *j, json_t *rec, struct fl_err *e)
 	if (rec == NULL)
 		return fl_fail(e, "journal: cannot build a record (a value is "
 		    "not valid UTF-8, or out of memory)");
+	if (j->group != NULL) {
+		/* A fact waits for the commit; an announcement must be on
+		 * disk before the caller acts: the group goes first. */
+		if (journal_is_fact(rec) &&
+		    json_array_append_new(j->group, rec) == 0)
+			return 0;
+		if (journal_is_fact(rec)) {
+			json_decref(rec);
+			return fl_fail(e, "journal: out of memory");
+		}
+		(void)journal_group_commit(j, e);
+		j->group = json_array();    /* the group stays open */
+	}
 	if (flush_backlog(j, e) == 0 && write_rec(j, rec, e) == 0) {
 		json_decref(rec);
 		return 0;
@@ -247,13 +261,75 @@ append(struct journal *j, json_t *rec, struct fl_err *e)
 }
 
 void
+journal_group_begin(struct journal *j)
+{
+	if (j != NULL && j->group == NULL)
+		j->group = json_array();    /* NULL (no memory): no group */
+}
+
+/* The backlog (older facts first) and the group's facts as one buffer of
+ * lines without the last newline (write_line adds it), written and synced
+ * once. On failure every one of them waits in the backlog. */
+int
+journal_group_commit(struct journal *j, struct fl_err *e)
+{
+	json_t *g, *rec;
+	char *buf = NULL, *line;
+	size_t len = 0, i;
+	FILE *mem;
+	int bad = 0, rc;
+
+	if (j == NULL || (g = j->group) == NULL)
+		return 0;
+	j->group = NULL;
+	if (json_array_size(g) == 0) {
+		json_decref(g);
+		return 0;
+	}
+	if (json_array_extend(j->backlog, g) == -1) {
+		json_decref(g);
+		return fl_fail(e, "journal: out of memory");
+	}
+	json_decref(g);
+	if ((mem = open_memstream(&buf, &len)) == NULL)
+		return fl_fail(e, "journal: out of memory");
+	json_array_foreach(j->backlog, i, rec) {
+		if ((line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER)) ==
+		    NULL) {
+			bad = 1;
+			break;
+		}
+		fprintf(mem, "%s%s", i > 0 ? "\n" : "", line);
+		free(line);
+	}
+	if (fclose(mem) != 0 || bad) {
+		free(buf);
+		return fl_fail(e, "journal: cannot encode a record");
+	}
+	if ((rc = write_line(j, buf, e)) == 0)
+		json_array_clear(j->backlog);
+	else
+		snprintf(e->msg + strlen(e->msg), sizeof(e->msg) - strlen(e->msg),
+		    " (%zu record(s) kept in memory until there is space)",
+		    json_array_size(j->backlog));
+	free(buf);
+	return rc;
+}
+
+unsigned long
+journal_sync_count(const struct journal *j)
+{
+	return j->nsync;
+}
+
+void
 journal_close(struct journal *j)
 {
 	struct fl_err e;
 
 	if (j == NULL)
 		return;
-	if (flush_backlog(j, &e) == -1)
+	if (journal_group_commit(j, &e) == -1 || flush_backlog(j, &e) == -1)
 		log_warnx("%s; %zu record(s) lost", e.msg,
 		    json_array_size(j->backlog));
 	close(j->fd);

@@ -94,6 +94,22 @@ int journal_hook_done(struct journal *j, const char *run, size_t index,
     const char *error, struct fl_err *e);
 int journal_end(struct journal *j, const char *run, struct fl_err *e);
 
+/* A group of facts committed with one write(2) and one fdatasync(2)
+ * (issue 16: N reverts cost one sync, not N). Between begin and commit,
+ * every fact appended (reverted, revert-failed, hook-start, hook-done,
+ * end) is kept in memory and the call returns 0 at once; an announcement
+ * (begin, hooks, intent, update) is never deferred: it commits the group
+ * first, then is written and synced as usual. Crash-safe because facts
+ * only record what was done: a crash before commit loses the group, and a
+ * replay then reverts those faults again (reverts are idempotent). A
+ * commit that cannot be written (a full disk) keeps the facts in memory,
+ * as a single fact would be (see above). Groups do not nest: a second
+ * begin is a no-op. journal_close commits an open group. */
+void journal_group_begin(struct journal *j);
+int journal_group_commit(struct journal *j, struct fl_err *e);
+/* How many fdatasync(2) calls this handle made (for tests and benches). */
+unsigned long journal_sync_count(const struct journal *j);
+
 /* New array of {"run","fault","type","state"} still applied, in the order
  * they were injected (the caller reverts in reverse). */
 json_t *journal_pending(struct journal *j, struct fl_err *e);

@@ -15,6 +15,8 @@ struct journal {
 	int torn;           /* bytes past end may be on disk: cut them first */
 	int need_nl;        /* the file ends in a whole fact without its '\n' */
 	json_t *backlog;    /* facts not written yet (a full disk), in order */
+	json_t *group;      /* facts of an open group (journal_group_begin), or NULL */
+	unsigned long nsync;  /* fdatasync calls made on the journal (tests) */
 };
 
 int journal_fsync_dir(const char *dir);

@@ -332,6 +332,10 @@ scan(struct journal *j, struct scan *sc, struct fl_err *e)
 	json_array_foreach(j->backlog, i, rec)
 		if (!oom && apply(sc, rec) == -1)
 			oom = 1;
+	if (j->group != NULL)
+		json_array_foreach(j->group, i, rec)
+			if (!oom && apply(sc, rec) == -1)
+				oom = 1;
 	if (oom) {
 		scan_free(sc);
 		return fl_fail(e, "journal: out of memory");
@@ -515,6 +519,13 @@ journal_compact(struct journal *j, struct fl_err *e)
 	size_t len = 0;
 	int fd, err;
 
+	/* An open group is committed (or kept in the backlog) first. */
+	(void)journal_group_commit(j, e);
+	/* Nothing to rewrite (issue 16): an empty journal stays as it is,
+	 * saving a scan, a temporary file and two fsyncs per start-up. */
+	if (j->end == 0 && !j->torn && !j->need_nl &&
+	    json_array_size(j->backlog) == 0)
+		return 0;
 	if (scan(j, &sc, e) == -1)
 		return -1;
 	buf = compacted(&sc, &len);

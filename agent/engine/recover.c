@@ -94,7 +94,9 @@ run_recover_reverts(struct journal *j, const struct agent_config *cfg,
 {
 	json_t *pending, *out, *it;
 	struct fault_ctx ctx;
-	size_t i;
+	struct fl_err je;
+	size_t i, n, *idx;
+	int *ranks;
 
 	*failed = 0;
 	if ((pending = journal_pending(j, e)) == NULL)
@@ -108,13 +110,33 @@ run_recover_reverts(struct journal *j, const struct agent_config *cfg,
 	ctx.cfg = cfg;
 	ctx.seed = fl_wall_ms() ^ ((uint64_t)getpid() << 32);
 	ctx.event = recover_event;
-	/* Newest first: the reverse of the order they were injected in. */
-	for (i = json_array_size(pending); i-- > 0;) {
-		const char *run = jstr(it = json_array_get(pending, i), "run");
+	/* As a run does (run_revert.c): cheapest class first (stopped
+	 * processes resumed before anything else), newest first within a
+	 * class; every outcome committed with one fdatasync. */
+	n = json_array_size(pending);
+	if ((idx = calloc(n ? n : 1, sizeof(*idx))) == NULL ||
+	    (ranks = calloc(n ? n : 1, sizeof(*ranks))) == NULL) {
+		free(idx);
+		json_decref(pending);
+		json_decref(out);
+		fl_fail(e, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		const struct fault_ops *ops = fault_driver(jstr(json_array_get(
+		    pending, i), "type"));
+
+		ranks[i] = ops != NULL ? ops->revert_rank : 0;
+	}
+	fault_revert_order(ranks, n, idx);
+	free(ranks);
+	journal_group_begin(j);
+	for (size_t ii = 0; ii < n; ii++) {
+		const char *run = jstr(it = json_array_get(pending, idx[ii]), "run");
 		const char *name = jstr(it, "fault"), *type = jstr(it, "type");
 		const char *result = "ok";
 		struct fault f;
-		struct fl_err fe, je;
+		struct fl_err fe;
 		json_t *rec;
 
 		memset(&f, 0, sizeof(f));
@@ -147,12 +169,18 @@ run_recover_reverts(struct journal *j, const struct agent_config *cfg,
 		if (f.targets != NULL)
 			json_decref(f.targets);
 		if (rec == NULL || json_array_append_new(out, rec) == -1) {
+			(void)journal_group_commit(j, &je);
+			free(idx);
 			json_decref(pending);
 			json_decref(out);
 			fl_fail(e, "recover: out of memory");
 			return NULL;
 		}
 	}
+	free(idx);
+	if (journal_group_commit(j, &je) == -1)
+		/* Reverted; the records wait in memory for space. */
+		log_warnx("recover: %s", je.msg);
 	json_decref(pending);
 	return out;
 }

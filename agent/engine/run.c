@@ -62,7 +62,6 @@ fl_status_verdict(enum fl_status st)
 	return "error";
 }
 
-static void revert_all(struct run *r);
 static void start_inject(struct run *r);
 static void observe_done(struct loop *l, void *arg);
 
@@ -162,6 +161,13 @@ set_outcome(struct run *r, enum fl_status st, const char *fmt, ...)
 		r->status = FL_ERROR;
 		snprintf(r->reason, sizeof(r->reason), "%.250s (after: %.240s)", msg, prev);
 	}
+}
+
+/* For run_revert.c: set_outcome with a ready message. */
+void
+run_outcome(struct run *r, enum fl_status st, const char *msg)
+{
+	set_outcome(r, st, "%s", msg);
 }
 
 static void
@@ -483,7 +489,7 @@ on_sample(void *arg, const struct probe_cfg *cfg, const struct probe_sample *s)
 			    "fault: probe %s failed %ju consecutive samples (%s)",
 			    cfg->name, (uintmax_t)tol, s->detail);
 			if (r->x->hyp.during == DURING_ABORT && r->phase == PHASE_OBSERVE)
-				revert_all(r);
+				run_revert_all(r);
 		}
 		break;
 	case PHASE_REVERT:
@@ -667,7 +673,7 @@ observe_done(struct loop *l, void *arg)
 	(void)l;
 	r->timer = 0;
 	add_event(r, "info", "duration elapsed");
-	revert_all(r);
+	run_revert_all(r);
 }
 
 /* A fault's inject failed: the run ends with everything reverted. */
@@ -682,7 +688,7 @@ inject_failed(struct run *r, struct fault *f, const struct fl_err *e)
 	    f->ops->type, e->msg);
 	set_outcome(r, e->status == FL_REFUSED ? FL_REFUSED : FL_ERROR,
 	    "inject %s failed: %s", f->name, e->msg);
-	revert_all(r);
+	run_revert_all(r);
 }
 
 static void
@@ -702,12 +708,12 @@ begin_observe(struct run *r)
 	r->observe_mono = fl_mono_ms();
 	set_phase(r, PHASE_OBSERVE);
 	if (r->aborting) {
-		revert_all(r);
+		run_revert_all(r);
 		return;
 	}
 	/* A violation seen while injecting counts now. */
 	if (r->violated && r->x->hyp.during == DURING_ABORT) {
-		revert_all(r);
+		run_revert_all(r);
 		return;
 	}
 	for (size_t k = 0; k < r->ninjected; k++)
@@ -742,7 +748,7 @@ run_inject_from(struct run *r, size_t i)
 		    f->name, f->ops->type, f->state, &e) == -1) {
 			set_outcome(r, FL_ERROR, "cannot journal %s: %s", f->name,
 			    e.msg);
-			revert_all(r);
+			run_revert_all(r);
 			return;
 		}
 		r->ninjected = i + 1;
@@ -795,7 +801,7 @@ start_inject(struct run *r)
 		if (journal_hooks_as(r->o.journal, r->id, &r->x->cleanup.hooks,
 		    r->x->cleanup.timeout_ms, &r->o.runas, &e) == -1) {
 			set_outcome(r, FL_ERROR, "cannot journal the hooks: %s", e.msg);
-			revert_all(r);
+			run_revert_all(r);
 			return;
 		}
 	}
@@ -877,40 +883,7 @@ hooks_done(void *arg, struct hook_result *res, size_t n)
 }
 
 void
-run_revert_one(struct run *r, struct fault *f)
-{
-	struct fl_err e;
-
-	uint64_t t0 = fl_mono_ms();
-
-	f->revert = REVERT_OK;
-	if (f->ops->revert(f, &r->ctx, &e) == -1) {
-		f->revert = REVERT_FAILED;
-		metrics_revert(f->ops->type, "failed",
-		    (double)(fl_mono_ms() - t0) / 1000.0);
-		log_notice("run %s: revert %s (%s) failed: %s", r->id,
-		    f->name, f->ops->type, e.msg);
-		if (f->error == NULL)
-			f->error = strdup(e.msg);
-		add_event(r, "error", "revert %s failed: %s", f->name, e.msg);
-		set_outcome(r, FL_ERROR, "revert of %s failed: %s; the journal "
-		    "keeps it: run `faultctl recover`", f->name, e.msg);
-		return;
-	}
-	f->reverted_at = fl_wall_ms();
-	metrics_revert(f->ops->type, f->revert == REVERT_NOT_NEEDED ?
-	    "not-needed" : "ok", (double)(fl_mono_ms() - t0) / 1000.0);
-	log_notice("run %s: %s (%s) %s", r->id, f->name, f->ops->type,
-	    f->revert == REVERT_NOT_NEEDED ? "needs no revert" : "reverted");
-	if (r->o.journal != NULL &&
-	    journal_reverted(r->o.journal, r->id, f->name, &e) == -1)
-		add_event(r, "error", "%s", e.msg);
-	add_event(r, "revert", "%s (%s) %s", f->name, f->ops->type,
-	    f->revert == REVERT_NOT_NEEDED ? "needs no revert" : "reverted");
-}
-
-static void
-revert_all(struct run *r)
+run_revert_all(struct run *r)
 {
 	struct fault *f;
 
@@ -924,17 +897,13 @@ revert_all(struct run *r)
 	if ((f = tl_cancel(r)) != NULL)
 		add_event(r, "info", "inject %s cancelled", f->name);
 	ledger_stop_writes(r->ledger);
+	set_phase(r, PHASE_REVERT);
+	/* At once, cheapest first, one journal sync (run_revert.c). */
+	run_revert_faults(r);
 	for (size_t k = r->ninjected; k < r->x->nfaults; k++)
 		add_event(r, "info", "%s not injected%s",
 		    r->x->faults[r->order[k]]->name, r->observe_mono != 0 ?
 		    " (its start had not come)" : "");
-	set_phase(r, PHASE_REVERT);
-	/* Reverse order of injection; faults whose intent was journaled,
-	 * injected or not (a partial inject must be undone too; revert is
-	 * idempotent), except those whose `for` already reverted them. */
-	for (size_t k = r->ninjected; k-- > 0;)
-		if ((f = r->x->faults[r->order[k]])->reverted_at == 0)
-			run_revert_one(r, f);
 	release_all(r->x);
 	r->reverted_mono = fl_mono_ms();
 	r->reverted_wall = fl_wall_ms();
@@ -949,55 +918,6 @@ revert_all(struct run *r)
 		add_event(r, "error", "cannot run cleanup hooks");
 		set_outcome(r, FL_ERROR, "cannot run cleanup hooks");
 		hooks_done(r, NULL, 0);
-	}
-}
-
-void
-run_abort(struct run *r, const char *reason)
-{
-	if (r->finished || r->aborting)
-		return;
-	r->aborting = 1;
-	add_event(r, "abort", "%s", reason);
-	set_outcome(r, FL_ABORTED, "aborted: %s", reason);
-	switch (r->phase) {
-	case PHASE_PLAN:
-	case PHASE_BEFORE:
-		/* Nothing injected yet: nothing to revert, no hooks. A plan
-		 * still asking (gate, API servers, databases) stops now. */
-		if (r->planner != NULL) {
-			plan_req_cancel(r->planner);
-			r->planner = NULL;
-		}
-		release_all(r->x);
-		run_finish(r);
-		break;
-	case PHASE_INJECT:
-		if (r->injecting != NULL) {
-			/* An inject waiting on the network: stop it, and
-			 * revert what it did so far. */
-			struct fault *f = r->injecting;
-
-			r->injecting = NULL;
-			if (f->ops->cancel != NULL)
-				f->ops->cancel(f);
-			add_event(r, "info", "inject %s cancelled", f->name);
-			revert_all(r);
-		}
-		/* Otherwise inject_from checks r->aborting when it is done. */
-		break;
-	case PHASE_OBSERVE:
-		revert_all(r);
-		break;
-	case PHASE_REVERT:
-	case PHASE_CLEANUP:
-		/* Already on the way out; hooks_done skips the after wait. */
-		break;
-	case PHASE_AFTER:
-		run_finish(r);
-		break;
-	case PHASE_DONE:
-		break;
 	}
 }
 

@@ -127,8 +127,19 @@ void init_ctx(struct fault_ctx *ctx, const struct agent_config *cfg,
  * faults); revert the injected fault f now (its `for` ended; journaled, a
  * failure kept for `faultctl recover`); finish the run. */
 void run_inject_from(struct run *r, size_t k);
-void run_revert_one(struct run *r, struct fault *f);
 void run_finish(struct run *r);
+/* run.c, for run_revert.c: the outcome (set_outcome's rules: the first
+ * wins, an error always); the revert phase: stop the timeline, revert
+ * (run_revert_faults), release, then the cleanup hooks. */
+void run_outcome(struct run *r, enum fl_status st, const char *msg);
+void run_revert_all(struct run *r);
+
+/* run_revert.c: revert the injected fault f now (its `for` ended, or as
+ * part of run_revert_faults; journaled, a failure kept for `faultctl
+ * recover`); revert every journaled fault not reverted yet, at once,
+ * cheapest class first, with one journal sync for all (the revert phase). */
+void run_revert_one(struct run *r, struct fault *f);
+void run_revert_faults(struct run *r);
 
 /* run_timeline.c: the order (faults by start, then file order) and the
  * end timers; 0 or -1 when memory runs out. */

@@ -688,5 +688,6 @@ const struct fault_ops conn_exhaust_ops = {
 	.inject = cx_inject,
 	.cancel = cx_cancel,
 	.revert = cx_revert,
+	.revert_rank = FAULT_REVERT_SOCKETS,
 	.release = cx_release,
 };

@@ -5,7 +5,8 @@
  * by one anonymous file made with O_TMPFILE in the directory of `path` (or
  * its parent when `path` is not a directory). It has no name, so nothing is
  * left behind on disk: the kernel frees its blocks when the last descriptor
- * closes: at revert, or at the agent's exit whatever its cause (SIGKILL,
+ * closes: at revert (in a thread, off the loop: df_hand_off), or at the
+ * agent's exit whatever its cause (SIGKILL,
  * OOM kill, crash). After a power loss the filesystem reclaims the orphan
  * inode itself when it is mounted again (ext4/xfs orphan list; tmpfs is
  * gone anyway).
@@ -33,10 +34,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -683,6 +686,47 @@ fail:
 	}
 }
 
+/* Closing the last descriptor of a large file frees its blocks inside
+ * close(2) (on tmpfs, every page of 1 GiB: tens of ms), which would hold
+ * up the engine's loop and every revert after this one. So the revert
+ * hands the descriptor to a detached thread that only closes it. Who owns
+ * the fd: the driver until df_hand_off; from then on the thread alone (the
+ * driver forgets it at once, rt->fd = -1, and never touches it again). The
+ * thread shares nothing else with the loop (no locks needed). If it cannot
+ * be started the loop closes the fd itself (slower, never wrong).
+ *
+ * The revert is done when the agent no longer holds the filler for the
+ * run: the file never had a name, so nothing can find it and nothing is
+ * left to undo; the kernel finishes freeing its blocks a few ms later, in
+ * the thread, and at the agent's exit whatever its cause (the descriptor
+ * dies with the process). recover after a crash stays "not needed" (see
+ * df_revert). */
+static void *
+df_closer(void *arg)
+{
+	close((int)(intptr_t)arg);
+	return NULL;
+}
+
+static void
+df_hand_off(int fd)
+{
+	pthread_attr_t at;
+	pthread_t th;
+	int ok = 0;
+
+	if (pthread_attr_init(&at) == 0) {
+		/* A small stack: the thread calls close() and ends. */
+		(void)pthread_attr_setstacksize(&at, 64 * 1024);
+		ok = pthread_attr_setdetachstate(&at,
+		    PTHREAD_CREATE_DETACHED) == 0 &&
+		    pthread_create(&th, &at, df_closer, (void *)(intptr_t)fd) == 0;
+		pthread_attr_destroy(&at);
+	}
+	if (!ok)
+		close(fd);
+}
+
 static int
 df_revert(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 {
@@ -699,8 +743,9 @@ df_revert(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		return 0;
 	}
 	if (rt->fd >= 0) {
-		/* Closing the last reference frees the blocks at once. */
-		close(rt->fd);
+		/* The last reference goes; its blocks are freed in a thread
+		 * (df_hand_off), off the loop. */
+		df_hand_off(rt->fd);
 		rt->fd = -1;
 		rt->released = 1;
 	}
@@ -735,5 +780,6 @@ const struct fault_ops disk_fill_ops = {
 	.plan = df_plan,
 	.inject = df_inject,
 	.revert = df_revert,
+	.revert_rank = FAULT_REVERT_SPACE,
 	.release = df_release,
 };

@@ -672,6 +672,7 @@ const struct fault_ops netem_ops = {
 	.plan = netem_plan,
 	.inject = netem_inject,
 	.revert = netem_revert,
+	.revert_rank = FAULT_REVERT_NET,
 	.release = netem_release,
 };
 

@@ -892,5 +892,6 @@ const struct fault_ops partition_ops = {
 	.inject = pt_inject,
 	.cancel = pt_cancel,
 	.revert = pt_revert,
+	.revert_rank = FAULT_REVERT_NET,
 	.release = pt_release,
 };

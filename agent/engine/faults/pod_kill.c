@@ -666,5 +666,6 @@ const struct fault_ops pod_kill_ops = {
 	.inject = pod_inject,
 	.cancel = pod_cancel,
 	.revert = pod_revert,
+	.revert_rank = FAULT_REVERT_SIGNAL,
 	.release = pod_release,
 };

@@ -1015,5 +1015,6 @@ const struct fault_ops process_kill_ops = {
 	.plan = pk_plan,
 	.inject = pk_inject,
 	.revert = pk_revert,
+	.revert_rank = FAULT_REVERT_SIGNAL,
 	.release = pk_release,
 };
