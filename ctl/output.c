@@ -575,6 +575,40 @@ output_format_name(enum out_format fmt)
 }
 
 int
+output_json(FILE *out, const json_t *j, size_t flags)
+{
+	char *text, *nt;
+	size_t len;
+	int fd, rc;
+
+	/* One buffer: json_dumpf would hand the stream one token at a time
+	 * (a write(2) each when it is unbuffered or a terminal). */
+	if ((text = json_dumps(j, flags)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	len = strlen(text);
+	if ((nt = realloc(text, len + 2)) == NULL) {
+		free(text);
+		errno = ENOMEM;
+		return -1;
+	}
+	text = nt;
+	text[len++] = '\n';
+	text[len] = '\0';
+	/* What the stream holds goes first; then the whole document in one
+	 * write(2) where the stream has a descriptor (not a memstream). */
+	if (fflush(out) == EOF)
+		rc = -1;
+	else if ((fd = fileno(out)) != -1)
+		rc = fl_write_all(fd, text, len);
+	else
+		rc = fwrite(text, 1, len, out) == len ? 0 : -1;
+	free(text);
+	return rc;
+}
+
+int
 output_report(FILE *out, json_t *report, enum out_format fmt, struct fl_err *e)
 {
 	json_t *v = json_object_get(report, "verdict");
@@ -588,9 +622,8 @@ output_report(FILE *out, json_t *report, enum out_format fmt, struct fl_err *e)
 		text_report(out, report);
 		break;
 	case OUT_JSON:
-		if (json_dumpf(report, out, JSON_INDENT(2)) == -1)
+		if (output_json(out, report, JSON_INDENT(2)) == -1)
 			return fl_fail(e, "cannot write the report: %s", strerror(errno));
-		fputc('\n', out);
 		break;
 	case OUT_JUNIT:
 		if (out_junit(out, report) == -1)

@@ -33,6 +33,11 @@ const char *output_format_name(enum out_format fmt);
 int output_report(FILE *out, json_t *report, enum out_format fmt,
     struct fl_err *e);
 
+/* j (borrowed) as JSON text with flags (jansson's) and a newline, in one
+ * write(2) to out's descriptor after flushing out (fwrite for a stream
+ * without one). 0, or -1 with errno. */
+int output_json(FILE *out, const json_t *j, size_t flags);
+
 /* One live progress line for a foreground run from an event of the stream
  * (docs/api.md), without a newline, e.g.
  *   [01:05 -03:55] observe  checkout ok, search FAILING  violation: ...

@@ -220,6 +220,11 @@ int fault_has(const struct fault *f, const char *key);
  * agent, its ancestors, the client, protect_process)? why names the rule. */
 int fault_pid_protected(const struct fault_ctx *ctx, pid_t pid,
     char *why, size_t len);
+/* The same judgment from a snapshot already read (proc_read: stat and
+ * status), without reading /proc again unless pi is a thread. */
+struct proc_info;
+int fault_proc_protected(const struct fault_ctx *ctx,
+    const struct proc_info *pi, char *why, size_t len);
 
 /* Formatted ctx->event(); harmless when ctx or its callback is NULL. */
 void fault_event(struct fault_ctx *ctx, const char *type, const char *fmt, ...)

@@ -60,23 +60,17 @@ self_ancestors(pid_t *out, size_t max)
 }
 
 static int
-protected_one(const struct fault_ctx *ctx, pid_t pid, char *why, size_t len)
+protected_info(const struct fault_ctx *ctx, const struct proc_info *pi,
+    char *why, size_t len)
 {
-	struct proc_info pi;
-	pid_t self[64];
+	pid_t self[64], pid = pi->pid;
 	size_t nself;
 
 	if (pid <= 1) {
 		snprintf(why, len, "PID 1 (init) is never signalled");
 		return 1;
 	}
-	if (proc_read(pid, &pi) == -1) {
-		/* Fail safe: what we cannot inspect we do not signal. */
-		snprintf(why, len, "cannot read /proc/%d: %s", (int)pid,
-		    errno == ESRCH ? "no such process" : strerror(errno));
-		return 1;
-	}
-	if (pi.kthread) {
+	if (pi->kthread) {
 		snprintf(why, len, "kernel thread");
 		return 1;
 	}
@@ -99,12 +93,30 @@ protected_one(const struct fault_ctx *ctx, pid_t pid, char *why, size_t len)
 		for (size_t i = 0; i < ctx->cfg->guard.protect_process.n; i++) {
 			const char *name = ctx->cfg->guard.protect_process.v[i];
 
-			if (proc_comm_matches(pi.comm, name)) {
+			if (proc_comm_matches(pi->comm, name)) {
 				snprintf(why, len, "protect_process %s", name);
 				return 1;
 			}
 		}
 	return 0;
+}
+
+static int
+protected_one(const struct fault_ctx *ctx, pid_t pid, char *why, size_t len)
+{
+	struct proc_info pi;
+
+	if (pid <= 1) {
+		snprintf(why, len, "PID 1 (init) is never signalled");
+		return 1;
+	}
+	if (proc_read_stat(pid, &pi) == -1) {
+		/* Fail safe: what we cannot inspect we do not signal. */
+		snprintf(why, len, "cannot read /proc/%d: %s", (int)pid,
+		    errno == ESRCH ? "no such process" : strerror(errno));
+		return 1;
+	}
+	return protected_info(ctx, &pi, why, len);
 }
 
 int
@@ -123,6 +135,27 @@ fault_pid_protected(const struct fault_ctx *ctx, pid_t pid, char *why,
 		return 1;
 	if ((tgid = tgid_of(pid)) != pid)
 		return protected_one(ctx, tgid, why, len);
+	return 0;
+}
+
+int
+fault_proc_protected(const struct fault_ctx *ctx, const struct proc_info *pi,
+    char *why, size_t len)
+{
+	char dummy[8];
+
+	if (why == NULL || len == 0) {
+		why = dummy;
+		len = sizeof(dummy);
+	}
+	why[0] = '\0';
+	if (protected_info(ctx, pi, why, len))
+		return 1;
+	/* A thread's process is judged too (no status read: judge by pid). */
+	if (!pi->has_status)
+		return fault_pid_protected(ctx, pi->pid, why, len);
+	if (pi->tgid > 0 && pi->tgid != pi->pid)
+		return protected_one(ctx, pi->tgid, why, len);
 	return 0;
 }
 

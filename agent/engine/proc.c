@@ -82,9 +82,9 @@ parse_pid(const char *s, pid_t *pid)
 }
 
 int
-proc_read(pid_t pid, struct proc_info *info)
+proc_read_stat(pid_t pid, struct proc_info *info)
 {
-	char path[64], buf[2048], status[4096];
+	char path[64], buf[2048];
 	char *open_p, *close_p, *p, *save = NULL;
 	unsigned long long starttime = 0;
 	unsigned long flags = 0;
@@ -160,18 +160,39 @@ proc_read(pid_t pid, struct proc_info *info)
 	info->starttime = starttime;
 	info->kthread = (flags & PF_KTHREAD_FLAG) != 0 || pid == 2 ||
 	    info->ppid == 2;
+	return 0;
+}
 
-	/* The real uid is the first number of "Uid:" in status. */
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+int
+proc_read_status(struct proc_info *info)
+{
+	char path[64], status[4096], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)info->pid);
 	if (read_small(path, status, sizeof(status), 1) == -1)
 		return -1;
+	/* The real uid is the first number of "Uid:"; "Tgid:" comes before
+	 * it (a TID named explicitly signals its whole thread group). */
+	if ((p = strstr(status, "\nTgid:")) != NULL)
+		info->tgid = (pid_t)strtol(p + 6, NULL, 10);
+	if (info->tgid <= 0)
+		info->tgid = info->pid;
 	p = strstr(status, "\nUid:");
 	if (p == NULL) {
 		errno = EINVAL;
 		return -1;
 	}
 	info->uid = (uid_t)strtoul(p + 5, NULL, 10);
+	info->has_status = 1;
 	return 0;
+}
+
+int
+proc_read(pid_t pid, struct proc_info *info)
+{
+	if (proc_read_stat(pid, info) == -1)
+		return -1;
+	return proc_read_status(info);
 }
 
 int
@@ -203,7 +224,8 @@ cmp_info(const void *a, const void *b)
 }
 
 int
-proc_list(struct proc_info **out, size_t *n)
+proc_scan(int (*want)(const struct proc_info *, void *), void *arg,
+    struct proc_info **out, size_t *n)
 {
 	struct proc_info *v = NULL, *nv;
 	size_t cnt = 0, cap = 0;
@@ -228,9 +250,13 @@ proc_list(struct proc_info **out, size_t *n)
 			}
 			v = nv;
 		}
-		/* Gone between readdir and read: not a process any more. */
-		if (proc_read(pid, &v[cnt]) == 0)
-			cnt++;
+		/* Gone between readdir and read: not a process any more. Only
+		 * the wanted ones cost a second file (status). */
+		if (proc_read_stat(pid, &v[cnt]) == -1 ||
+		    (want != NULL && !want(&v[cnt], arg)) ||
+		    proc_read_status(&v[cnt]) == -1)
+			continue;
+		cnt++;
 	}
 	closedir(d);
 	if (cnt > 1)
@@ -238,6 +264,12 @@ proc_list(struct proc_info **out, size_t *n)
 	*out = v;
 	*n = cnt;
 	return 0;
+}
+
+int
+proc_list(struct proc_info **out, size_t *n)
+{
+	return proc_scan(NULL, NULL, out, n);
 }
 
 /* A growable set of PIDs. */
@@ -623,7 +655,7 @@ proc_is_ancestor(pid_t ancestor, pid_t pid)
 	for (int hops = 0; pid > 0 && hops < 4096; hops++) {
 		if (pid == ancestor)
 			return 1;
-		if (proc_read(pid, &pi) == -1)
+		if (proc_read_stat(pid, &pi) == -1)
 			return 0;
 		pid = pi.ppid;
 	}
@@ -639,7 +671,7 @@ proc_ancestors(pid_t self, pid_t *out, size_t max)
 
 	while (pid > 0 && n < max) {
 		out[n++] = pid;
-		if (pid == 1 || proc_read(pid, &pi) == -1)
+		if (pid == 1 || proc_read_stat(pid, &pi) == -1)
 			break;
 		pid = pi.ppid;
 	}
@@ -647,31 +679,45 @@ proc_ancestors(pid_t self, pid_t *out, size_t max)
 }
 
 enum proc_send
-proc_signal_checked(pid_t pid, uint64_t starttime, int signo)
+proc_pin(pid_t pid, uint64_t starttime, int *pfd, char *state)
 {
 	struct proc_info pi;
-	int pfd = -1, r, save;
+	int fd = -1, save;
 
+	*pfd = -1;
 #ifdef SYS_pidfd_open
-	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pfd == -1 && errno == ESRCH)
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd == -1 && errno == ESRCH)
 		return PROC_GONE;
 	/* ENOSYS: old kernel; EINVAL: pid is a thread id. Use kill(2). */
-	if (pfd == -1 && errno != ENOSYS && errno != EINVAL)
+	if (fd == -1 && errno != ENOSYS && errno != EINVAL)
 		return PROC_SEND_ERROR;
 #endif
-	if (proc_read(pid, &pi) == -1) {
+	/* After the pidfd: the start time read now is that of the process
+	 * the pidfd refers to, or that process is gone. stat alone says it. */
+	if (proc_read_stat(pid, &pi) == -1) {
 		save = errno;
-		if (pfd != -1)
-			close(pfd);
+		if (fd != -1)
+			close(fd);
 		errno = save;
 		return save == ESRCH ? PROC_GONE : PROC_SEND_ERROR;
 	}
 	if (pi.starttime != starttime) {
-		if (pfd != -1)
-			close(pfd);
+		if (fd != -1)
+			close(fd);
 		return PROC_REUSED;
 	}
+	if (state != NULL)
+		*state = pi.state;
+	*pfd = fd;
+	return PROC_SENT;
+}
+
+enum proc_send
+proc_pinned_signal(pid_t pid, int pfd, int signo)
+{
+	int r, save;
+
 #ifdef SYS_pidfd_send_signal
 	if (pfd != -1)
 		r = (int)syscall(SYS_pidfd_send_signal, pfd, signo, NULL, 0);
@@ -686,6 +732,17 @@ proc_signal_checked(pid_t pid, uint64_t starttime, int signo)
 		return save == ESRCH ? PROC_GONE : PROC_SEND_ERROR;
 	}
 	return PROC_SENT;
+}
+
+enum proc_send
+proc_signal_checked(pid_t pid, uint64_t starttime, int signo)
+{
+	enum proc_send r;
+	int pfd;
+
+	if ((r = proc_pin(pid, starttime, &pfd, NULL)) != PROC_SENT)
+		return r;
+	return proc_pinned_signal(pid, pfd, signo);
 }
 
 int
@@ -775,4 +832,38 @@ proc_user_name(uid_t uid, char *buf, size_t len)
 		snprintf(buf, len, "%s", res->pw_name);
 	else
 		snprintf(buf, len, "%u", (unsigned)uid);
+}
+
+const char *
+proc_users_name(struct proc_users *c, uid_t uid)
+{
+	char name[sizeof(c->v[0].name)];
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].uid == uid)
+			return c->v[i].name;
+	proc_user_name(uid, name, sizeof(name));
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 8;
+		void *nv = realloc(c->v, cap * sizeof(c->v[0]));
+
+		if (nv == NULL) {
+			/* Not cached: the name is still right, from a buffer
+			 * that lives as long as the cache. */
+			snprintf(c->miss, sizeof(c->miss), "%s", name);
+			return c->miss;
+		}
+		c->v = nv;
+		c->cap = cap;
+	}
+	c->v[c->n].uid = uid;
+	memcpy(c->v[c->n].name, name, sizeof(name));
+	return c->v[c->n++].name;
+}
+
+void
+proc_users_free(struct proc_users *c)
+{
+	free(c->v);
+	memset(c, 0, sizeof(*c));
 }

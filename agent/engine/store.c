@@ -107,7 +107,8 @@ store_save(const char *state_dir, enum store_kind k, const char *id,
     const json_t *doc, struct fl_err *e)
 {
 	char dir[4096], path[4096], tmp[4096];
-	char *text;
+	char *text, *nt;
+	size_t len;
 	int fd, dfd, rc = -1;
 
 	if (!store_valid_id(k, id))
@@ -122,13 +123,20 @@ store_save(const char *state_dir, enum store_kind k, const char *id,
 	 * large one costs one system call, not one per JSON token. */
 	if ((text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
 		return fl_fail(e, "%s: cannot encode the document", path);
+	len = strlen(text);
+	if ((nt = realloc(text, len + 2)) == NULL) {
+		fl_fail(e, "%s: out of memory", path);
+		goto out;
+	}
+	text = nt;
+	text[len++] = '\n';   /* the newline in the same write */
+	text[len] = '\0';
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 	    0640)) == -1) {
 		fl_fail(e, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (fl_write_all(fd, text, strlen(text)) == -1 ||
-	    fl_write_all(fd, "\n", 1) == -1 || fsync(fd) == -1) {
+	if (fl_write_all(fd, text, len) == -1 || fsync(fd) == -1) {
 		fl_fail(e, "%s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);

@@ -36,24 +36,8 @@
 #include "caps.h"
 #include "fault.h"
 #include "loop.h"
-#include "proc.h"
+#include "process_kill.h"
 #include "units.h"
-
-struct pk_cfg {
-	char *process;        /* exact comm */
-	char *cmdline;        /* POSIX extended regex over the cmdline */
-	uint64_t pid;
-	char *pidfile;
-	char *cgroup;
-	uint64_t port;
-	char *user;           /* name or uid */
-	char *signal;         /* name (with or without SIG) or number */
-	uint64_t count;
-	double percent;
-	int all;
-	uint64_t interval_ms;
-	uint64_t seed;
-};
 
 static const struct keydef pk_keys[] = {
 	{ "process", KEY_STRING, offsetof(struct pk_cfg, process), 0, NULL, 0, NULL },
@@ -87,16 +71,7 @@ struct pk_rt {
 	int reverted;
 };
 
-/* One process as planned. */
-struct pk_proc {
-	pid_t pid;
-	uid_t uid;
-	uint64_t starttime;
-	char state;                  /* its state letter when chosen */
-	char name[PROC_NAME_MAX];    /* valid UTF-8 (proc_info.name) */
-};
-
-static const char *
+const char *
 pk_selector(const struct fault *f)
 {
 	for (size_t i = 0; i < NSELECTORS; i++)
@@ -106,7 +81,7 @@ pk_selector(const struct fault *f)
 }
 
 /* "process=api-server" for messages; cut whole to fit len. */
-static void
+void
 pk_describe(const struct fault *f, char *buf, size_t len)
 {
 	const struct pk_cfg *c = f->cfg;
@@ -143,7 +118,7 @@ pk_all(const struct fault *f)
 }
 
 /* count / percent / all as the victim choice shared with pod-kill. */
-static struct fault_pick
+struct fault_pick
 pk_pick(const struct fault *f)
 {
 	const struct pk_cfg *c = f->cfg;
@@ -159,461 +134,6 @@ pk_pick(const struct fault *f)
 		p.count = c->count;
 	}
 	return p;
-}
-
-/* ---- candidates ------------------------------------------------------- */
-
-struct pk_list {
-	struct pk_proc *v;
-	size_t n, cap;
-	size_t nstopped;         /* left out: already stopped (stop signals) */
-};
-
-/* What makes a process a candidate besides the selector. */
-struct pk_filter {
-	int has_uid;
-	uid_t uid;
-	int stop;                /* the signal stops: stopped ones are left out */
-	const json_t *exclude;   /* a state whose victims are left out */
-};
-
-static int
-list_add(struct pk_list *l, const struct proc_info *pi)
-{
-	struct pk_proc *nv;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-
-		if ((nv = realloc(l->v, cap * sizeof(*nv))) == NULL)
-			return -1;
-		l->v = nv;
-		l->cap = cap;
-	}
-	l->v[l->n].pid = pi->pid;
-	l->v[l->n].uid = pi->uid;
-	l->v[l->n].starttime = pi->starttime;
-	l->v[l->n].state = pi->state;
-	memcpy(l->v[l->n].name, pi->name, sizeof(l->v[l->n].name));
-	l->n++;
-	return 0;
-}
-
-/* Was (pid, starttime) already chosen by this fault? */
-static int
-state_has_victim(const json_t *state, pid_t pid, uint64_t starttime)
-{
-	json_t *victims = json_object_get(state, "victims"), *v;
-	size_t i;
-
-	json_array_foreach(victims, i, v) {
-		if (json_integer_value(json_object_get(v, "pid")) == pid &&
-		    (uint64_t)json_integer_value(json_object_get(v,
-		    "starttime")) == starttime)
-			return 1;
-	}
-	return 0;
-}
-
-/* Consider one process: live, user filter, guard, not already a victim,
- * not already stopped for a stop signal. explicit: named by pid/pidfile,
- * so a guard hit (or a stopped process) refuses the fault. */
-static int
-consider(struct fault *f, struct fault_ctx *ctx, pid_t pid, int explicit,
-    const struct pk_filter *flt, struct pk_list *l, struct fl_err *e)
-{
-	struct proc_info pi;
-	char why[256];
-
-	if (proc_read(pid, &pi) == -1) {
-		if (errno == ENOMEM)
-			return fl_fail(e, "out of memory");
-		if (explicit)
-			return fl_refuse(e, "no process with pid %d", (int)pid);
-		return 0;  /* exited meanwhile */
-	}
-	/* A zombie is already dead; signalling it achieves nothing. */
-	if (pi.state == 'Z' || pi.state == 'X') {
-		if (explicit)
-			return fl_refuse(e, "pid %d (%s) has already exited",
-			    (int)pid, pi.name);
-		return 0;
-	}
-	/* Kernel threads are never candidates; with a wide selector (cgroup
-	 * "/") there are hundreds, not worth an event each. */
-	if (pi.kthread && !explicit)
-		return 0;
-	if (fault_pid_protected(ctx, pid, why, sizeof(why))) {
-		if (explicit)
-			return fl_refuse(e, "pid %d (%s) is protected: %s",
-			    (int)pid, pi.name, why);
-		fault_event(ctx, "info", "%s: pid %d (%s) is protected (%s); "
-		    "not a candidate", f->name, (int)pid, pi.name, why);
-		return 0;
-	}
-	if (flt->has_uid && pi.uid != flt->uid)
-		return 0;
-	if (flt->exclude != NULL &&
-	    state_has_victim(flt->exclude, pid, pi.starttime))
-		return 0;
-	/* Stopping a stopped process changes nothing, and its revert (CONT)
-	 * would resume what someone else paused. */
-	if (flt->stop && proc_is_stopped(pi.state)) {
-		if (explicit)
-			return fl_refuse(e, "pid %d (%s) is already stopped "
-			    "(state %c): a stop signal would change nothing, "
-			    "and faultline never resumes a process it did not "
-			    "stop", (int)pid, pi.name, pi.state);
-		fault_event(ctx, "info", "%s: pid %d (%s) is already stopped "
-		    "(state %c); not a candidate, it stays stopped", f->name,
-		    (int)pid, pi.name, pi.state);
-		l->nstopped++;
-		return 0;
-	}
-	if (list_add(l, &pi) == -1)
-		return fl_fail(e, "out of memory");
-	return 0;
-}
-
-/* port = finds a socket's owner through /proc/PID/fd, which the kernel
- * shows without CAP_SYS_PTRACE (optional for this kind) only for processes
- * of our uid with no capability we lack: say so rather than miss them
- * silently. */
-#define PK_NO_PTRACE "this agent has no cap_sys_ptrace: listeners of other " \
-    "users, or with capabilities it lacks, are not seen"
-
-/* Every live, unprotected process the selector and filters match, sorted
- * by PID. exclude: a state whose victims are left out (later STOP rounds
- * pick new processes). */
-static int
-pk_candidates(struct fault *f, struct fault_ctx *ctx, int stop,
-    const json_t *exclude, struct pk_list *l, struct fl_err *e)
-{
-	const struct pk_cfg *c = f->cfg;
-	const char *sel = pk_selector(f);
-	struct pk_filter flt = { 0, 0, stop, exclude };
-	int rc = 0;
-
-	memset(l, 0, sizeof(*l));
-	if (sel == NULL)
-		return fl_invalid(e, "one of process, cmdline, pid, pidfile, "
-		    "cgroup or port is required");
-	if (c->user != NULL) {
-		if (proc_user_uid(c->user, &flt.uid) == -1)
-			return fl_refuse(e, "user %s: no such user", c->user);
-		flt.has_uid = 1;
-	}
-
-	if (strcmp(sel, "pid") == 0 || strcmp(sel, "pidfile") == 0) {
-		pid_t pid = (pid_t)c->pid;
-
-		char err[128];
-
-		/* Every pidfile problem is a refusal (exit 3), like a pid that
-		 * does not exist: the file is what the system holds now. */
-		if (strcmp(sel, "pidfile") == 0 &&
-		    proc_pidfile(c->pidfile, &pid, err, sizeof(err)) == -1)
-			return fl_refuse(e, "pidfile %s: %s", c->pidfile, err);
-		rc = consider(f, ctx, pid, 1, &flt, l, e);
-	} else if (strcmp(sel, "process") == 0 || strcmp(sel, "cmdline") == 0) {
-		struct proc_info *all;
-		size_t n;
-		regex_t re;
-		int is_re = strcmp(sel, "cmdline") == 0;
-
-		if (is_re) {
-			int r = regcomp(&re, c->cmdline, REG_EXTENDED | REG_NOSUB);
-
-			if (r != 0) {
-				char msg[128];
-
-				regerror(r, &re, msg, sizeof(msg));
-				return fl_invalid(e, "cmdline: %s", msg);
-			}
-		}
-		if (proc_list(&all, &n) == -1) {
-			if (is_re)
-				regfree(&re);
-			return fl_fail(e, "reading /proc: %s", strerror(errno));
-		}
-		for (size_t i = 0; i < n && rc == 0; i++) {
-			if (all[i].kthread)
-				continue;  /* never candidates, not worth an event */
-			if (is_re) {
-				char cmd[8192];
-
-				if (proc_cmdline(all[i].pid, cmd, sizeof(cmd)) == -1 ||
-				    cmd[0] == '\0' ||
-				    regexec(&re, cmd, 0, NULL, 0) != 0)
-					continue;
-			} else if (!proc_comm_matches(all[i].comm, c->process))
-				continue;
-			rc = consider(f, ctx, all[i].pid, 0, &flt, l, e);
-		}
-		free(all);
-		if (is_re)
-			regfree(&re);
-	} else {
-		pid_t *pids;
-		size_t n;
-
-		if (strcmp(sel, "cgroup") == 0) {
-			if (proc_in_cgroup(c->cgroup, &pids, &n) == -1)
-				return fl_refuse(e, "cgroup %s: %s", c->cgroup,
-				    errno == ENOENT ? "no such cgroup" :
-				    strerror(errno));
-		} else {
-			if (proc_listening_on((uint16_t)c->port, &pids, &n) == -1)
-				return fl_fail(e, "port %llu: reading /proc/net: %s",
-				    (unsigned long long)c->port, strerror(errno));
-			if (caps_lacks(CAP_SYS_PTRACE))
-				fault_event(ctx, "info", "%s: " PK_NO_PTRACE, f->name);
-		}
-		for (size_t i = 0; i < n && rc == 0; i++)
-			rc = consider(f, ctx, pids[i], 0, &flt, l, e);
-		free(pids);
-	}
-	if (rc == -1) {
-		free(l->v);
-		memset(l, 0, sizeof(*l));
-	}
-	return rc;
-}
-
-/* Choose the victims of one round into out (caller frees out->v), in PID
- * order; cand_out (may be NULL) gets the candidates they came from (caller
- * frees cand_out->v). round 0 is the first; each later one shifts the
- * seed, so rounds differ, reproducibly. */
-static int
-pk_choose(struct fault *f, struct fault_ctx *ctx, unsigned round, int stop,
-    const json_t *exclude, struct pk_list *out, struct pk_list *cand_out,
-    struct fl_err *e)
-{
-	const struct pk_cfg *c = f->cfg;
-	struct fault_pick pick = pk_pick(f);
-	double maxp = ctx->cfg != NULL ? ctx->cfg->guard.max_kill_percent : 100;
-	struct pk_list cand;
-	size_t k, *idx;
-	uint64_t seed;
-	char desc[256];
-
-	memset(out, 0, sizeof(*out));
-	if (pk_candidates(f, ctx, stop, exclude, &cand, e) == -1)
-		return -1;
-	if (cand.n == 0) {
-		pk_describe(f, desc, sizeof(desc));
-		if (cand.nstopped > 0)
-			return fl_refuse(e, "every process matching %s is "
-			    "already stopped (%zu); nothing to stop", desc,
-			    cand.nstopped);
-		return fl_refuse(e, "no process matches %s%s", desc,
-		    fault_has(f, "port") && caps_lacks(CAP_SYS_PTRACE) ?
-		    " (" PK_NO_PTRACE ")" : "");
-	}
-	if ((idx = calloc(cand.n, sizeof(*idx))) == NULL ||
-	    (out->v = calloc(cand.n, sizeof(*out->v))) == NULL) {
-		free(idx);
-		free(cand.v);
-		return fl_fail(e, "out of memory");
-	}
-	seed = (fault_has(f, "seed") ? c->seed : ctx->seed) + round;
-	if (fault_pick(&pick, cand.n, maxp, seed, f->name, "signal",
-	    "matching processes", idx, &k, e) == -1) {
-		free(idx);
-		free(cand.v);
-		free(out->v);
-		out->v = NULL;
-		return -1;
-	}
-	/* Candidates are in PID order and idx ascending: victims too. */
-	for (size_t i = 0; i < k; i++)
-		out->v[i] = cand.v[idx[i]];
-	out->n = out->cap = k;
-	free(idx);
-	if (cand_out != NULL)
-		*cand_out = cand;
-	else
-		free(cand.v);
-	return 0;
-}
-
-/* ---- state and targets (every string valid UTF-8; NULL is an error) -- */
-
-static json_t *
-victim_json(const struct pk_proc *p, unsigned round)
-{
-	/* A state letter is ASCII; anything else would not be UTF-8. */
-	char st[2] = { p->state > ' ' && p->state < 127 ? p->state : '?', '\0' };
-
-	return json_pack("{s:i, s:I, s:s, s:s, s:i}", "pid", (int)p->pid,
-	    "starttime", (json_int_t)p->starttime, "comm", p->name,
-	    "prior_state", st, "round", (int)round);
-}
-
-/* Append v's processes to the victims array as round round; on failure
- * the array is as it was. */
-static int
-append_victims(json_t *victims, const struct pk_list *v, unsigned round)
-{
-	size_t from = json_array_size(victims);
-
-	for (size_t i = 0; i < v->n; i++)
-		if (json_array_append_new(victims, victim_json(&v->v[i],
-		    round)) == -1) {
-			while (json_array_size(victims) > from)
-				json_array_remove(victims,
-				    json_array_size(victims) - 1);
-			return -1;
-		}
-	return 0;
-}
-
-/* "pid 123 (api) user www-data" for each of v, appended to f->targets.
- * The user name comes from the passwd database: made valid UTF-8 too. */
-static int
-add_targets(struct fault *f, const struct pk_list *v)
-{
-	char buf[PROC_NAME_MAX + 128], user[64];
-
-	if (f->targets == NULL && (f->targets = json_array()) == NULL)
-		return -1;
-	for (size_t i = 0; i < v->n; i++) {
-		char *text;
-		int rc;
-
-		proc_user_name(v->v[i].uid, user, sizeof(user));
-		snprintf(buf, sizeof(buf), "pid %d (%s) user %s",
-		    (int)v->v[i].pid, v->v[i].name, user);
-		if ((text = fl_utf8_sanitize(buf, strlen(buf))) == NULL)
-			return -1;
-		rc = json_array_append_new(f->targets, json_string(text));
-		free(text);
-		if (rc == -1)
-			return -1;
-	}
-	return 0;
-}
-
-/* ---- signalling ------------------------------------------------------- */
-
-static int
-victim_stopped_before(const json_t *v)
-{
-	const char *ps = json_string_value(json_object_get(v, "prior_state"));
-
-	return ps != NULL && proc_is_stopped(ps[0]);
-}
-
-/* Before a stop signal to victims[from..]: one found stopped now (paused
- * by someone since it was chosen) is left alone, and marked so that revert
- * never resumes it; the marks are journaled before anything is signalled.
- * Returns 0, or -1 (nothing may be signalled) with e filled. */
-static int
-mark_stopped(struct fault *f, struct fault_ctx *ctx, json_t *victims,
-    size_t from, struct fl_err *e)
-{
-	size_t marked = 0;
-
-	for (size_t i = from; i < json_array_size(victims); i++) {
-		json_t *v = json_array_get(victims, i);
-		json_int_t pid = json_integer_value(json_object_get(v, "pid"));
-		struct proc_info pi;
-
-		if (pid <= 1 || pid > 4194304 || victim_stopped_before(v) ||
-		    proc_read((pid_t)pid, &pi) == -1 ||
-		    pi.starttime != (uint64_t)json_integer_value(
-		    json_object_get(v, "starttime")) ||
-		    !proc_is_stopped(pi.state))
-			continue;
-		if (json_object_set_new(v, "prior_state",
-		    json_string(pi.state == 't' ? "t" : "T")) == -1 ||
-		    json_object_set_new(v, "result",
-		    json_string("already stopped")) == -1)
-			return fl_fail(e, "out of memory");
-		fault_event(ctx, "info", "%s: pid %d (%s) was stopped by someone "
-		    "else since it was chosen; not signalled, it stays stopped",
-		    f->name, (int)pid, pi.name);
-		marked++;
-	}
-	if (marked > 0 && fault_journal_update(ctx, f) == -1)
-		return fl_fail(e, "%s: journal update failed; nothing signalled",
-		    f->name);
-	return 0;
-}
-
-/* Signal victims[from..] with signo; an event for each, and (inject) its
- * "result". revert: send CONT only where the stop was ours. Returns -1
- * (e filled with the first failure) if any signal could not be sent. */
-static int
-signal_victims(struct fault *f, struct fault_ctx *ctx, json_t *victims,
-    size_t from, int signo, const char *signame, int revert,
-    struct fl_err *e)
-{
-	const char *evtype = revert ? "revert" : "inject";
-	int rc = 0;
-
-	for (size_t i = from; i < json_array_size(victims); i++) {
-		json_t *v = json_array_get(victims, i);
-		json_int_t pid = json_integer_value(json_object_get(v, "pid"));
-		uint64_t st = (uint64_t)json_integer_value(json_object_get(v,
-		    "starttime"));
-		const char *comm = json_string_value(json_object_get(v, "comm"));
-		const char *result = json_string_value(json_object_get(v,
-		    "result"));
-		const char *res = NULL;
-		int err;
-
-		/* A hand-edited or corrupt journal must not make us signal
-		 * PID 0 (our process group) or -1 (everything). */
-		if (pid <= 1 || pid > 4194304)
-			continue;
-		if (comm == NULL)
-			comm = "?";
-		if (victim_stopped_before(v)) {
-			if (revert)
-				fault_event(ctx, "info", "%s: pid %d (%s) was "
-				    "already stopped before the fault; left "
-				    "stopped", f->name, (int)pid, comm);
-			continue;
-		}
-		/* Revert undoes only a stop that was sent. No result: sent,
-		 * or a restart found the journal written but not the result. */
-		if (revert && result != NULL && strcmp(result, "sent") != 0)
-			continue;
-		switch (proc_signal_checked((pid_t)pid, st, signo)) {
-		case PROC_SENT:
-			fault_event(ctx, evtype, "%s: SIG%s sent to pid %d (%s)",
-			    f->name, signame, (int)pid, comm);
-			res = "sent";
-			break;
-		case PROC_GONE:
-			fault_event(ctx, "info", "%s: pid %d (%s) is gone; not "
-			    "signalled", f->name, (int)pid, comm);
-			res = "gone";
-			break;
-		case PROC_REUSED:
-			fault_event(ctx, "info", "%s: pid %d was reused; not "
-			    "signalled", f->name, (int)pid);
-			res = "reused";
-			break;
-		case PROC_SEND_ERROR:
-			err = errno;  /* the event callback may change it */
-			fault_event(ctx, "error", "%s: SIG%s to pid %d (%s): %s",
-			    f->name, signame, (int)pid, comm, strerror(err));
-			if (rc == 0)
-				fl_fail(e, "SIG%s to pid %d (%s): %s", signame,
-				    (int)pid, comm, strerror(err));
-			rc = -1;
-			res = "error";
-			break;
-		}
-		if (!revert && json_object_set_new(v, "result",
-		    json_string(res)) == -1 && rc == 0) {
-			fl_fail(e, "out of memory");
-			rc = -1;
-		}
-	}
-	return rc;
 }
 
 /* ---- ops -------------------------------------------------------------- */
@@ -822,7 +342,7 @@ pk_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		return -1;
 	rounds = pk_rounds(f, ctx);
 	if ((victims = json_array()) == NULL ||
-	    append_victims(victims, &v, 1) == -1) {
+	    pk_append_victims(victims, &v, 1) == -1) {
 		json_decref(victims);
 		goto nomem;
 	}
@@ -835,7 +355,7 @@ pk_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	f->state = state;
 	json_decref(f->targets);
 	f->targets = NULL;
-	if (add_targets(f, &v) == -1)
+	if (pk_add_targets(f, &v) == -1)
 		goto nomem;
 	if (rounds > 1)
 		pk_rounds_note(f, ctx, rounds, &v, &cand,
@@ -877,7 +397,7 @@ pk_round(struct fault *f)
 		return;
 	}
 	from = json_array_size(victims);
-	if (append_victims(victims, &v, rt->round + 1) == -1) {
+	if (pk_append_victims(victims, &v, rt->round + 1) == -1) {
 		fault_event(ctx, "error", "%s: round %u: out of memory; nothing "
 		    "signalled", f->name, rt->round + 1);
 		free(v.v);
@@ -892,12 +412,11 @@ pk_round(struct fault *f)
 		free(v.v);
 		return;
 	}
-	if (add_targets(f, &v) == -1)
+	if (pk_add_targets(f, &v) == -1)
 		fault_event(ctx, "error", "%s: round %u: out of memory listing "
 		    "the targets (the state lists them)", f->name, rt->round + 1);
 	free(v.v);
-	if ((stop && mark_stopped(f, ctx, victims, from, &e) == -1) ||
-	    signal_victims(f, ctx, victims, from, rt->signo,
+	if (pk_signal_victims(f, ctx, victims, from, rt->signo,
 	    signame ? signame : "?", 0, &e) == -1)
 		fault_event(ctx, "error", "%s: round %u: %s", f->name,
 		    rt->round + 1, e.msg);
@@ -939,10 +458,7 @@ pk_inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	rt = f->rt;
 	rt->ctx = ctx;
 	rt->signo = signo;
-	if (fault_is_stop_signal(signo) &&
-	    mark_stopped(f, ctx, victims, 0, e) == -1)
-		return -1;
-	rc = signal_victims(f, ctx, victims, 0, signo, signame, 0, e);
+	rc = pk_signal_victims(f, ctx, victims, 0, signo, signame, 0, e);
 	if (rc == 0 && c != NULL && fault_has(f, "interval") &&
 	    ctx->loop != NULL && c->interval_ms > 0 &&
 	    c->interval_ms < ctx->duration_ms && rt->timer == 0) {
@@ -981,7 +497,7 @@ pk_revert(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	}
 	victims = json_object_get(f->state, "victims");
 	if (json_is_array(victims))
-		rc = signal_victims(f, ctx, victims, 0, SIGCONT, "CONT", 1, e);
+		rc = pk_signal_victims(f, ctx, victims, 0, SIGCONT, "CONT", 1, e);
 	f->revert = rc == 0 ? REVERT_OK : REVERT_FAILED;
 	return rc;
 }
