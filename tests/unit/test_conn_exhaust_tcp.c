@@ -33,6 +33,7 @@
 #include "fault.h"
 #include "loop.h"
 #include "fault_wait.h"
+#include "open_fds.h"
 
 struct tcase {
 	struct loop *l;
@@ -112,20 +113,6 @@ take(struct tcase *t)
 	if (!queued(t, 0))
 		return -1;
 	return accept4(t->lfd, NULL, NULL, SOCK_CLOEXEC);
-}
-
-static int
-open_fds(void)
-{
-	DIR *dp = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	assert_non_null(dp);
-	while ((de = readdir(dp)) != NULL)
-		n += de->d_name[0] != '.';
-	closedir(dp);
-	return n - 1;     /* the directory's own */
 }
 
 #define RUN_UNTIL(l, ms, cond) ({                                        \

@@ -33,6 +33,7 @@
 #include "experiment.h"
 #include "fault.h"
 #include "faults/netem.h"
+#include "open_fds.h"
 
 struct nscase {
 	pid_t child;
@@ -43,20 +44,6 @@ struct nscase {
 	struct netem_ns ns;
 	unsigned long long ino;
 };
-
-static int
-open_fds(void)
-{
-	DIR *dp = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	assert_non_null(dp);
-	while ((de = readdir(dp)) != NULL)
-		n += de->d_name[0] != '.';
-	closedir(dp);
-	return n - 1;
-}
 
 /* A child in a new network namespace; a netem fault on its lo whose
  * state records a kernel-default root. */
