@@ -611,6 +611,11 @@ cx_inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	}
 	rt->ctx = ctx;
 	rt->loop = ctx->loop;
+	if (rt->proto == CX_TCP && cx_tcp_start(rt, e) == -1) {
+		free(rt->slots);
+		rt->slots = NULL;
+		return -1;
+	}
 	rt->started = rt->last_refill = rt->last_event = fl_mono_ms();
 	rt->tokens = c->ramp.n != 0 ? 1.0 : 0.0;
 	rt->injected = 1;

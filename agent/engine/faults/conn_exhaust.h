@@ -2,6 +2,8 @@
  *   conn_exhaust.c       keys, validation, prepare/plan/inject/revert and
  *                        the ops table;
  *   conn_exhaust_hold.c  the running fault: slots, the tick, the sockets;
+ *   conn_exhaust_tcp.c   protocol = tcp: the sockets, in an epoll of the
+ *                        fault's own (as few syscalls as a tight loop);
  *   conn_exhaust_pg.c    PostgreSQL: the DSN, libpq's parameters, pinning
  *                        (hold = session | transaction) and the
  *                        asynchronous look-up of the server's numbers;
@@ -15,6 +17,7 @@
 #ifndef FL_CONN_EXHAUST_H
 #define FL_CONN_EXHAUST_H
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -86,6 +89,7 @@ struct slot {
 	uint64_t due;            /* S_IDLE: not before (mono ms) */
 	uint64_t since;          /* S_CONNECTING: started; S_HELD: established */
 	uint32_t backoff;        /* ms, grows with each refusal */
+	uint32_t gen;            /* tcp: bumped at each open (stale events) */
 };
 
 struct cx_rt {
@@ -126,6 +130,8 @@ struct cx_rt {
 	char why[256];           /* how leave became count */
 
 	struct slot *slots;      /* count of them, owned */
+	int tcp_ep;              /* tcp: the sockets' epoll, while tcp_evs */
+	struct epoll_event *tcp_evs;   /* tcp: CX_BATCH of them, owned */
 	size_t cursor;           /* where the next tick starts scanning */
 	uint64_t held, peak, refused, reopened, connecting, opened;
 
@@ -239,5 +245,14 @@ uint64_t cx_hold_stop(struct cx_rt *rt);
 void cx_slot_refused(struct cx_rt *rt, struct slot *s, const char *why);
 void cx_slot_lost(struct cx_rt *rt, struct slot *s);
 void cx_slot_held(struct cx_rt *rt, struct slot *s);
+
+/* ---- conn_exhaust_tcp.c ---- */
+
+/* protocol = tcp, at inject: the sockets' epoll, watched by rt->loop. */
+int cx_tcp_start(struct cx_rt *rt, struct fl_err *e);
+/* Open slot s (S_CONNECTING set by the caller). */
+void cx_tcp_open(struct cx_rt *rt, struct slot *s);
+/* After every slot is closed: the epoll goes (nothing when not started). */
+void cx_tcp_stop(struct cx_rt *rt);
 
 #endif

@@ -237,7 +237,9 @@ told:
 static void
 slot_close(struct cx_rt *rt, struct slot *s)
 {
-	if (s->fd >= 0)
+	/* tcp sockets are in the fault's own epoll, which a close leaves
+	 * (conn_exhaust_tcp.c); the others are in the engine's loop. */
+	if (s->fd >= 0 && rt->proto != CX_TCP)
 		loop_del_fd(rt->loop, s->fd);
 	if (s->pg != NULL)
 		PQfinish(s->pg);         /* closes its own socket */
@@ -305,49 +307,6 @@ cx_slot_held(struct cx_rt *rt, struct slot *s)
 		rt->peak = rt->held;
 	/* backoff is kept until the connection proves long-lived (slot_lost) */
 	progress(rt);
-}
-
-static void
-tcp_cb(struct loop *l, int fd, uint32_t events, void *arg)
-{
-	struct slot *s = arg;
-	struct cx_rt *rt = s->rt;
-	static char sink[4096];   /* data the server sends us is discarded */
-	ssize_t n;
-	int err = 0;
-	socklen_t el = sizeof(err);
-
-	(void)l;
-	if (s->state == S_CONNECTING) {
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == -1)
-			err = errno;
-		if (err == 0 && (events & (EPOLLERR | EPOLLHUP)))
-			err = ECONNRESET;
-		if (err != 0) {
-			cx_slot_refused(rt, s, strerror(err));
-			return;
-		}
-		if (loop_mod_fd(rt->loop, fd, EPOLLIN | EPOLLRDHUP) == -1) {
-			cx_slot_refused(rt, s, strerror(errno));
-			return;
-		}
-		cx_slot_held(rt, s);
-		return;
-	}
-	/* S_HELD: drain; EOF, an error or a hang-up means the server closed. */
-	if (events & EPOLLIN) {
-		for (;;) {
-			n = read(fd, sink, sizeof(sink));
-			if (n > 0)
-				continue;
-			if (n == -1 && (errno == EAGAIN || errno == EINTR))
-				break;
-			cx_slot_lost(rt, s);
-			return;
-		}
-	}
-	if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
-		cx_slot_lost(rt, s);
 }
 
 static void pg_cb(struct loop *l, int fd, uint32_t events, void *arg);
@@ -452,31 +411,7 @@ slot_open(struct cx_rt *rt, struct slot *s)
 	rt->connecting++;
 	rt->opened++;
 	if (rt->proto == CX_TCP) {
-		int fd = socket(rt->addr.ss_family,
-		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-		if (fd == -1) {
-			cx_slot_refused(rt, s, strerror(errno));
-			return;
-		}
-		s->fd = fd;
-		if (connect(fd, (struct sockaddr *)&rt->addr, rt->addrlen) == -1 &&
-		    errno != EINPROGRESS) {
-			/* not registered yet: close by hand */
-			snprintf(msg, sizeof(msg), "%s", strerror(errno));
-			close(fd);
-			s->fd = -1;
-			cx_slot_refused(rt, s, msg);
-			return;
-		}
-		/* Even an immediate success reports EPOLLOUT: one path. */
-		if (loop_add_fd(rt->loop, fd, EPOLLOUT, tcp_cb, s) == -1) {
-			snprintf(msg, sizeof(msg), "%s", strerror(errno));
-			close(fd);
-			s->fd = -1;
-			cx_slot_refused(rt, s, msg);
-		}
-		return;
+		cx_tcp_open(rt, s);
 	} else if (rt->proto == CX_MYSQL) {
 		cx_my_open(rt, s);
 	} else {
@@ -588,5 +523,6 @@ cx_hold_stop(struct cx_rt *rt)
 		free(rt->slots);
 		rt->slots = NULL;
 	}
+	cx_tcp_stop(rt);
 	return held;
 }

@@ -485,7 +485,8 @@ netem_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	}
 	if (guard_interface(ctx->cfg, c->interface, e) < 0)
 		return -1;
-	if ((sk = netem_nl_open_ns(&ns, &nsino, e)) == NULL)
+	/* The fault's one socket, kept in f->rt for inject and revert. */
+	if ((sk = netem_fault_sock(f, &ns, 1, &nsino, e)) == NULL)
 		return -1;
 	if (netem_link_index(sk, c->interface, &ifindex, e, 0) < 0)
 		goto out;
@@ -532,7 +533,6 @@ netem_plan(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	rc = 0;
 out:
 	free(ri.opts);
-	nl_socket_free(sk);
 	return rc;
 }
 
@@ -563,7 +563,7 @@ netem_inject(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 		goto out;
 	if (filtered(f) && netem_build_filters(c, &fl, &nfl, e) < 0)
 		goto out;
-	if ((sk = netem_nl_open_ns(&ns, NULL, e)) == NULL)
+	if ((sk = netem_fault_sock(f, &ns, 1, NULL, e)) == NULL)
 		goto out;
 	if (netem_link_index(sk, c->interface, &ifindex, e, 0) < 0)
 		goto out;
@@ -636,8 +636,6 @@ out:
 	free(ri.opts);
 	free(opts);
 	free(dist);
-	if (sk != NULL)
-		nl_socket_free(sk);
 	return rc;
 }
 
@@ -655,7 +653,8 @@ netem_revert(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 static void
 netem_release(struct fault *f)
 {
-	f->rt = NULL;   /* no runtime: everything lives in f->state */
+	/* The socket; everything else lives in f->state. */
+	netem_fault_close(f);
 }
 
 /* CAP_SYS_ADMIN only for setns() into another network namespace. */

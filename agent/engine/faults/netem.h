@@ -158,6 +158,22 @@ void *netem_open_in_ns(const char *path, unsigned long long *ino,
     struct fl_err *e);
 /* Device and inode of fd (when >= 0) or of path. 0 or -1. */
 int netem_ns_ino(int fd, const char *path, dev_t *dev, ino_t *ino);
+/* f->rt of a netem fault: its one route netlink socket, opened by plan in
+ * the fault's namespace and used by plan, inject and revert alike; freed
+ * by release (netem_fault_close). */
+struct netem_rt {
+	struct nl_sock *sk;
+	unsigned long long ino;     /* of the namespace sk was opened in */
+};
+/* The fault's socket (opened and kept in f->rt the first time). With
+ * keep == 0 and no f->rt (a revert after a restart, which no release
+ * follows) a socket of its own that the caller frees. For a namespace
+ * named by a path, *ino (may be NULL) is what the path names now, so that
+ * a caller sees when it no longer names the namespace sk is in; NULL with
+ * e when the path is gone. */
+struct nl_sock *netem_fault_sock(struct fault *f, const struct netem_ns *ns,
+    int keep, unsigned long long *ino, struct fl_err *e);
+void netem_fault_close(struct fault *f);
 /* Interface index by name in sk's namespace; a missing one is FL_REFUSED
  * listing the interfaces there (unless quiet). */
 int netem_link_index(struct nl_sock *sk, const char *name, int *ifindex,

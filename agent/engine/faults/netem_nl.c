@@ -23,6 +23,7 @@
 #include <netlink/socket.h>
 #include <netlink/route/link.h>
 
+#include "fault.h"
 #include "faults/netem.h"
 
 #ifndef SOL_NETLINK
@@ -373,6 +374,58 @@ netem_nl_open_ns(const struct netem_ns *ns, unsigned long long *ino_out,
 {
 	return netem_open_in_ns(ns->kind ? ns->path : NULL, ino_out, open_route,
 	    close_route, e);
+}
+
+struct nl_sock *
+netem_fault_sock(struct fault *f, const struct netem_ns *ns, int keep,
+    unsigned long long *ino, struct fl_err *e)
+{
+	struct netem_rt *rt = f->rt;
+	dev_t d;
+	ino_t i;
+
+	if (rt == NULL && !keep)
+		return netem_nl_open_ns(ns, ino, e);
+	if (rt == NULL) {
+		if ((rt = calloc(1, sizeof(*rt))) == NULL) {
+			fl_fail(e, "out of memory");
+			return NULL;
+		}
+		f->rt = rt;
+	}
+	if (rt->sk == NULL) {
+		if ((rt->sk = netem_nl_open_ns(ns, &rt->ino, e)) == NULL)
+			return NULL;
+		if (ino != NULL)
+			*ino = rt->ino;
+		return rt->sk;
+	}
+	/* Kept: the socket holds its namespace alive, so ask the path what
+	 * it names now (pid:N of a process that died names nothing or
+	 * another namespace). */
+	if (ns->kind != 0) {
+		if (netem_ns_ino(-1, ns->path, &d, &i) < 0) {
+			fl_refuse(e, "netns %s: %s", ns->path, strerror(errno));
+			return NULL;
+		}
+		if (ino != NULL)
+			*ino = (unsigned long long)i;
+	} else if (ino != NULL)
+		*ino = rt->ino;
+	return rt->sk;
+}
+
+void
+netem_fault_close(struct fault *f)
+{
+	struct netem_rt *rt = f->rt;
+
+	if (rt == NULL)
+		return;
+	if (rt->sk != NULL)
+		nl_socket_free(rt->sk);
+	free(rt);
+	f->rt = NULL;
 }
 
 /* Interface index by name in sk's namespace; on failure the message lists

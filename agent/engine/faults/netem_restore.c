@@ -297,7 +297,9 @@ netem_restore(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 	if (netem_state_ns(st, &ns, e) < 0)
 		return -1;
 	want = (unsigned long long)json_integer_value(json_object_get(st, "netns_ino"));
-	if ((sk = netem_nl_open_ns(&ns, &ino, e)) == NULL) {
+	/* The fault's own socket when it has one (f->rt), else (after a
+	 * restart: no release follows) one for this revert only. */
+	if ((sk = netem_fault_sock(f, &ns, 0, &ino, e)) == NULL) {
 		if (ns.kind != 0 && access(ns.path, F_OK) < 0) {
 			/* The namespace is gone, and our qdiscs with it. */
 			fault_event(ctx, "info", "netns %s is gone; nothing "
@@ -379,6 +381,7 @@ netem_restore(struct fault *f, struct fault_ctx *ctx, struct fl_err *e)
 out:
 	free(opts);
 	netem_tclist_free(&q);
-	nl_socket_free(sk);
+	if (f->rt == NULL)
+		nl_socket_free(sk);
 	return rc;
 }
