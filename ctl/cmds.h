@@ -223,4 +223,22 @@ int cmd_scorecard(int argc, char **argv, struct ctl_globals *g);
 int cmd_halt(int argc, char **argv, struct ctl_globals *g);
 int cmd_unhalt(int argc, char **argv, struct ctl_globals *g);
 
+/* --- faultctl and faultctl-engine (ctl/thin.c, docs/ctl.md) -------------- */
+
+/* faultctl is a thin client: it links only what talking to an agent needs
+ * (libcurl, jansson). The in-process work (validate, plan, run, rollout,
+ * scorecard, and recover/info/report/history without an agent) is in
+ * faultctl-engine, which links the engine and every driver's library. In
+ * faultctl the functions below exec faultctl-engine with the same argv
+ * (ctl_engine_exec); in faultctl-engine they are ctl/cmd_local.c's. */
+int ctl_local_recover(struct ctl_globals *g);
+json_t *ctl_local_info(struct ctl_globals *g);
+json_t *ctl_local_report(struct ctl_globals *g, const char *id);
+json_t *ctl_local_history(struct ctl_globals *g);
+/* main()'s argv, for the exec. */
+extern char **ctl_argv;
+/* ctl_local_recover's reverts are printed by faultctl itself: the engine's
+ * own log line of each is not repeated (ctl.c). */
+extern int ctl_in_recover;
+
 #endif
