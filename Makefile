@@ -63,7 +63,7 @@ ENGINE_LIB := $(BUILD)/libfaultline-engine.a
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_BIN   := $(TOOL_SRC:tests/lib/%.c=$(BUILD)/tests/lib/%)
 
-.PHONY: FORCE all check unit integration vm fuzz sanitize valgrind build-tests demo install uninstall deb pkgcheck bench deps clean
+.PHONY: all check unit integration vm fuzz sanitize valgrind build-tests demo install uninstall deb pkgcheck bench deps clean
 all: $(BUILD)/faultlined $(BUILD)/faultctl $(BUILD)/faultctl-engine
 
 $(BUILD)/%.o: %.c
@@ -83,17 +83,10 @@ $(BUILD)/faultctl: $(THIN_OBJ) $(ENGINE_LIB)
 $(BUILD)/faultctl-engine: $(CTLENG_OBJ) $(ENGINE_LIB)
 	$(CC) $(LDFLAGS) $(ASNEEDED) -o $@ $(CTLENG_OBJ) $(ENGINE_LIB) $(LDLIBS)
 
-# Where faultctl looks for faultctl-engine (ctl/thin.c), rewritten only
-# when BINDIR or LIBEXECDIR changes, so that `make install PREFIX=/usr`
-# after `make` rebuilds faultctl with the right path.
-$(BUILD)/gen/paths.h: FORCE
-	@mkdir -p $(dir $@)
-	@printf '#define FL_BINDIR "%s"\n#define FL_LIBEXECDIR "%s"\n' \
-	    '$(BINDIR)' '$(LIBEXECDIR)/faultline' > $@.tmp
-	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
-$(BUILD)/ctl/thin.o: $(BUILD)/gen/paths.h
-$(BUILD)/ctl/thin.o: CPPFLAGS += -I$(BUILD)/gen
-FORCE:
+# Where faultctl looks for faultctl-engine last (ctl/thin.c; first next to
+# itself, then at ../libexec/faultline from its own directory, which covers
+# any PREFIX and DESTDIR of the default layout): the LIBEXECDIR of the build.
+$(BUILD)/ctl/thin.o: CPPFLAGS += -DFL_LIBEXECDIR='"$(LIBEXECDIR)/faultline"'
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(ENGINE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(ENGINE_LIB) $(LDLIBS) $(shell pkg-config --libs cmocka)
