@@ -36,7 +36,8 @@ LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 # The thin faultctl (ctl/thin.c) links only what talking to an agent needs;
 # the engine's objects it uses (common, http, log, store) need no more.
 # faultctl-engine and faultlined link PKGS. --as-needed drops a library no
-# object of the binary refers to.
+# object of the binary refers to (faultlined: libsystemd, since it speaks
+# the notify protocol itself, agent/sdnotify.c).
 CTL_PKGS := libcurl jansson
 CTL_LDLIBS := $(shell pkg-config --libs $(CTL_PKGS) 2>/dev/null) -lm
 ASNEEDED := -Wl,--as-needed
@@ -75,7 +76,7 @@ $(ENGINE_LIB): $(ENGINE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/faultlined: $(AGENT_OBJ) $(ENGINE_LIB)
-	$(CC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(ENGINE_LIB) $(LDLIBS)
+	$(CC) $(LDFLAGS) $(ASNEEDED) -o $@ $(AGENT_OBJ) $(ENGINE_LIB) $(LDLIBS)
 
 $(BUILD)/faultctl: $(THIN_OBJ) $(ENGINE_LIB)
 	$(CC) $(LDFLAGS) $(ASNEEDED) -o $@ $(THIN_OBJ) $(ENGINE_LIB) $(CTL_LDLIBS)
