@@ -2,12 +2,14 @@
 #  - `faultctl status` against a private idle agent, against one
 #    `curl --unix-socket` request of the same endpoint (GET /v1/info: what
 #    status asks when no run is in progress); paired rounds, alternating
-#    which side goes first, medians.
+#    which side goes first, medians of wall and of CPU (user+sys) time.
 #  - the idle agent's private memory (USS = Private_Clean + Private_Dirty
 #    of /proc/PID/smaps_rollup) of the engine process and of the API
 #    process;
 #  - `ldd | wc -l` of each binary, and of curl.
 # Prints ratios; asserts nothing about speed. BENCH_ROUNDS (default 41).
+# bash for its time keyword (bench/run starts every bench with sh).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 . "$TOP/bench/lib.sh"
 ROUNDS=${BENCH_ROUNDS:-41}
@@ -30,34 +32,36 @@ until curl -sf --unix-socket "$T/agent.sock" http://localhost/v1/info >/dev/null
 	sleep 0.1
 done
 
-now() { date +%s%N; }
 fc() { "$BUILD/faultctl" --agent "unix:$T/agent.sock" status >/dev/null; }
 cu() { curl -sf --unix-socket "$T/agent.sock" http://localhost/v1/info >/dev/null; }
 fc && cu || { echo "startup: faultctl status or curl failed"; exit 1; }
+# bash's time keyword: wall, user and system seconds of one command, with
+# no process of the bench's own around it.
+TIMEFORMAT='%3R %3U %3S'
+one() { { time "$1" 2>/dev/null; } 2>>"$T/$1"; }
 i=0
 : >"$T/fc"; : >"$T/cu"
 while [ $i -lt "$ROUNDS" ]; do
-	if [ $((i % 2)) -eq 0 ]; then
-		t0=$(now); fc; t1=$(now); cu; t2=$(now)
-		echo $(( (t1 - t0) / 1000 )) >>"$T/fc"; echo $(( (t2 - t1) / 1000 )) >>"$T/cu"
-	else
-		t0=$(now); cu; t1=$(now); fc; t2=$(now)
-		echo $(( (t1 - t0) / 1000 )) >>"$T/cu"; echo $(( (t2 - t1) / 1000 )) >>"$T/fc"
-	fi
+	if [ $((i % 2)) -eq 0 ]; then one fc; one cu; else one cu; one fc; fi
 	i=$((i + 1))
 done
-bench_ratio "startup: faultctl status vs curl --unix-socket GET /v1/info, median of $ROUNDS paired rounds" \
-    "$(bench_median <"$T/fc")" "$(bench_median <"$T/cu")" us
+us() { awk -v c="$2" '{ if (c == 1) v = $1; else v = $2 + $3; printf "%d\n", v * 1000000 }' "$T/$1" | bench_median; }
+bench_ratio "startup: faultctl status vs curl --unix-socket GET /v1/info, wall, median of $ROUNDS paired rounds" \
+    "$(us fc 1)" "$(us cu 1)" us
+bench_ratio "startup: faultctl status vs curl --unix-socket GET /v1/info, CPU (user+sys), median of $ROUNDS paired rounds" \
+    "$(us fc 2)" "$(us cu 2)" us
 
-# Idle USS, once the agent has served the requests above.
-uss() { awk '/^Private_(Clean|Dirty):/ { k += $2 } END { printf "%d", k }' "/proc/$1/smaps_rollup"; }
-api=$(cat "/proc/$AGENT/task/$AGENT/children" 2>/dev/null | awk '{ print $1 }')
-e=$(uss "$AGENT")
+# Idle memory, once the agent has served the requests above. USS counts a
+# library's clean pages only while no other process maps them, so it
+# moves with whatever else runs on the machine; Private_Dirty (relocated
+# data, heap, stacks) does not.
+mem() { awk '/^Private_Clean:/ { c += $2 } /^Private_Dirty:/ { d += $2 }
+	END { printf "USS %d KiB (Private_Dirty %d KiB)", c + d, d }' "/proc/$1/smaps_rollup"; }
+api=$(awk '{ print $1 }' "/proc/$AGENT/task/$AGENT/children" 2>/dev/null)
 if [ -n "$api" ] && [ -r "/proc/$api/smaps_rollup" ]; then
-	a=$(uss "$api")
-	echo "startup: idle agent USS: engine ${e} KiB, API process (pid $api) ${a} KiB, $(bench_load)"
+	echo "startup: idle agent: engine $(mem "$AGENT"), API process $(mem "$api"), $(bench_load)"
 else
-	echo "startup: idle agent USS: engine ${e} KiB (no API process found), $(bench_load)"
+	echo "startup: idle agent: engine $(mem "$AGENT") (no API process found), $(bench_load)"
 fi
 for b in faultctl faultctl-engine faultlined; do
 	[ -x "$BUILD/$b" ] || continue
