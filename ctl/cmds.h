@@ -4,9 +4,11 @@
  * once (global ones before or after the command, the command's own after
  * it), checks them against the table and hands the positional arguments to
  * the command's handler. Each command lives in a file of its own
- * (cmd_run.c, cmd_query.c, gameday.c, rollout.c) and uses only this header,
- * client.h and output.h; the helpers are in ctl/ctl.c. No command file
- * depends on faultctl.c. */
+ * (cmd_run.c, cmd_query.c, cmd_local.c, gameday.c, rollout.c) and uses
+ * only this header, client.h and output.h; the helpers are in ctl/ctl.c
+ * (ctl/ctl_local.c: those that need the engine). No command file depends
+ * on faultctl.c. Two programs are linked from these files: faultctl, the
+ * thin client, and faultctl-engine (see the end of this header). */
 #ifndef FL_CMDS_H
 #define FL_CMDS_H
 
@@ -223,7 +225,7 @@ int cmd_scorecard(int argc, char **argv, struct ctl_globals *g);
 int cmd_halt(int argc, char **argv, struct ctl_globals *g);
 int cmd_unhalt(int argc, char **argv, struct ctl_globals *g);
 
-/* --- faultctl and faultctl-engine (ctl/thin.c, docs/ctl.md) -------------- */
+/* --- faultctl and faultctl-engine (ctl/thin.c) ----------------------------- */
 
 /* faultctl is a thin client: it links only what talking to an agent needs
  * (libcurl, jansson). The in-process work (validate, plan, run, rollout,

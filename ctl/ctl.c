@@ -1,6 +1,7 @@
 /* Helpers every faultctl command shares (see cmds.h): messages that never
- * hold up a run, the signal policy, input files, the connection to the
- * agent, and the report output opened before anything is planned. */
+ * hold up a run, the signal policy, the connection to the agent, and the
+ * report output opened before anything is planned. The input files and
+ * local recovery need the engine: ctl/ctl_local.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

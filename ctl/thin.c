@@ -1,5 +1,5 @@
 /* The thin faultctl's way to the engine (cmds.h, "faultctl and
- * faultctl-engine"; docs/ctl.md).
+ * faultctl-engine"; README, "Performance").
  *
  * faultctl links only what talking to an agent needs, so that `faultctl
  * status` loads libcurl and jansson and not the 40 libraries of every fault
