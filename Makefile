@@ -34,7 +34,7 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -DFL_VERSION=\"$(VERSION)\" $(WARN) $(
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 # The thin faultctl (ctl/thin.c) links only what talking to an agent needs;
-# the engine's objects it uses (common, http, log, store) need no more.
+# the engine's objects it uses (common, http, log, loop, store) need no more.
 # faultctl-engine and faultlined link PKGS. --as-needed drops a library no
 # object of the binary refers to (faultlined: libsystemd, since it speaks
 # the notify protocol itself, agent/sdnotify.c).
