@@ -16,6 +16,7 @@ PREFIX  ?= /usr/local
 SYSCONFDIR ?= /etc
 BINDIR  ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR  ?= $(PREFIX)/share/man
 DOCDIR  ?= $(PREFIX)/share/doc/faultline
 UNITDIR ?= $(PREFIX)/lib/systemd/system
@@ -32,6 +33,14 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -DFL_VERSION=\"$(VERSION)\" $(WARN) $(
            -Iagent/engine -Iagent -Ictl -MMD -MP \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+# The thin faultctl (ctl/thin.c) links only what talking to an agent needs;
+# the engine's objects it uses (common, http, log, loop, store) need no more.
+# faultctl-engine and faultlined link PKGS. --as-needed drops a library no
+# object of the binary refers to (faultlined: libsystemd, since it speaks
+# the notify protocol itself, agent/sdnotify.c).
+CTL_PKGS := libcurl jansson
+CTL_LDLIBS := $(shell pkg-config --libs $(CTL_PKGS) 2>/dev/null) -lm
+ASNEEDED := -Wl,--as-needed
 LDFLAGS += $(SAN)
 
 ENGINE_SRC := $(sort $(wildcard agent/engine/*.c agent/engine/faults/*.c))
@@ -44,12 +53,19 @@ FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/%.o)
+# faultctl: the client commands; what needs the engine in-process is
+# exec'd from faultctl-engine (every ctl object but thin.c).
+THIN_SRC   := ctl/faultctl.c ctl/ctl.c ctl/ctl_json.c ctl/completion.c \
+	ctl/client.c ctl/cmd_query.c ctl/cmd_halt.c ctl/gameday.c ctl/live.c \
+	ctl/output.c ctl/output_xml.c ctl/thin.c
+THIN_OBJ   := $(THIN_SRC:%.c=$(BUILD)/%.o)
+CTLENG_OBJ := $(filter-out $(BUILD)/ctl/thin.o,$(CTL_OBJ))
 ENGINE_LIB := $(BUILD)/libfaultline-engine.a
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_BIN   := $(TOOL_SRC:tests/lib/%.c=$(BUILD)/tests/lib/%)
 
 .PHONY: all check unit integration integration-san vm fuzz sanitize valgrind build-tests demo install uninstall deb pkgcheck bench deps clean
-all: $(BUILD)/faultlined $(BUILD)/faultctl
+all: $(BUILD)/faultlined $(BUILD)/faultctl $(BUILD)/faultctl-engine
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,10 +76,18 @@ $(ENGINE_LIB): $(ENGINE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/faultlined: $(AGENT_OBJ) $(ENGINE_LIB)
-	$(CC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(ENGINE_LIB) $(LDLIBS)
+	$(CC) $(LDFLAGS) $(ASNEEDED) -o $@ $(AGENT_OBJ) $(ENGINE_LIB) $(LDLIBS)
 
-$(BUILD)/faultctl: $(CTL_OBJ) $(ENGINE_LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) $(ENGINE_LIB) $(LDLIBS)
+$(BUILD)/faultctl: $(THIN_OBJ) $(ENGINE_LIB)
+	$(CC) $(LDFLAGS) $(ASNEEDED) -o $@ $(THIN_OBJ) $(ENGINE_LIB) $(CTL_LDLIBS)
+
+$(BUILD)/faultctl-engine: $(CTLENG_OBJ) $(ENGINE_LIB)
+	$(CC) $(LDFLAGS) $(ASNEEDED) -o $@ $(CTLENG_OBJ) $(ENGINE_LIB) $(LDLIBS)
+
+# Where faultctl looks for faultctl-engine last (ctl/thin.c; first next to
+# itself, then at ../libexec/faultline from its own directory, which covers
+# any PREFIX and DESTDIR of the default layout): the LIBEXECDIR of the build.
+$(BUILD)/ctl/thin.o: CPPFLAGS += -DFL_LIBEXECDIR='"$(LIBEXECDIR)/faultline"'
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(ENGINE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(ENGINE_LIB) $(LDLIBS) $(shell pkg-config --libs cmocka)
@@ -155,6 +179,8 @@ pkgcheck: deb
 install: all
 	install -D -m 0755 $(BUILD)/faultlined $(DESTDIR)$(SBINDIR)/faultlined
 	install -D -m 0755 $(BUILD)/faultctl $(DESTDIR)$(BINDIR)/faultctl
+	install -D -m 0755 $(BUILD)/faultctl-engine \
+	    $(DESTDIR)$(LIBEXECDIR)/faultline/faultctl-engine
 ifneq ($(UNITDIR),)
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
 	sed -e 's|/usr/sbin/faultlined|$(SBINDIR)/faultlined|g' \
@@ -185,6 +211,8 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man1/faultctl.1 $(DESTDIR)$(MANDIR)/man8/faultlined.8 \
 	    $(DESTDIR)$(BASHCOMPDIR)/faultctl
 	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_faultctl
+	rm -f $(DESTDIR)$(LIBEXECDIR)/faultline/faultctl-engine
+	rmdir $(DESTDIR)$(LIBEXECDIR)/faultline 2>/dev/null || :
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(wildcard experiments/*.ini))) \
 	    $(addprefix $(DESTDIR)$(DOCDIR)/,README.md $(notdir $(wildcard docs/*.md)))
 	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || :

@@ -38,7 +38,6 @@
 
 #include <jansson.h>
 #include <mysql.h>
-#include <systemd/sd-daemon.h>
 
 #include "agent.h"
 #include "agentcfg.h"
@@ -53,6 +52,7 @@
 #include "proc.h"
 #include "remote.h"
 #include "run.h"
+#include "sdnotify.h"
 #include "store.h"
 
 #define DEFAULT_CONFIG "/etc/faultline/agent.ini"
@@ -233,7 +233,7 @@ static void
 watchdog_cb(struct loop *l, void *arg)
 {
 	(void)arg;
-	sd_notify(0, "WATCHDOG=1");
+	(void)sdn_notify("WATCHDOG=1");
 	loop_timer(l, watchdog_ms, watchdog_cb, NULL);
 }
 
@@ -279,7 +279,7 @@ on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 			continue;
 		}
 		a->exiting = 1;
-		sd_notify(0, "STOPPING=1");
+		(void)sdn_notify("STOPPING=1");
 		if (cur == NULL && !a->recovering) {
 			log_info("SIG%s: exiting", sigabbrev_np((int)si.ssi_signo));
 			loop_break(l);
@@ -429,11 +429,11 @@ main(int argc, char *argv[])
 	    a->cfg->node_name);
 	/* Type=notify: systemd counts the agent started once the journal's
 	 * faults are reverted and the API process serves. */
-	sd_notify(0, "READY=1");
+	(void)sdn_notify("READY=1");
 	{
 		uint64_t usec;
 
-		if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
+		if (sdn_watchdog_usec(&usec) == 1 && usec >= 2000) {
 			watchdog_ms = usec / 2000;
 			loop_timer(a->loop, watchdog_ms, watchdog_cb, NULL);
 		}
@@ -442,7 +442,7 @@ main(int argc, char *argv[])
 	if (loop_run(a->loop) == -1)
 		log_warn("loop");
 
-	sd_notify(0, "STOPPING=1");
+	(void)sdn_notify("STOPPING=1");
 	notify_stop();
 	gameday_shutdown(a);
 	/* The last run's end event is queued for its followers: the API

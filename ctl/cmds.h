@@ -4,9 +4,11 @@
  * once (global ones before or after the command, the command's own after
  * it), checks them against the table and hands the positional arguments to
  * the command's handler. Each command lives in a file of its own
- * (cmd_run.c, cmd_query.c, gameday.c, rollout.c) and uses only this header,
- * client.h and output.h; the helpers are in ctl/ctl.c. No command file
- * depends on faultctl.c. */
+ * (cmd_run.c, cmd_query.c, cmd_local.c, gameday.c, rollout.c) and uses
+ * only this header, client.h and output.h; the helpers are in ctl/ctl.c
+ * (ctl/ctl_local.c: those that need the engine). No command file depends
+ * on faultctl.c. Two programs are linked from these files: faultctl, the
+ * thin client, and faultctl-engine (see the end of this header). */
 #ifndef FL_CMDS_H
 #define FL_CMDS_H
 
@@ -222,5 +224,23 @@ int cmd_rollout(int argc, char **argv, struct ctl_globals *g);
 int cmd_scorecard(int argc, char **argv, struct ctl_globals *g);
 int cmd_halt(int argc, char **argv, struct ctl_globals *g);
 int cmd_unhalt(int argc, char **argv, struct ctl_globals *g);
+
+/* --- faultctl and faultctl-engine (ctl/thin.c) ----------------------------- */
+
+/* faultctl is a thin client: it links only what talking to an agent needs
+ * (libcurl, jansson). The in-process work (validate, plan, run, rollout,
+ * scorecard, and recover/info/report/history without an agent) is in
+ * faultctl-engine, which links the engine and every driver's library. In
+ * faultctl the functions below exec faultctl-engine with the same argv
+ * (ctl_engine_exec); in faultctl-engine they are ctl/cmd_local.c's. */
+int ctl_local_recover(struct ctl_globals *g);
+json_t *ctl_local_info(struct ctl_globals *g);
+json_t *ctl_local_report(struct ctl_globals *g, const char *id);
+json_t *ctl_local_history(struct ctl_globals *g);
+/* main()'s argv, for the exec. */
+extern char **ctl_argv;
+/* ctl_local_recover's reverts are printed by faultctl itself: the engine's
+ * own log line of each is not repeated (ctl.c). */
+extern int ctl_in_recover;
 
 #endif

@@ -1,6 +1,7 @@
 /* Helpers every faultctl command shares (see cmds.h): messages that never
- * hold up a run, the signal policy, input files, the connection to the
- * agent, and the report output opened before anything is planned. */
+ * hold up a run, the signal policy, the connection to the agent, and the
+ * report output opened before anything is planned. The input files and
+ * local recovery need the engine: ctl/ctl_local.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,17 +16,8 @@
 
 #include <jansson.h>
 
-#include "agentcfg.h"
 #include "cmds.h"
 #include "log.h"
-#include "diag.h"
-#include "experiment.h"
-#include "journal.h"
-#include "proc.h"
-#include "run.h"
-#include "store.h"
-
-#define DEFAULT_CONFIG "/etc/faultline/agent.ini"
 
 /* --- messages ------------------------------------------------------------ */
 
@@ -132,14 +124,15 @@ ctl_live_draw(const char *line)
 
 /* The engine's log lines in faultctl: through the same non-blocking
  * writer, so that a stalled stderr never holds up the engine's loop. */
-static int in_recover;      /* ctl_recover_local is printing the reverts */
+int ctl_in_recover;         /* ctl_recover_local is printing the reverts */
+char **ctl_argv;
 
 static void
 log_to_stderr(int level, const char *msg)
 {
 	/* recover.c logs each revert at info level; faultctl prints the same
 	 * result itself (ctl_print_recovered): say each revert once. */
-	if (in_recover && level == 1 && strncmp(msg, "recover: run ", 13) == 0)
+	if (ctl_in_recover && level == 1 && strncmp(msg, "recover: run ", 13) == 0)
 		return;
 	err_line(msg);
 }
@@ -293,85 +286,6 @@ ctl_signal_follow(int detach)
 		}
 		(void)sigaction(s, &sa, NULL);
 	}
-}
-
-/* --- input --------------------------------------------------------------- */
-
-struct agent_config *
-ctl_load_config(const struct ctl_globals *g)
-{
-	const char *path = g->config;
-	struct agent_config *cfg;
-	struct diag d = { 0 };
-
-	if (path == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
-		path = DEFAULT_CONFIG;
-	cfg = path != NULL ? agentcfg_load(path, &d) : agentcfg_default();
-	if (cfg == NULL) {
-		diag_print(&d, stderr);
-		ctl_json_error(FL_INVALID, "invalid agent config",
-		    ctl_json_diags(&d));
-		diag_free(&d);
-		exit(FL_INVALID);
-	}
-	return cfg;
-}
-
-struct experiment *
-ctl_load_experiment(const char *path)
-{
-	struct diag d = { 0 };
-	struct experiment *x = experiment_load(path, &d);
-
-	if (x == NULL) {
-		diag_print(&d, stderr);
-		ctl_json_error(FL_INVALID, "invalid experiment", ctl_json_diags(&d));
-		diag_free(&d);
-		exit(FL_INVALID);
-	}
-	return x;
-}
-
-int
-ctl_lock_state(const struct agent_config *cfg)
-{
-	struct fl_err e;
-	int fd;
-
-	if ((fd = store_lock(cfg->state_dir, &e)) == -1)
-		ctl_die(e.status, "%s%s", e.msg, e.status == FL_REFUSED ?
-		    " (is the agent running on another socket?)" : "");
-	return fd;
-}
-
-size_t
-ctl_self_protect(pid_t *out, size_t max)
-{
-	return proc_ancestors(getpid(), out, max);
-}
-
-void
-ctl_recover_local(struct journal *j, const struct agent_config *cfg, int quiet)
-{
-	struct fl_err e;
-	int failed;
-	json_t *res, *it;
-	size_t i;
-
-	in_recover = 1;
-	res = run_recover(j, cfg, &failed, &e);
-	in_recover = 0;
-
-	if (res == NULL)
-		ctl_die(FL_ERROR, "journal: %s", e.msg);
-	json_array_foreach(res, i, it)
-		ctl_print_recovered(stderr, it);
-	if (!quiet && json_array_size(res) == 0)
-		fprintf(stderr, "recover: nothing to revert\n");
-	json_decref(res);
-	if (failed > 0)
-		ctl_die(FL_ERROR, "%d fault(s) could not be reverted; they stay in the "
-		    "journal", failed);
 }
 
 void

@@ -305,6 +305,11 @@ main(int argc, char *argv[])
 
 	memset(&g, 0, sizeof(g));
 	g.out.fd = -1;
+	/* The argv faultctl-engine is given, copied before getopt_long
+	 * permutes it (ctl/thin.c); reachable to the end (ctl_argv). */
+	if ((ctl_argv = calloc((size_t)argc + 1, sizeof(*ctl_argv))) == NULL)
+		ctl_die(FL_ERROR, "out of memory");
+	memcpy(ctl_argv, argv, (size_t)argc * sizeof(*argv));
 	ctl_log_init();
 	/* A reader that goes away (`| head`) or a file size limit must never
 	 * end a run: the write fails and the run goes on (ctl.c). */
