@@ -58,11 +58,11 @@ cleanup() {
 	[ -n "$APID" ] && kill -TERM "$APID" 2>/dev/null && wait "$APID" 2>/dev/null
 	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null && wait "$LPID" 2>/dev/null
 	[ -n "$PGUP" ] && "$PGT" destroy "$W/pg" >/dev/null 2>&1
-	wait 2>/dev/null
 	mountpoint -q "$M" && umount "$M"
 	rm -rf "$W"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 # poll CMD... for up to 120 s (never a fixed sleep for a condition)
 poll() {
