@@ -371,7 +371,7 @@ main(void)
 		cmocka_unit_test(test_my_leave_silent),
 	};
 
-	mysql_library_init(0, NULL, NULL);   /* as faultlined does at start */
+	mysql_library_init(0, NULL, NULL);   /* before the timed part; the driver would do it on first use */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

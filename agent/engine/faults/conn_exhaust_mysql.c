@@ -178,7 +178,18 @@ my_new(const struct cx_rt *rt, char *msg, size_t ml)
 	const struct cx_cfg *c = rt->f->cfg;
 	MYSQL *m;
 	my_bool on = 1;
+	static int library_ready;
 
+	/* Connector/C sets itself up (character sets, plugins: about 2.4 ms
+	 * and 140 KiB, once per process) on first use, not at agent start, so
+	 * an agent that never runs a MySQL fault never pays for it. */
+	if (!library_ready) {
+		if (mysql_library_init(0, NULL, NULL) != 0) {
+			snprintf(msg, ml, "MariaDB Connector/C did not initialise");
+			return NULL;
+		}
+		library_ready = 1;
+	}
 	if ((m = mysql_init(NULL)) == NULL) {
 		snprintf(msg, ml, "out of memory");
 		return NULL;
