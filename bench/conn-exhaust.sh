@@ -150,7 +150,7 @@ for r in range(rounds):
     seq = order if r % 2 == 0 else order[::-1]
     for name in seq:
         ms, cpu = run(name)
-        print("run", name, "%.1f" % ms, "%.1f" % cpu, flush=True)
+        print("run", name, "%.1f" % ms, "%.1f" % cpu, r, flush=True)
 PY
 
 echo "conn-exhaust: $N TCP connections to 127.0.0.1${FL_BENCH_NETNS:+ (own network namespace, somaxconn 65535)}, $ROUNDS paired rounds (median of each; time from the first connect to all held, measured inside each program; cpu = whole process, start-up included)"
@@ -163,6 +163,11 @@ echo "tight C loop:           ${tl} ms (cpu ${tlc} ms); rounds: $(awk '$2 == "ti
 echo "python3 loop:           ${py} ms (cpu ${pyc} ms)"
 bench_ratio "conn-exhaust $N tcp vs tight C loop (target <= 1.10x)" "$fl" "$tl" ms
 bench_ratio "conn-exhaust $N tcp cpu vs tight C loop" "$flc" "$tlc" ms
+# The same, round by round (each round's two runs close in time, so the
+# load drifting between rounds cancels): the median of the per-round ratios.
+pr=$(awk '$1 == "run" { t[$5, $2] = $3 } $1 == "run" && $2 == "tight" { r[$5] = 1 }
+    END { for (k in r) if (t[k, "tight"] > 0) printf "%.3f\n", t[k, "faultline"] / t[k, "tight"] }' "$W/runs" | bench_median)
+echo "conn-exhaust $N tcp vs tight C loop, median of the $ROUNDS per-round ratios: ${pr}x $(bench_load)"
 bench_ratio "ratio python/faultline" "$py" "$fl" ms
 
 if command -v strace >/dev/null 2>&1; then

@@ -7,9 +7,13 @@
  *   not held forever.
  * - Data from the server is drained and is not an end; a half-close is.
  * - The revert leaves no descriptor behind (/proc/self/fd counted), and
- *   nothing per connection stays registered with the engine's loop. */
+ *   nothing per connection stays registered with the engine's loop.
+ * - A closed socket a forked child still holds stays in the epoll; its
+ *   late event is not taken for the slot's next connection. */
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -18,6 +22,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -235,6 +240,70 @@ test_revert_leaves_no_descriptor(void **st)
 	tc_close(&t);
 }
 
+/* A socket the driver closed lives on while a forked child still has it
+ * (the engine forks hooks), and stays in the fault's epoll: its late event
+ * must not be taken for the slot's next connection. */
+static void
+test_late_event_of_a_closed_socket(void **st)
+{
+	struct tcase t;
+	struct fl_err e = { 0 };
+	int go[2], done[2], c1, c2;
+	char b;
+	pid_t kid;
+
+	(void)st;
+	tc_open(&t, 1);
+	assert_int_equal(t.f->ops->inject(t.f, &t.ctx, &e), 0);
+	assert_true((c1 = take(&t)) >= 0);
+	assert_true(RUN_UNTIL(t.l, 5000, held(&t, "held") == 1));
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(done), 0);
+	if ((kid = fork()) == 0) {
+		/* Holds a copy of every descriptor, the driver's socket too;
+		 * dies with the test whatever happens to it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (read(go[0], &b, 1) != 1)
+			_exit(1);
+		/* Shut the driver's first socket down: a new edge on it. */
+		for (int fd = 3; fd < 1024; fd++) {
+			struct sockaddr_in a;
+			socklen_t al = sizeof(a);
+
+			if (getpeername(fd, (struct sockaddr *)&a, &al) == 0 &&
+			    a.sin_family == AF_INET && ntohs(a.sin_port) == t.port)
+				shutdown(fd, SHUT_RDWR);
+		}
+		(void)!write(done[1], "x", 1);
+		(void)!read(go[0], &b, 1);     /* until the parent looked */
+		_exit(0);
+	}
+	assert_true(kid > 0);
+	/* The server ends it (a FIN despite the child's copy): the driver
+	 * closes its socket, which the child keeps alive, and re-opens. */
+	assert_int_equal(shutdown(c1, SHUT_RDWR), 0);
+	assert_true((c2 = take(&t)) >= 0);
+	assert_true(RUN_UNTIL(t.l, 5000, held(&t, "held") == 1 &&
+	    held(&t, "reopened") == 1));
+	assert_int_equal(write(go[1], "x", 1), 1);
+	assert_int_equal(read(done[0], &b, 1), 1);
+	/* The old socket's event comes; the new connection is untouched. */
+	RUN_UNTIL(t.l, 300, 0);
+	assert_int_equal(held(&t, "held"), 1);
+	assert_int_equal(held(&t, "reopened"), 1);
+	assert_int_equal(held(&t, "refused"), 0);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	assert_int_equal(waitpid(kid, NULL, 0), kid);
+	assert_int_equal(t.f->ops->revert(t.f, &t.ctx, &e), 0);
+	close(c1);
+	close(c2);
+	for (int i = 0; i < 2; i++) {
+		close(go[i]);
+		close(done[i]);
+	}
+	tc_close(&t);
+}
+
 int
 main(void)
 {
@@ -242,6 +311,7 @@ main(void)
 		cmocka_unit_test(test_spoke_and_left_before_seen),
 		cmocka_unit_test(test_data_then_half_close),
 		cmocka_unit_test(test_revert_leaves_no_descriptor),
+		cmocka_unit_test(test_late_event_of_a_closed_socket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
