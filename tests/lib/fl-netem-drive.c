@@ -164,6 +164,10 @@ main(int argc, char **argv)
 			rc = 4;
 			goto out;
 		}
+		/* Each round is a whole fault's life, as a run has it: plan
+		 * opens the fault's netlink socket, release closes it. */
+		if (f->ops->release != NULL)
+			f->ops->release(f);
 	}
 	t1 = now_us();
 	printf("%ld %.0f %.1f\n", n, t1 - t0, (t1 - t0) / (double)n);
