@@ -29,7 +29,8 @@ all = yes
 EOF2
 STRACE=""
 if command -v strace >/dev/null 2>&1; then
-	STRACE="strace -f -qq -e trace=openat,open -o $T/kill.strace"
+	# LeakSanitizer cannot run under ptrace (a sanitizer build).
+	STRACE="env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -e trace=openat,open -o $T/kill.strace"
 fi
 $STRACE "$FAULTCTL" --local --config "$T/agent.ini" run --json "$T/kill.ini" \
     >"$T/kill.json" 2>"$T/kill.err" || { cat "$T/kill.err"; fail "kill run failed"; }
