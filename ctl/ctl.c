@@ -18,6 +18,7 @@
 
 #include "cmds.h"
 #include "log.h"
+#include "output.h"
 
 /* --- messages ------------------------------------------------------------ */
 
@@ -580,8 +581,8 @@ ctl_out_report(struct ctl_globals *g, json_t *report, struct fl_err *e)
 void
 ctl_print_json(json_t *j)
 {
-	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	putchar('\n');
+	/* One write(2) for the whole document (output.c). */
+	(void)output_json(stdout, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	ctl_json_mark();
 }
 

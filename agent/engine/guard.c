@@ -119,9 +119,11 @@ protected_one(const struct fault_ctx *ctx, pid_t pid, char *why, size_t len)
 	return protected_info(ctx, &pi, why, len);
 }
 
-int
-fault_pid_protected(const struct fault_ctx *ctx, pid_t pid, char *why,
-    size_t len)
+/* pid judged, from its snapshot pi when the caller has one (NULL: read
+ * here); a TID signals its whole process, so that is judged too. */
+static int
+judge(const struct fault_ctx *ctx, pid_t pid, const struct proc_info *pi,
+    char *why, size_t len)
 {
 	char dummy[8];
 	pid_t tgid;
@@ -131,32 +133,27 @@ fault_pid_protected(const struct fault_ctx *ctx, pid_t pid, char *why,
 		len = sizeof(dummy);
 	}
 	why[0] = '\0';
-	if (protected_one(ctx, pid, why, len))
+	if (pi != NULL ? protected_info(ctx, pi, why, len) :
+	    protected_one(ctx, pid, why, len))
 		return 1;
-	if ((tgid = tgid_of(pid)) != pid)
+	tgid = pi != NULL && pi->has_status ? pi->tgid : tgid_of(pid);
+	if (tgid > 0 && tgid != pid)
 		return protected_one(ctx, tgid, why, len);
 	return 0;
+}
+
+int
+fault_pid_protected(const struct fault_ctx *ctx, pid_t pid, char *why,
+    size_t len)
+{
+	return judge(ctx, pid, NULL, why, len);
 }
 
 int
 fault_proc_protected(const struct fault_ctx *ctx, const struct proc_info *pi,
     char *why, size_t len)
 {
-	char dummy[8];
-
-	if (why == NULL || len == 0) {
-		why = dummy;
-		len = sizeof(dummy);
-	}
-	why[0] = '\0';
-	if (protected_info(ctx, pi, why, len))
-		return 1;
-	/* A thread's process is judged too (no status read: judge by pid). */
-	if (!pi->has_status)
-		return fault_pid_protected(ctx, pi->pid, why, len);
-	if (pi->tgid > 0 && pi->tgid != pi->pid)
-		return protected_one(ctx, pi->tgid, why, len);
-	return 0;
+	return judge(ctx, pi->pid, pi, why, len);
 }
 
 /* --- allow_exec (issue 11) ------------------------------------------------ */

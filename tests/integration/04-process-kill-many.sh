@@ -14,22 +14,18 @@ spawn_many() { # NAME -> V (the pids)
 	while [ $i -lt $N ]; do mkvictim "$1"; V="$V $VICTIM"; i=$((i + 1)); done
 	for v in $V; do wait_for 5 grep -qx "$1" "/proc/$v/comm" || fail "victim $v did not start"; done
 }
+mkini() { # FAULT PROCESS DURATION SIGNAL -> $T/FAULT.ini, all = yes
+	printf '[experiment]\nname = %s-many\nduration = %s\n\n[fault "%s"]\ntype = process-kill\nprocess = %s\nsignal = %s\nall = yes\n' \
+	    "$1" "$3" "$1" "$2" "$4" >"$T/$1.ini"
+}
 gone_or_zombie() { s=$(proc_state "$1"); [ "$s" = gone ] || [ "$s" = Z ]; }
 
 spawn_many fl-many-k
-cat >"$T/kill.ini" <<EOF2
-[experiment]
-name = kill-many
-duration = 1ms
-
-[fault "kill"]
-type = process-kill
-process = fl-many-k
-all = yes
-EOF2
+mkini kill fl-many-k 1ms KILL
 STRACE=""
 if command -v strace >/dev/null 2>&1; then
-	STRACE="strace -f -qq -e trace=openat,open -o $T/kill.strace"
+	# LeakSanitizer cannot run under ptrace (a sanitizer build).
+	STRACE="env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -e trace=openat,open -o $T/kill.strace"
 fi
 $STRACE "$FAULTCTL" --local --config "$T/agent.ini" run --json "$T/kill.ini" \
     >"$T/kill.json" 2>"$T/kill.err" || { cat "$T/kill.err"; fail "kill run failed"; }
@@ -84,18 +80,8 @@ else
 fi
 
 spawn_many fl-many-s
-cat >"$T/stop.ini" <<EOF2
-[experiment]
-name = stop-many
-duration = 30s
-
-[fault "pause"]
-type = process-kill
-process = fl-many-s
-signal = STOP
-all = yes
-EOF2
-"$FAULTCTL" --local --config "$T/agent.ini" run --json "$T/stop.ini" \
+mkini pause fl-many-s 30s STOP
+"$FAULTCTL" --local --config "$T/agent.ini" run --json "$T/pause.ini" \
     >"$T/stop.json" 2>"$T/stop.err" &
 RUN=$!
 PIDS="$PIDS $RUN"

@@ -53,6 +53,8 @@ if ! command -v strace >/dev/null 2>&1; then
 	echo "note: no strace on this machine; single writes per file not traced"
 	exit 0
 fi
+# LeakSanitizer cannot run under ptrace (a sanitizer build under strace).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 # one_write TRACE FILE-REGEX: every write(2) to a file matching it is the
 # only one between its open and its close (strace -y names each fd's file).
 one_write() {
