@@ -36,7 +36,7 @@ ok "jitter 20ms -> mdev ${md}ms"
 stop_run "$run" "$W/out2"
 [ "$(qdisc_of)" = "$before" ] || fail "qdisc after jitter run: $(qdisc_of)"
 
-experiment dist 5s "delay = 50ms" "jitter = 10ms" "correlation = 25%" "distribution = normal" "loss = 1%" "loss_correlation = 10%" "duplicate = 1%" "corrupt = 0.5%" "reorder = 5%" "gap = 3" "rate = 100mbit" "limit = 500"
+experiment dist 20s "delay = 50ms" "jitter = 10ms" "correlation = 25%" "distribution = normal" "loss = 1%" "loss_correlation = 10%" "duplicate = 1%" "corrupt = 0.5%" "reorder = 5%" "gap = 3" "rate = 100mbit" "limit = 500"
 $FCL run "$W/dist.ini" >"$W/out3" 2>&1 &
 run=$!
 wait_qdisc "netem fa17: root" || { cat "$W/out3"; fail "no netem qdisc"; }
