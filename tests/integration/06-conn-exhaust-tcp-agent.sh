@@ -26,7 +26,13 @@ cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$AGENT_PID/stat
 
 write_agent_config
 start_agent
+# The socket answers as soon as the API process is up, which can be before
+# the engine has finished starting (its watch on the API process, ...): a
+# request the engine answers means it is in its loop, and only then are its
+# descriptors the baseline.
+ctl info >/dev/null || fail "info"
 fd0=$(nfd) net0=$(nnet)
+find "/proc/$AGENT_PID/fd" -mindepth 1 -printf '%f -> %l\n' | sort -n >"$T/fds0"
 cat >"$T/x.ini" <<EOF
 [experiment]
 name = cx06
@@ -75,7 +81,9 @@ ok "report: aborted, revert ok, held_peak $N, held 0"
 # what it had before the run (the API may briefly hold a connection of
 # ours: wait for it to go).
 back() { [ "$(nnet)" -le "$net0" ] && [ "$(nfd)" -le "$fd0" ]; }
-wait_for 10 back || fail "agent descriptors: $(nfd) (before $fd0), sockets/epolls $(nnet) (before $net0)"
+wait_for 10 back || { find "/proc/$AGENT_PID/fd" -mindepth 1 -printf '%f -> %l\n' | sort -n
+    echo "before:"; cat "$T/fds0"
+    fail "agent descriptors: $(nfd) (before $fd0), sockets/epolls $(nnet) (before $net0)"; }
 is_stat accepts "$N" || fail "reconnected after the revert: $(cat "$T/stats")"
 ok "agent back to $(nfd) descriptors (before $fd0), nothing reconnected"
 stop_agent
