@@ -24,7 +24,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 
 PKGS    := libnl-3.0 libnl-route-3.0 libcap libcurl inih jansson libmicrohttpd libpq gnutls libseccomp \
-           libnftnl libmnl libsystemd yaml-0.1 libmariadb
+           libnftnl libmnl yaml-0.1 libmariadb
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
            -Wshadow -Wpointer-arith -Wcast-qual
 CFLAGS  ?= -O2 -g
@@ -36,8 +36,7 @@ LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 # The thin faultctl (ctl/thin.c) links only what talking to an agent needs;
 # the engine's objects it uses (common, http, log, loop, store) need no more.
 # faultctl-engine and faultlined link PKGS. --as-needed drops a library no
-# object of the binary refers to (faultlined: libsystemd, since it speaks
-# the notify protocol itself, agent/sdnotify.c).
+# object of the binary refers to.
 CTL_PKGS := libcurl jansson
 CTL_LDLIBS := $(shell pkg-config --libs $(CTL_PKGS) 2>/dev/null) -lm
 ASNEEDED := -Wl,--as-needed
