@@ -23,21 +23,29 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 
-PKGS    := libnl-3.0 libnl-route-3.0 libcap libcurl inih jansson libmicrohttpd libpq gnutls libseccomp \
-           libnftnl libmnl yaml-0.1 libmariadb
+PKGS    := libnl-3.0 libnl-route-3.0 libcap inih jansson libmicrohttpd gnutls libseccomp \
+           libnftnl libmnl yaml-0.1
+# Compiled against, never linked: each is dlopen'd at its first use
+# (agent/engine/lazylib.h), so that neither an idle agent nor faultctl maps
+# the TLS stack they bring.
+LAZY_PKGS := libcurl libpq libmariadb
+# The test tools (tests/lib) link them, first: the floors and helpers that
+# bench and test against faultline use the libraries as any program would.
+LAZY_LDLIBS := $(shell pkg-config --libs $(LAZY_PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
            -Wshadow -Wpointer-arith -Wcast-qual
 CFLAGS  ?= -O2 -g
 SAN     ?=
 override CFLAGS += -std=c11 -D_GNU_SOURCE -DFL_VERSION=\"$(VERSION)\" $(WARN) $(SAN) \
            -Iagent/engine -Iagent -Ictl -MMD -MP \
-           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+           $(shell pkg-config --cflags $(PKGS) $(LAZY_PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
-# The thin faultctl (ctl/thin.c) links only what talking to an agent needs;
-# the engine's objects it uses (common, http, log, loop, store) need no more.
+# The thin faultctl (ctl/thin.c) links only what talking to an agent needs
+# (libcurl comes at the first request, through lazy_curl.c); the engine's
+# objects it uses (common, http, log, loop, store) need no more.
 # faultctl-engine and faultlined link PKGS. --as-needed drops a library no
 # object of the binary refers to.
-CTL_PKGS := libcurl jansson
+CTL_PKGS := jansson
 CTL_LDLIBS := $(shell pkg-config --libs $(CTL_PKGS) 2>/dev/null) -lm
 ASNEEDED := -Wl,--as-needed
 LDFLAGS += $(SAN)
@@ -92,7 +100,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(ENGINE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(ENGINE_LIB) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 $(BUILD)/tests/lib/%: $(BUILD)/tests/lib/%.o $(ENGINE_LIB)
-	$(CC) $(LDFLAGS) -o $@ $< $(ENGINE_LIB) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LAZY_LDLIBS) $(ENGINE_LIB) $(LDLIBS)
 
 # Tiers (DESIGN.md section 8). `check` installs what it needs first.
 deps:

@@ -11,6 +11,7 @@
 
 #include "client.h"
 #include "http.h"
+#include "lazylib.h"
 
 /* Cap on a buffered answer or one event line: a run report with long probe
  * series is a few MiB at most; anything bigger is a broken peer. */
@@ -72,6 +73,13 @@ client_new(const char *agent, const char *cert, const char *key,
 	if (agent == NULL || *agent == '\0')
 		agent = CLIENT_DEFAULT_AGENT;
 	if (!curl_ready) {
+		const char *why;
+
+		/* libcurl is loaded here, by the first request (lazylib.h). */
+		if (lazylib_need(&lazy_curl, &why) == -1) {
+			fl_fail(e, "%s", why);
+			return NULL;
+		}
 		/* Not thread-safe, but faultctl has one thread. */
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			fl_fail(e, "cannot initialise libcurl");

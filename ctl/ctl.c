@@ -363,8 +363,11 @@ ctl_client(const struct ctl_globals *g, const char *agent)
 	struct fl_client *c;
 	struct fl_err e;
 
+	/* A bad --agent or PEM is usage (2); a libcurl that cannot be
+	 * loaded, or no memory, is an error (4): e says which. */
 	if ((c = ctl_client_try(g, agent, &e)) == NULL)
-		ctl_die(FL_INVALID, "%s", e.msg);
+		ctl_die(e.status == FL_ERROR ? FL_ERROR : FL_INVALID, "%s",
+		    e.msg);
 	return c;
 }
 

@@ -25,6 +25,7 @@
 
 #include "common.h"
 #include "http.h"
+#include "lazylib.h"
 #include "loop.h"
 
 #ifndef FL_VERSION
@@ -39,7 +40,9 @@ static int global_rc;
 static void
 global_init(void)
 {
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	/* lazylib_load logs why libcurl is missing, if it is. */
+	global_rc = lazylib_load(&lazy_curl) == 0 &&
+	    curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
 int
@@ -202,7 +205,8 @@ struct http_multi {
 };
 
 struct http_req {
-	struct http_multi *hm;
+	struct http_multi *hm;      /* NULL when libcurl could not be loaded */
+	struct loop *loop;
 	CURL *easy;
 	struct curl_slist *hdrs;
 	char *post;
@@ -402,15 +406,17 @@ req_free(struct http_req *r)
 	if (r->in_multi)
 		curl_multi_remove_handle(hm->m, r->easy);
 	if (r->fail_timer != 0)
-		loop_timer_cancel(hm->loop, r->fail_timer);
+		loop_timer_cancel(r->loop, r->fail_timer);
 	if (r->easy != NULL)
 		curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->hdrs);
 	free(r->post);
 	http_xfer_reset(&r->x);
 	free(r);
-	hm->nreq--;
-	multi_maybe_free(hm);
+	if (hm != NULL) {
+		hm->nreq--;
+		multi_maybe_free(hm);
+	}
 }
 
 /* Report r (r->fail_code is its outcome) and free it. */
@@ -433,11 +439,13 @@ finish_req(struct http_req *r)
 	res.body = r->x.data ? r->x.data : "";
 	res.body_len = r->x.len;
 	res.overflow = r->x.overflow;
-	hm->depth++;            /* a cb that cancels the last other request */
+	if (hm != NULL)
+		hm->depth++;    /* a cb that cancels the last other request */
 	r->in_cb = 1;
 	r->cb(r->arg, &res);
 	r->in_cb = 0;
-	hm->depth--;
+	if (hm != NULL)
+		hm->depth--;
 	req_free(r);
 }
 
@@ -513,18 +521,27 @@ http_start(struct loop *l, const struct http_request *rq, http_done_cb cb,
 	struct http_req *r;
 	CURLMcode mc;
 	CURLcode rc;
+	const char *why;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
+	r->loop = l;
+	r->cb = cb;
+	r->arg = arg;
+	http_xfer_init(&r->x, rq->max_body, rq->fail_on_overflow);
+	/* No libcurl (lazylib.h): the request fails with the reason, which
+	 * its caller reports (a probe's failure, a notification's error). */
+	if (lazylib_need(&lazy_curl, &why) == -1) {
+		snprintf(r->errbuf, sizeof(r->errbuf), "%s", why);
+		rc = CURLE_FAILED_INIT;
+		goto fail;
+	}
 	if ((hm = multi_get(l)) == NULL) {
 		free(r);
 		return NULL;
 	}
 	hm->nreq++;
 	r->hm = hm;
-	r->cb = cb;
-	r->arg = arg;
-	http_xfer_init(&r->x, rq->max_body, rq->fail_on_overflow);
 	if ((r->easy = curl_easy_init()) == NULL)
 		rc = CURLE_OUT_OF_MEMORY;
 	else
@@ -539,6 +556,7 @@ http_start(struct loop *l, const struct http_request *rq, http_done_cb cb,
 		rc = CURLE_FAILED_INIT;
 	}
 	/* Could not start: say so from the loop, never from here. */
+fail:
 	if (r->errbuf[0] == '\0')
 		snprintf(r->errbuf, sizeof(r->errbuf), "libcurl setup: %s",
 		    curl_easy_strerror(rc));

@@ -17,6 +17,7 @@
 
 #include "faults/conn_exhaust.h"
 #include "hooks.h"
+#include "lazylib.h"
 #include "probe_ledger.h"
 #include "units.h"
 
@@ -73,9 +74,14 @@ probe_ledger_check(struct probe_cfg *p, const char *file, const char *header,
 		    p->read, d);
 	if (has_dsn) {
 		char *msg = NULL;
-		PQconninfoOption *o = PQconninfoParse(p->dsn, &msg);
+		const char *why;
+		PQconninfoOption *o = NULL;
 
-		if (o == NULL) {
+		/* The check needs libpq (lazylib.h): loaded here. */
+		if (lazylib_need(&lazy_pq, &why) == -1)
+			diag_add(d, file, keys_line(k, ks, "dsn", 0), "dsn",
+			    "%s", why);
+		else if ((o = PQconninfoParse(p->dsn, &msg)) == NULL) {
 			char *nl;
 
 			if (msg != NULL && (nl = strchr(msg, '\n')) != NULL)

@@ -29,6 +29,7 @@
 #include <mysqld_error.h>
 
 #include "conn_exhaust.h"
+#include "lazylib.h"
 
 /* ---- mysql://user:pass@host:port/db ------------------------------------ */
 
@@ -184,6 +185,13 @@ my_new(const struct cx_rt *rt, char *msg, size_t ml)
 	 * and 140 KiB, once per process) on first use, not at agent start, so
 	 * an agent that never runs a MySQL fault never pays for it. */
 	if (!library_ready) {
+		const char *why;
+
+		/* Mapped here, at the first MySQL fault (lazylib.h). */
+		if (lazylib_need(&lazy_mysql, &why) == -1) {
+			snprintf(msg, ml, "%s", why);
+			return NULL;
+		}
 		if (mysql_library_init(0, NULL, NULL) != 0) {
 			snprintf(msg, ml, "MariaDB Connector/C did not initialise");
 			return NULL;
@@ -196,11 +204,11 @@ my_new(const struct cx_rt *rt, char *msg, size_t ml)
 	}
 	if (mysql_options(m, MYSQL_OPT_NONBLOCK, 0) != 0 ||
 	    (c->tls != CX_TLS_OFF &&
-	    mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on) != 0) ||
+	    mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &on) != 0) ||
 	    (c->tls == CX_TLS_VERIFY &&
-	    mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on) != 0) ||
+	    mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on) != 0) ||
 	    (c->tls_ca != NULL &&
-	    mysql_optionsv(m, MYSQL_OPT_SSL_CA, c->tls_ca) != 0)) {
+	    mysql_options(m, MYSQL_OPT_SSL_CA, c->tls_ca) != 0)) {
 		snprintf(msg, ml, "cannot set the connection's options");
 		mysql_close(m);
 		return NULL;

@@ -12,14 +12,21 @@
 
 #include "conn_exhaust.h"
 #include "conn_exhaust_pgq.h"
+#include "lazylib.h"
 
 int
 cx_dsn_parse(const char *dsn, struct dsn_info *di, char *err, size_t el)
 {
 	PQconninfoOption *opts, *o;
 	char *msg = NULL;
+	const char *why;
 
 	memset(di, 0, sizeof(*di));
+	/* Every PostgreSQL use starts here (plan checks the DSN first). */
+	if (lazylib_need(&lazy_pq, &why) == -1) {
+		snprintf(err, el, "%s", why);
+		return -1;
+	}
 	if ((opts = PQconninfoParse(dsn, &msg)) == NULL) {
 		size_t n;
 

@@ -35,6 +35,7 @@
 #include "agentcfg.h"
 #include "fault.h"
 #include "kube.h"
+#include "lazylib.h"
 #include "log.h"
 #include "pod_kill.h"
 #include "proc.h"
@@ -165,6 +166,8 @@ pod_cancel(struct fault *f)
  * (pod_kill_api.c): the namespace, every page of the pods the selector
  * matches (on this node unless node = any), and for deletions the access
  * review. */
+static int pod_tls(char *why, size_t len);
+
 static int
 pod_prepare(struct fault *f, struct fault_ctx *ctx, fault_prepared_fn done,
     void *arg, struct fl_err *e)
@@ -180,6 +183,8 @@ pod_prepare(struct fault *f, struct fault_ctx *ctx, fault_prepared_fn done,
 		return fl_fail(e, "%s: no configuration", f->name);
 	if (ctx->loop == NULL)
 		return fl_fail(e, "pod-kill needs the engine's event loop");
+	if (!pod_tls(hostbuf, sizeof(hostbuf)))
+		return fl_refuse(e, "fault %s: %s", f->name, hostbuf);
 	if (cfg != NULL && strlist_has(&cfg->guard.protect_namespace,
 	    c->namespace))
 		return fl_refuse(e, "namespace %s is protected by the agent's "
@@ -364,16 +369,35 @@ pod_validate(struct fault *f, struct diag *d)
 		fault_diag(d, f, "kubeconfig", "must be an absolute path");
 }
 
+/* The API server speaks only HTTPS: libcurl must load and have TLS. */
 static int
-pod_supported(char *why, size_t len)
+pod_tls(char *why, size_t len)
 {
-	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	const curl_version_info_data *v;
+	const char *lw;
 
-	if (v == NULL || !(v->features & CURL_VERSION_SSL)) {
+	if (lazylib_need(&lazy_curl, &lw) == -1) {
+		snprintf(why, len, "%s", lw);
+		return 0;
+	}
+	if ((v = curl_version_info(CURLVERSION_NOW)) == NULL ||
+	    !(v->features & CURL_VERSION_SSL)) {
 		snprintf(why, len, "libcurl has no TLS support");
 		return 0;
 	}
 	return 1;
+}
+
+/* info asks every kind at each `faultctl status`: answering must not map
+ * libcurl and the TLS stack into an idle agent (lazylib.h). So until
+ * something has loaded libcurl the answer is yes, and pod_prepare asks
+ * pod_tls itself before the first API call. */
+static int
+pod_supported(char *why, size_t len)
+{
+	if (!lazylib_loaded(&lazy_curl))
+		return 1;
+	return pod_tls(why, len);
 }
 
 static int
