@@ -52,6 +52,7 @@
 
 #include "agent.h"
 #include "apichild.h"
+#include "lazylib.h"
 #include "log.h"
 #include "loop.h"
 #include "privsep.h"
@@ -406,6 +407,9 @@ start_serving(void)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	/* The sandbox refuses every open: libcurl, libpq and libmariadb are
+	 * never loaded here, and the checks that need them are the engine's. */
+	lazylib_never_load();
 	if (sandbox_drop(A.cfg.uid, A.cfg.gid, (int)A.cfg.keep_uid, &e) == -1 ||
 	    sandbox_seccomp((int)A.cfg.seccomp_log, &e) == -1) {
 		log_warnx("sandbox: %s", e.msg);

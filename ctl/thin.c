@@ -1,9 +1,10 @@
 /* The thin faultctl's way to the engine (cmds.h, "faultctl and
  * faultctl-engine"; README, "Performance").
  *
- * faultctl links only what talking to an agent needs, so that `faultctl
- * status` loads libcurl and jansson and not the 40 libraries of every fault
- * driver (issue 16). The commands that need the engine in-process are
+ * faultctl links only jansson, and loads libcurl at its first request to
+ * an agent (lazylib.h), so that `faultctl status` maps libcurl and not the
+ * 40 libraries of every fault driver, and a command that needs the engine
+ * costs one exec of a small binary before it (issue 16). The commands that need the engine in-process are
  * defined here as one thing: exec faultctl-engine (the full faultctl: the
  * same table, the same main(), every command) with the very argv faultctl
  * was given, so that options, exit codes, --json and messages are exactly

@@ -6,6 +6,20 @@
 #include "lazylib.h"
 #include "log.h"
 
+static int never_load;
+
+void
+lazylib_never_load(void)
+{
+	never_load = 1;
+}
+
+int
+lazylib_checks_deferred(void)
+{
+	return never_load;
+}
+
 /* Load l once; quiet (the callers say why). */
 static int
 load(struct lazylib *l)
@@ -19,6 +33,14 @@ load(struct lazylib *l)
 	pthread_mutex_lock(&l->lock);
 	if ((st = __atomic_load_n(&l->state, __ATOMIC_ACQUIRE)) != 0)
 		goto out;
+	if (never_load) {
+		/* Not reached by the API process's checks (they ask
+		 * lazylib_checks_deferred first); said if anything else is. */
+		snprintf(l->why, sizeof(l->why), "%s: not loaded in this "
+		    "process (%s need it)", l->soname, l->users);
+		st = -1;
+		goto done;
+	}
 	/* RTLD_NOW: a library that lacks a symbol it needs fails here, not
 	 * in the middle of a fault. Never closed: the process keeps what it
 	 * loaded, as if it had been linked. */
@@ -40,6 +62,7 @@ load(struct lazylib *l)
 			break;
 		}
 	}
+done:
 	__atomic_store_n(&l->state, st, __ATOMIC_RELEASE);
 out:
 	pthread_mutex_unlock(&l->lock);

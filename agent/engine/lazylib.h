@@ -49,6 +49,15 @@ int lazylib_load(struct lazylib *l);
  * library, the loader's reason and what needs it (owned by l). */
 int lazylib_need(struct lazylib *l, const char **why);
 
+/* The API process calls this before its sandbox (which refuses every
+ * open, and which must stay small): no library is ever loaded in it, and
+ * the checks of an experiment that need one (a PostgreSQL DSN) are left to
+ * the engine, which parses every submitted experiment again and answers
+ * 400 with the same diagnostics. */
+void lazylib_never_load(void);
+/* 1 after lazylib_never_load: skip a check that needs a library. */
+int lazylib_checks_deferred(void);
+
 /* Whether l is loaded already (never loads it). */
 int lazylib_loaded(struct lazylib *l);
 

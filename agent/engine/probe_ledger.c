@@ -72,7 +72,9 @@ probe_ledger_check(struct probe_cfg *p, const char *file, const char *header,
 	if (has_r)
 		check_command(file, keys_line(k, ks, "read", 0), "read",
 		    p->read, d);
-	if (has_dsn) {
+	/* The DSN check needs libpq: the engine's, not the API process's
+	 * (lazylib.h). */
+	if (has_dsn && !lazylib_checks_deferred()) {
 		char *msg = NULL;
 		const char *why;
 		PQconninfoOption *o = NULL;

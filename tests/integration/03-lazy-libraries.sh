@@ -38,6 +38,19 @@ m=$(lazy_maps "$API"); [ -z "$m" ] || fail "idle API process maps $m"
 ok "idle agent after status and info: neither process maps libcurl, libpq, libmariadb, libssl or libcrypto"
 
 # --- the first HTTP probe loads libcurl into the engine ----------------------
+# A PostgreSQL conn-exhaust fault (used below). Nothing listens on the port:
+# nothing may be reached.
+cat >"$T/pg.ini" <<EOF2
+[experiment]
+name = lazy-pg
+duration = 5s
+
+[fault "pool"]
+type = conn-exhaust
+protocol = postgres
+dsn = postgresql://chaos@127.0.0.1:1/app
+leave = 2
+EOF2
 start_httpd
 mkvictim fl-lazy-victim; V=$VICTIM
 cat >"$T/http.ini" <<EOF2
@@ -67,6 +80,16 @@ ctl run --json "$T/http.ini" >"$T/http.json" 2>"$T/http.err" ||
 grep -q '/libcurl\.so' "/proc/$AGENT_PID/maps" || fail "the engine ran an HTTP probe without libcurl mapped"
 m=$(lazy_maps "$API"); [ -z "$m" ] || fail "API process maps $m after a run"
 ok "an HTTP probe loads libcurl into the engine at first use (API process: none)"
+
+# The API process checks a submitted experiment without libpq (its sandbox
+# refuses every open): the DSN is the engine's to check, and a bad one is
+# answered with the same FILE:LINE: key: diagnostic (exit 2).
+sed 's|^dsn = .*|dsn = postgresql://chaos@127.0.0.1:1/app?fl_bogus=1|' "$T/pg.ini" >"$T/pgbad.ini"
+rc=0; ctl run "$T/pgbad.ini" >"$T/pgbad.out" 2>"$T/pgbad.err" || rc=$?
+[ $rc -eq 2 ] || fail "bad DSN through the agent exited $rc: $(cat "$T/pgbad.err")"
+grep -q 'pgbad.ini:8: dsn: invalid connection string: .*fl_bogus' "$T/pgbad.err" || fail "bad DSN: $(cat "$T/pgbad.err")"
+m=$(lazy_maps "$API"); [ -z "$m" ] || fail "API process maps $m after a PostgreSQL experiment"
+ok "a bad DSN through the agent: exit 2, $(head -n1 "$T/pgbad.err") (checked by the engine; the API process maps no libpq)"
 stop_agent
 
 # --- a hidden library -------------------------------------------------------------
@@ -85,19 +108,7 @@ one_line() { # FILE SONAME: one line, naming the library and its users
 	grep -q "$2" "$1" && grep -q 'need it' "$1" || fail "$2: $(cat "$1")"
 }
 
-# libpq: a PostgreSQL conn-exhaust fault (validate and a local run) and a
-# ledger probe. Nothing listens on the port: nothing may be reached.
-cat >"$T/pg.ini" <<EOF2
-[experiment]
-name = lazy-pg
-duration = 5s
-
-[fault "pool"]
-type = conn-exhaust
-protocol = postgres
-dsn = postgresql://chaos@127.0.0.1:1/app
-leave = 2
-EOF2
+# libpq: the PostgreSQL fault, validated and run locally.
 rc=0; hide libpq.so.5 "$FAULTCTL" validate "$T/pg.ini" >"$T/pg.out" 2>"$T/pg.err" || rc=$?
 [ $rc -ne 0 ] || fail "validate without libpq exited 0"
 one_line "$T/pg.err" libpq.so.5

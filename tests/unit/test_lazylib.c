@@ -117,6 +117,26 @@ test_missing_function(void **state)
 	assert_false(lazylib_loaded(&l));
 }
 
+/* Last: it changes the whole process. */
+static void
+test_never_load(void **state)
+{
+	static const char *const names[] = { "zlibVersion" };
+	static void *fn[1];
+	static struct lazylib l = LAZYLIB_INIT("libz.so.1", "the API process",
+	    names, fn);
+	const char *why = NULL;
+
+	(void)state;
+	assert_false(lazylib_checks_deferred());
+	lazylib_never_load();
+	assert_true(lazylib_checks_deferred());
+	assert_int_equal(lazylib_need(&l, &why), -1);
+	assert_non_null(strstr(why, "not loaded in this process"));
+	/* What was loaded before stays usable. */
+	assert_non_null(zlibVersion());
+}
+
 int
 main(void)
 {
@@ -125,6 +145,7 @@ main(void)
 		cmocka_unit_test(test_missing_library),
 		cmocka_unit_test(test_need_first_is_quiet),
 		cmocka_unit_test(test_missing_function),
+		cmocka_unit_test(test_never_load),
 	};
 
 	log_init(1, 0, "test_lazylib");

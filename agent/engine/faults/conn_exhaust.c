@@ -36,6 +36,7 @@
 #include <sys/capability.h>
 
 #include "conn_exhaust.h"
+#include "lazylib.h"
 #include "resolve.h"
 
 static const char *const cx_protocols[] = { "tcp", "postgres", "mysql", NULL };
@@ -246,7 +247,10 @@ cx_validate(struct fault *f, struct diag *d)
 			fault_diag(d, f, "tls_ca", "must be an absolute path");
 		return;
 	}
-	/* postgres */
+	/* postgres: the DSN checks need libpq, which the API process never
+	 * loads; the engine checks the same text again (lazylib.h). */
+	if (lazylib_checks_deferred())
+		return;
 	if (cx_dsn_parse(c->dsn, &di, err, sizeof(err)) == -1) {
 		fault_diag(d, f, "dsn", "%s", err);
 		return;
