@@ -167,12 +167,16 @@ handle_submit(struct agent *a, uint32_t id, const struct ps_experiment *pe,
 	char msg[512];
 	struct fl_err e;
 
+	/* Parsed first: a bad file is 400 whether or not a run is in
+	 * progress (some checks, a PostgreSQL DSN's, are only made here:
+	 * lazylib.h). */
+	if ((x = parse_experiment(a, id, pe, text, len)) == NULL)
+		return;
 	if (agent_busy(a, msg, sizeof(msg), &http)) {
+		experiment_free(x);
 		apiproc_reply_error(a, id, http, FL_REFUSED, "%s", msg);
 		return;
 	}
-	if ((x = parse_experiment(a, id, pe, text, len)) == NULL)
-		return;
 	memset(&o, 0, sizeof(o));
 	agent_run_opts(a, &o);
 	/* Whose run: its hooks and exec probes run as the submitter, and

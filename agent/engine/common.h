@@ -84,4 +84,10 @@ size_t fl_utf8_escape(const char *s, size_t len, char *out, size_t outlen);
 /* The same into a new string (NULL only when memory runs out). */
 char *fl_utf8_escape_dup(const char *s, size_t len);
 
+/* Percent-encoding of every byte but RFC 3986's unreserved characters
+ * (ALPHA DIGIT - . _ ~), upper-case hex, as curl_easy_escape does: here so
+ * that building a probe's or a Kubernetes URL never needs libcurl loaded
+ * (lazylib.h). New string, free(); NULL when memory runs out. */
+char *fl_url_escape(const char *s);
+
 #endif

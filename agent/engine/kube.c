@@ -1,5 +1,5 @@
-/* A small Kubernetes API client for pod-kill (see kube.h): base64 and URL
- * encoding (GnuTLS, libcurl), requests on the engine loop, label
+/* A small Kubernetes API client for pod-kill (see kube.h): base64
+ * (GnuTLS), requests on the engine loop (libcurl), label
  * selectors. Credentials are
  * in kube_config.c, the kubeconfig YAML reader in kube_yaml.c. */
 #include <ctype.h>
@@ -82,20 +82,6 @@ kube_base64_decode(const char *s, int url, struct kube_blob *out)
 bad:
 	free(norm);
 	return -1;
-}
-
-/* libcurl's escaping: everything but the unreserved characters. The copy
- * is ours (callers free() it; curl's string wants curl_free). */
-char *
-kube_urlencode(const char *s)
-{
-	char *e = curl_easy_escape(NULL, s, 0), *out;
-
-	if (e == NULL)
-		return NULL;
-	out = strdup(e);
-	curl_free(e);
-	return out;
 }
 
 /* ---- requests --------------------------------------------------------- */

@@ -96,9 +96,6 @@ const char *kube_status_message(const json_t *status);
  * blanks and newlines are skipped, padding optional. 0 or -1 on bad input.
  * out->data is NUL-terminated (not counted in len). */
 int kube_base64_decode(const char *s, int url, struct kube_blob *out);
-/* Percent-encode everything but unreserved characters (libcurl). New
- * string, free(). */
-char *kube_urlencode(const char *s);
 /* Cut blanks and line ends at both ends, in place. */
 char *kube_trim(char *s);
 

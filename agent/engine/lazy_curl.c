@@ -15,8 +15,6 @@
 #define CURL_FNS(F) \
 	F(CURL *, curl_easy_init, (void), (), NULL) \
 	F(CURLcode, curl_easy_perform, (CURL *h), (h), CURLE_FAILED_INIT) \
-	F(char *, curl_easy_escape, (CURL *h, const char *s, int n), \
-	    (h, s, n), NULL) \
 	F(const char *, curl_easy_strerror, (CURLcode c), (c), \
 	    "libcurl is not available") \
 	F(CURLcode, curl_global_init, (long flags), (flags), CURLE_FAILED_INIT) \
@@ -40,7 +38,6 @@
 	    NULL)
 #define CURL_VOID_FNS(V) \
 	V(curl_easy_cleanup, (CURL *h), (h)) \
-	V(curl_free, (void *p), (p)) \
 	V(curl_slist_free_all, (struct curl_slist *l), (l))
 #define CURL_VARIADIC(X) \
 	X(curl_easy_setopt) X(curl_multi_setopt) X(curl_easy_getinfo)
@@ -94,44 +91,45 @@ optarg_read(union optarg *a, int option, va_list ap)
 		a->p = va_arg(ap, void *);   /* struct curl_blob * */
 }
 
-#define OPT_CALL(type, fnp, h, option, a) \
-	((option) < CURLOPTTYPE_OBJECTPOINT ? \
-	    ((type (*)(void *, int, long))(fnp))((h), (option), (a).l) : \
-	 (option) < CURLOPTTYPE_FUNCTIONPOINT || (option) >= CURLOPTTYPE_BLOB ? \
-	    ((type (*)(void *, int, void *))(fnp))((h), (option), (a).p) : \
-	 (option) < CURLOPTTYPE_OFF_T ? \
-	    ((type (*)(void *, int, void (*)(void)))(fnp))((h), (option), \
-	    (a).f) : \
-	    ((type (*)(void *, int, curl_off_t))(fnp))((h), (option), (a).o))
+/* Call fp, the real variadic function, with the argument as its type. */
+#define OPT_CALL(fp, h, option, a) \
+	((int)(option) < CURLOPTTYPE_OBJECTPOINT ? (fp)((h), (option), (a).l) : \
+	 (int)(option) < CURLOPTTYPE_FUNCTIONPOINT || \
+	 (int)(option) >= CURLOPTTYPE_BLOB ? (fp)((h), (option), (a).p) : \
+	 (int)(option) < CURLOPTTYPE_OFF_T ? (fp)((h), (option), (a).f) : \
+	    (fp)((h), (option), (a).o))
 
 CURLcode
 curl_easy_setopt(CURL *h, CURLoption option, ...)
 {
+	CURLcode (*fp)(CURL *, CURLoption, ...);
 	union optarg a;
 	va_list ap;
 
 	if (lazylib_load(&lazy_curl) == -1)
 		return CURLE_FAILED_INIT;
+	fp = (CURLcode (*)(CURL *, CURLoption, ...))curl_fn[LZ_curl_easy_setopt];
 	va_start(ap, option);
 	optarg_read(&a, (int)option, ap);
 	va_end(ap);
-	return OPT_CALL(CURLcode, curl_fn[LZ_curl_easy_setopt], h, (int)option,
-	    a);
+	return OPT_CALL(fp, h, option, a);
 }
 
 CURLMcode
 curl_multi_setopt(CURLM *m, CURLMoption option, ...)
 {
+	CURLMcode (*fp)(CURLM *, CURLMoption, ...);
 	union optarg a;
 	va_list ap;
 
 	if (lazylib_load(&lazy_curl) == -1)
 		return CURLM_INTERNAL_ERROR;
+	fp = (CURLMcode (*)(CURLM *, CURLMoption, ...))
+	    curl_fn[LZ_curl_multi_setopt];
 	va_start(ap, option);
 	optarg_read(&a, (int)option, ap);
 	va_end(ap);
-	return OPT_CALL(CURLMcode, curl_fn[LZ_curl_multi_setopt], m,
-	    (int)option, a);
+	return OPT_CALL(fp, m, option, a);
 }
 
 /* Every CURLINFO takes one pointer to where the answer goes. */
@@ -146,6 +144,6 @@ curl_easy_getinfo(CURL *h, CURLINFO info, ...)
 	va_start(ap, info);
 	p = va_arg(ap, void *);
 	va_end(ap);
-	return ((CURLcode (*)(CURL *, CURLINFO, void *))
+	return ((CURLcode (*)(CURL *, CURLINFO, ...))
 	    curl_fn[LZ_curl_easy_getinfo])(h, info, p);
 }

@@ -343,12 +343,10 @@ probe_prom_url(const struct probe_cfg *c)
 		return NULL;
 	fprintf(f, "%.*s", (int)blen, c->url);
 	if (c->type == PROBE_PROMETHEUS) {
-		/* curl_easy_escape ignores its handle since 7.82. */
-		if ((esc = curl_easy_escape(NULL, c->query ? c->query : "",
-		    0)) == NULL)
+		if ((esc = fl_url_escape(c->query ? c->query : "")) == NULL)
 			goto fail;
 		fprintf(f, "/api/v1/query?query=%s", esc);
-		curl_free(esc);
+		free(esc);
 	} else {
 		fputs("/api/v2/alerts?active=true&silenced=false"
 		    "&inhibited=false", f);
@@ -358,10 +356,10 @@ probe_prom_url(const struct probe_cfg *c)
 		    prom_parse_matchers(c->matchers, &m, err, sizeof(err)) == -1)
 			goto fail;
 		for (size_t i = 0; i < m.n; i++) {
-			if ((esc = curl_easy_escape(NULL, m.v[i], 0)) == NULL)
+			if ((esc = fl_url_escape(m.v[i])) == NULL)
 				goto fail;
 			fprintf(f, "&filter=%s", esc);
-			curl_free(esc);
+			free(esc);
 		}
 	}
 	off = (size_t)ftell(f);

@@ -90,6 +90,15 @@ rc=0; ctl run "$T/pgbad.ini" >"$T/pgbad.out" 2>"$T/pgbad.err" || rc=$?
 grep -q 'pgbad.ini:8: dsn: invalid connection string: .*fl_bogus' "$T/pgbad.err" || fail "bad DSN: $(cat "$T/pgbad.err")"
 m=$(lazy_maps "$API"); [ -z "$m" ] || fail "API process maps $m after a PostgreSQL experiment"
 ok "a bad DSN through the agent: exit 2, $(head -n1 "$T/pgbad.err") (checked by the engine; the API process maps no libpq)"
+# The same while a run is in progress: still 400 (exit 2), not "busy".
+sed -e 's|^duration = .*|duration = 5m|' -e 's|^name = .*|name = lazy-long|' "$T/http.ini" >"$T/long.ini"
+ctl run --detach "$T/long.ini" >/dev/null || fail "long run"
+wait_for 10 sh -c '[ "$(sed "s/.*) //" /proc/'"$V"'/stat | cut -d" " -f1)" = T ]' || fail "long run did not stop the victim"
+rc=0; ctl run "$T/pgbad.ini" >/dev/null 2>"$T/pgbusy.err" || rc=$?
+[ $rc -eq 2 ] && grep -q 'pgbad.ini:8: dsn: ' "$T/pgbusy.err" || fail "bad DSN during a run: exit $rc: $(cat "$T/pgbusy.err")"
+ctl abort >/dev/null 2>&1 || true
+wait_for 10 sh -c '[ "$(sed "s/.*) //" /proc/'"$V"'/stat | cut -d" " -f1)" != T ]' || fail "victim left stopped after the abort"
+ok "a bad DSN during a run: exit 2 with the diagnostic, not busy"
 stop_agent
 
 # --- a hidden library -------------------------------------------------------------
@@ -161,5 +170,12 @@ rc=0; ctl run --json "$T/http.ini" >"$T/nc.json" 2>"$T/nc.err" || rc=$?
 [ "$(proc_state "$V")" != T ] || fail "victim left stopped"
 grep -q 'probe health: .*libcurl.so.4.*need it' "$T/nc.err" || fail "the run does not say why: $(tail -n2 "$T/nc.err")"
 grep -q 'libcurl.so.4.*need it' "$T/agent.log" || fail "agent log lacks the reason: $(tail -n5 "$T/agent.log")"
+# A Prometheus probe builds its URL without libcurl: its failure names the
+# library too (nothing listens on port 1: nothing is reached either way).
+sed -e 's|^type = http|type = prometheus|' -e 's|^url = .*|url = http://127.0.0.1:1|' \
+    -e 's|^expect_status = .*|query = up\nexpect = == 1|' "$T/http.ini" >"$T/prom.ini"
+rc=0; ctl run --json "$T/prom.ini" >"$T/prom.json" 2>"$T/prom.err" || rc=$?
+[ $rc -eq 3 ] || fail "a Prometheus-probe run without libcurl exited $rc: $(tail -n2 "$T/prom.err")"
+grep -q 'probe health: .*libcurl.so.4.*need it' "$T/prom.err" || fail "the Prometheus probe does not say why: $(tail -n2 "$T/prom.err")"
 ctl recover 2>&1 | grep -q "nothing to revert" || fail "agent left a revert owed"
 ok "agent without libcurl: HTTP-probe run exit $rc ($(grep -o 'refused: .*' "$T/nc.err" | head -n1)), nothing owed"

@@ -190,7 +190,7 @@ test_encoding(void **st)
 	assert_int_equal(b.len, 0);
 	free(b.data);
 
-	s = kube_urlencode("a b/c?d=é~-._");
+	s = fl_url_escape("a b/c?d=é~-._");
 	assert_string_equal(s, "a%20b%2Fc%3Fd%3D%C3%A9~-._");
 	free(s);
 }

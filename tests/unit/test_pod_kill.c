@@ -564,7 +564,7 @@ test_selector(void **st)
 	assert_string_equal(err, "trailing comma");
 	assert_int_equal(kube_selector_parse("-app", &s, err, sizeof(err)), -1);
 
-	enc = kube_urlencode("app in (a,b),!x");
+	enc = fl_url_escape("app in (a,b),!x");
 	assert_string_equal(enc, "app%20in%20%28a%2Cb%29%2C%21x");
 	free(enc);
 }

@@ -183,7 +183,7 @@ on_list(void *arg, int rc, long code, json_t *body, const struct fl_err *te)
 	free(rt->cont);
 	rt->cont = NULL;
 	if (next != NULL && *next != '\0') {
-		if ((rt->cont = kube_urlencode(next)) == NULL) {
+		if ((rt->cont = fl_url_escape(next)) == NULL) {
 			fl_fail(&e, "out of memory");
 			prep_fail(rt, &e);
 			return;
@@ -209,9 +209,9 @@ list_page(struct pod_rt *rt)
 		char *lsel = NULL, *fsel = NULL, *field = NULL, *path = NULL;
 	struct fl_err e;
 
-	if ((rt->selector != NULL && (lsel = kube_urlencode(rt->selector)) == NULL) ||
+	if ((rt->selector != NULL && (lsel = fl_url_escape(rt->selector)) == NULL) ||
 	    (rt->node != NULL && (asprintf(&field, "spec.nodeName=%s",
-	    rt->node) == -1 || (fsel = kube_urlencode(field)) == NULL)) ||
+	    rt->node) == -1 || (fsel = fl_url_escape(field)) == NULL)) ||
 	    asprintf(&path, "/api/v1/namespaces/%s/pods?limit=500%s%s%s%s%s%s",
 	    rt->ns, lsel ? "&labelSelector=" : "", lsel ? lsel : "",
 	    fsel ? "&fieldSelector=" : "", fsel ? fsel : "",
