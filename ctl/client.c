@@ -36,8 +36,6 @@ struct buf {
 	int overflow;
 };
 
-static int curl_ready;
-
 static int
 buf_add(struct buf *b, const char *p, size_t n)
 {
@@ -68,24 +66,18 @@ client_new(const char *agent, const char *cert, const char *key,
     const char *cacert, struct fl_err *e)
 {
 	struct fl_client *c;
-	const char *hostport;
+	const char *hostport, *why;
 
 	if (agent == NULL || *agent == '\0')
 		agent = CLIENT_DEFAULT_AGENT;
-	if (!curl_ready) {
-		const char *why;
-
-		/* libcurl is loaded here, by the first request (lazylib.h). */
-		if (lazylib_need(&lazy_curl, &why) == -1) {
-			fl_fail(e, "%s", why);
-			return NULL;
-		}
-		/* Not thread-safe, but faultctl has one thread. */
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			fl_fail(e, "cannot initialise libcurl");
-			return NULL;
-		}
-		curl_ready = 1;
+	/* libcurl is loaded here, by the first request (lazylib.h). */
+	if (lazylib_need(&lazy_curl, &why) == -1) {
+		fl_fail(e, "%s", why);
+		return NULL;
+	}
+	if (http_global_init() == -1) {
+		fl_fail(e, "cannot initialise libcurl");
+		return NULL;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		fl_fail(e, "out of memory");

@@ -4,11 +4,11 @@
  * faultctl links only jansson, and loads libcurl at its first request to
  * an agent (lazylib.h), so that `faultctl status` maps libcurl and not the
  * 40 libraries of every fault driver, and a command that needs the engine
- * costs one exec of a small binary before it (issue 16). The commands that need the engine in-process are
- * defined here as one thing: exec faultctl-engine (the full faultctl: the
- * same table, the same main(), every command) with the very argv faultctl
- * was given, so that options, exit codes, --json and messages are exactly
- * the engine's. Nothing has been written to stdout before the exec; an
+ * costs one exec of a small binary before it (issue 16). The commands
+ * that need the engine in-process are defined here as one thing: exec
+ * faultctl-engine (the full faultctl: the same table, the same main(),
+ * every command) with the very argv faultctl was given, so that options,
+ * exit codes, --json and messages are exactly the engine's. Nothing has been written to stdout before the exec; an
  * --output file this process created is removed first, so that the engine
  * finds things as the user left them.
  *

@@ -40,9 +40,7 @@ static int global_rc;
 static void
 global_init(void)
 {
-	/* lazylib_load logs why libcurl is missing, if it is. */
-	global_rc = lazylib_load(&lazy_curl) == 0 &&
-	    curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
 int

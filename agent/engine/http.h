@@ -114,8 +114,8 @@ void http_cancel(struct http_req *r);
 /* Requests in flight on l (tests). */
 size_t http_inflight(struct loop *l);
 
-/* Load libcurl (lazylib.h: logged when it is missing) and
- * curl_global_init, once per process (thread-safe). 0 or -1. */
+/* curl_global_init once per process (thread-safe). 0 or -1 (also when
+ * libcurl cannot be loaded: ask lazylib_need first for the reason). */
 int http_global_init(void);
 
 #endif

@@ -12,8 +12,9 @@
  *
  * When a library cannot be loaded, every function of it returns its
  * failure value (NULL, an error code, -1) and the reason is logged once;
- * callers that start a use of the library (http_global_init, the
- * PostgreSQL and MySQL drivers) ask lazylib_need() first so that the user
+ * callers that start a use of the library (http_start, faultctl's
+ * client, the PostgreSQL and MySQL drivers, pod-kill) ask lazylib_need()
+ * first so that the user
  * reads the reason itself, in one line. */
 #ifndef FL_LAZYLIB_H
 #define FL_LAZYLIB_H

@@ -79,7 +79,6 @@ probe_ledger_check(struct probe_cfg *p, const char *file, const char *header,
 		const char *why;
 		PQconninfoOption *o = NULL;
 
-		/* The check needs libpq (lazylib.h): loaded here. */
 		if (lazylib_need(&lazy_pq, &why) == -1)
 			diag_add(d, file, keys_line(k, ks, "dsn", 0), "dsn",
 			    "%s", why);

@@ -175,7 +175,7 @@ pod_prepare(struct fault *f, struct fault_ctx *ctx, fault_prepared_fn done,
 	const struct pod_cfg *c = f->cfg;
 	const struct agent_config *cfg = ctx->cfg;
 	struct kube_selector *sel = NULL;
-	char hostbuf[256], selerr[256];
+	char hostbuf[256], selerr[256], tlswhy[384];
 	const char *node = NULL;
 	struct pod_rt *rt;
 
@@ -183,8 +183,8 @@ pod_prepare(struct fault *f, struct fault_ctx *ctx, fault_prepared_fn done,
 		return fl_fail(e, "%s: no configuration", f->name);
 	if (ctx->loop == NULL)
 		return fl_fail(e, "pod-kill needs the engine's event loop");
-	if (!pod_tls(hostbuf, sizeof(hostbuf)))
-		return fl_refuse(e, "fault %s: %s", f->name, hostbuf);
+	if (!pod_tls(tlswhy, sizeof(tlswhy)))
+		return fl_refuse(e, "fault %s: %s", f->name, tlswhy);
 	if (cfg != NULL && strlist_has(&cfg->guard.protect_namespace,
 	    c->namespace))
 		return fl_refuse(e, "namespace %s is protected by the agent's "
