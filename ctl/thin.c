@@ -8,9 +8,10 @@
  * that need the engine in-process are defined here as one thing: exec
  * faultctl-engine (the full faultctl: the same table, the same main(),
  * every command) with the very argv faultctl was given, so that options,
- * exit codes, --json and messages are exactly the engine's. Nothing has been written to stdout before the exec; an
- * --output file this process created is removed first, so that the engine
- * finds things as the user left them.
+ * exit codes, --json and messages are exactly the engine's. Nothing has
+ * been written to stdout before the exec; an --output file this process
+ * created is removed first, so that the engine finds things as the user
+ * left them.
  *
  * Where faultctl-engine is: next to faultctl (the build directory, or any
  * copy of both side by side); then ../libexec/faultline/ from faultctl's
